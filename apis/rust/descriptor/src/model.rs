@@ -1,0 +1,216 @@
+//! The data model of a validated dataflow.
+
+use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
+
+/// Default `queue_size` of an input: how many messages wait for the node before the oldest
+/// is dropped.
+pub const DEFAULT_QUEUE_SIZE: usize = 10;
+
+/// Identifier of the operator of a node declared with the single `operator:` key when the
+/// operator has no `id`.
+pub const DEFAULT_OPERATOR_ID: &str = "op";
+
+/// A position in the YAML file (1-based line and column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.line, self.column)
+    }
+}
+
+/// A validated dataflow.
+#[derive(Debug, Clone)]
+pub struct Descriptor {
+    /// The file the dataflow was read from, when it was read from a file.
+    pub path: Option<PathBuf>,
+    /// The nodes, in the order of the file.
+    pub nodes: Vec<Node>,
+    /// `communication:` settings.
+    pub communication: Communication,
+    /// Top-level `_unstable_deploy:` (default machine for every node).
+    pub deploy: Deploy,
+}
+
+/// `communication:` section.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Communication {
+    /// `_unstable_local:`: the channel between a node and its daemon.
+    pub local: LocalCommunication,
+}
+
+/// The channel between a node and its daemon (`communication._unstable_local`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LocalCommunication {
+    /// A TCP connection on the loopback interface.
+    Tcp,
+    /// Shared-memory channel (accepted for v0.3.6 compatibility).
+    Shmem,
+    /// A Unix domain socket (the default).
+    #[default]
+    UnixDomain,
+}
+
+/// `_unstable_deploy:` / `deploy:` of a node or of the whole dataflow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deploy {
+    /// The machine id of the daemon that runs the node.
+    pub machine: Option<String>,
+}
+
+/// One node of the dataflow.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Unique id (never contains `/`).
+    pub id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// Environment variables, with `$VAR` / `${VAR}` already expanded from the environment of
+    /// the process that parsed the file.
+    pub env: BTreeMap<String, EnvValue>,
+    /// The node's own deploy settings (`_unstable_deploy:` or `deploy:`).
+    pub deploy: Deploy,
+    pub kind: NodeKind,
+    /// Where the node's `id` is written.
+    pub location: Location,
+}
+
+/// An environment variable value (YAML bool, integer, float or string).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnvValue {
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+    String(String),
+}
+
+impl fmt::Display for EnvValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EnvValue::Bool(b) => write!(f, "{b}"),
+            EnvValue::Integer(i) => write!(f, "{i}"),
+            EnvValue::Float(x) => write!(f, "{x}"),
+            EnvValue::String(s) => f.write_str(s),
+        }
+    }
+}
+
+/// What a node runs.
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    /// A process: `path:` (or the legacy `custom:` form).
+    Custom(CustomNode),
+    /// Operators hosted by `dora runtime` (`operator:` or `operators:`).
+    Runtime(RuntimeNode),
+}
+
+/// A node that is its own process.
+#[derive(Debug, Clone)]
+pub struct CustomNode {
+    pub source: NodeSource,
+    /// `args:` as written (split by the daemon with shell-word rules).
+    pub args: Option<String>,
+    /// `build:`: one command per non-empty line, in order.
+    pub build: Vec<String>,
+    pub send_stdout_as: Option<String>,
+    /// Inputs by input id, in the order of the file.
+    pub inputs: Vec<(String, Input)>,
+    /// Declared outputs, in the order of the file.
+    pub outputs: Vec<String>,
+}
+
+/// Where a custom node's executable comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeSource {
+    /// `path: shell`: `args` is a shell command line run with `sh -c`.
+    Shell,
+    /// `path: dynamic`: the node is started by the user, not by dora.
+    Dynamic,
+    /// Any other path: relative to the dataflow's folder, absolute, or a program looked up in
+    /// `PATH`; a `.py` file runs with `python3`.
+    Path(String),
+}
+
+/// A node made of operators.
+#[derive(Debug, Clone)]
+pub struct RuntimeNode {
+    /// True when declared with the single `operator:` key.
+    pub single: bool,
+    pub operators: Vec<Operator>,
+}
+
+/// One operator of a runtime node.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    pub id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub source: OperatorSource,
+    pub build: Vec<String>,
+    pub send_stdout_as: Option<String>,
+    pub inputs: Vec<(String, Input)>,
+    pub outputs: Vec<String>,
+}
+
+/// The implementation of an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperatorSource {
+    SharedLibrary(String),
+    Python(String),
+    Wasm(String),
+}
+
+/// One input of a node or operator.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Input {
+    pub mapping: InputMapping,
+    /// `queue_size:` of the long form, [`DEFAULT_QUEUE_SIZE`] otherwise.
+    pub queue_size: usize,
+    /// Where the input's source is written.
+    pub location: Location,
+}
+
+/// Where an input's messages come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputMapping {
+    /// `dora/timer/{secs,millis,micros,hz}/N`.
+    Timer { interval: Duration },
+    /// `node/output` or `node/operator/output`. For a node declared with a single `operator:`,
+    /// `node/output` is resolved to that operator (`operator` is then `Some`).
+    User {
+        source: String,
+        operator: Option<String>,
+        output: String,
+    },
+}
+
+impl fmt::Display for InputMapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InputMapping::Timer { interval } => {
+                let nanos = interval.as_nanos();
+                if nanos % 1_000_000_000 == 0 {
+                    write!(f, "dora/timer/secs/{}", nanos / 1_000_000_000)
+                } else if nanos % 1_000_000 == 0 {
+                    write!(f, "dora/timer/millis/{}", nanos / 1_000_000)
+                } else {
+                    write!(f, "dora/timer/micros/{}", nanos / 1_000)
+                }
+            }
+            InputMapping::User {
+                source,
+                operator: Some(op),
+                output,
+            } => write!(f, "{source}/{op}/{output}"),
+            InputMapping::User {
+                source,
+                operator: None,
+                output,
+            } => write!(f, "{source}/{output}"),
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Daemon role: spawns nodes, routes messages, runs timers.
