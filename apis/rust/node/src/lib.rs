@@ -1,1 +1,57 @@
-//! placeholder
+//! The Rust API of a dora node.
+//!
+//! A node is a process started by dora for one node of a dataflow. It joins with
+//! [`DoraNode::init_from_env`], which returns the [`DoraNode`] handle (to send outputs) and the
+//! [`EventStream`] of its inputs:
+//!
+//! ```no_run
+//! use dora_node_api::{arrow::array::UInt64Array, DoraNode, Event};
+//!
+//! let (mut node, mut events) = DoraNode::init_from_env()?;
+//! while let Some(event) = events.recv() {
+//!     match event {
+//!         Event::Input { id, data, .. } if id.as_str() == "tick" => {
+//!             node.send_output("count".into(), Default::default(), UInt64Array::from(vec![1]))?;
+//!         }
+//!         Event::Stop => break,
+//!         _ => {}
+//!     }
+//! }
+//! # Ok::<(), dora_node_api::NodeError>(())
+//! ```
+//!
+//! # Data plane
+//!
+//! Messages go straight from the sending node to each receiving node over a socket pair the
+//! daemon set up before the nodes started; the daemon is not on the path. Payloads below
+//! 4 KiB travel inside the packet. Larger payloads are written once into a shared memory
+//! region of the sender ([`DoraNode::allocate_data_sample`], [`DoraNode::send_output_raw`])
+//! and receivers map that region read-only: no copy, whatever the size. A region returns to
+//! the sender's pool once every receiver dropped the data (or exited).
+
+mod arrow_data;
+mod connection;
+mod error;
+mod event_stream;
+mod node;
+mod pool;
+mod shared_memory;
+
+pub use arrow_data::{ArrowData, DataId};
+pub use error::NodeError;
+pub use event_stream::{Event, EventStream};
+pub use node::{DataSample, DoraNode};
+
+pub use dora_message::{
+    arrow::ArrowTypeInfo, config::NodeConfig, metadata::MetadataParameters, Metadata, Parameter,
+};
+
+/// The Arrow crates the API uses, re-exported so nodes build against the same versions.
+pub mod arrow {
+    pub use arrow_array as array;
+    pub use arrow_buffer as buffer;
+    pub use arrow_data as data;
+    pub use arrow_schema as schema;
+}
+
+pub use futures;

@@ -1,0 +1,98 @@
+//! Packets on the direct node-to-node connections (`SOCK_SEQPACKET`, one packet per message).
+//!
+//! A packet is a little-endian `u32` header length, the `bincode` [`DataPacket`] header, then,
+//! for [`Payload::Inline`], the payload bytes. A payload of [`crate::ZERO_COPY_THRESHOLD`] bytes
+//! or more lives in a shared memory region (a sealed `memfd`) owned by the sender: the first
+//! packet that uses a region on a connection carries its file descriptor (`SCM_RIGHTS`), later
+//! ones only its id. The receiver maps it read-only and answers [`DataPacket::Release`] once
+//! every event referring to the message was dropped; the sender then reuses the region.
+
+use serde::{Deserialize, Serialize};
+
+use crate::metadata::Metadata;
+
+/// One packet on a data connection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum DataPacket {
+    /// Sender → receiver: a message on the sender's output `output` (index into its outputs).
+    Message {
+        output: u16,
+        metadata: Metadata,
+        payload: Payload,
+    },
+    /// Sender → receiver: no more messages will come on `output`.
+    OutputClosed { output: u16 },
+    /// Sender → receiver: the region will not be used again; forget its mapping.
+    RetireRegion { region: u64 },
+    /// Receiver → sender: the receiver no longer reads the message it got in `region`.
+    Release { region: u64 },
+}
+
+/// Where a message's payload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Payload {
+    /// `len` bytes after the header, in the same packet.
+    Inline { len: u32 },
+    /// `len` bytes at the start of shared memory region `region`; the packet carries the
+    /// region's file descriptor when `fd_attached`.
+    Region {
+        region: u64,
+        len: u64,
+        fd_attached: bool,
+    },
+}
+
+/// Largest packet on a data connection: header plus an inline payload.
+pub const MAX_PACKET_LEN: usize = 64 * 1024;
+
+/// Serializes a packet header followed by `inline` into `buf` (cleared first).
+pub fn encode_packet(
+    buf: &mut Vec<u8>,
+    packet: &DataPacket,
+    inline: &[u8],
+) -> Result<(), bincode::Error> {
+    buf.clear();
+    let header_len = bincode::serialized_size(packet)? as u32;
+    buf.extend_from_slice(&header_len.to_le_bytes());
+    bincode::serialize_into(&mut *buf, packet)?;
+    buf.extend_from_slice(inline);
+    Ok(())
+}
+
+/// Errors decoding a packet.
+#[derive(Debug, thiserror::Error)]
+pub enum PacketError {
+    #[error("packet of {0} bytes is too short for its header")]
+    Truncated(usize),
+    #[error("malformed packet header")]
+    Header(#[from] bincode::Error),
+    #[error("inline payload of {declared} bytes but {actual} bytes follow the header")]
+    InlineLength { declared: u32, actual: usize },
+}
+
+/// Splits a received packet into its header and inline payload.
+pub fn decode_packet(packet: &[u8]) -> Result<(DataPacket, &[u8]), PacketError> {
+    if packet.len() < 4 {
+        return Err(PacketError::Truncated(packet.len()));
+    }
+    let header_len = u32::from_le_bytes([packet[0], packet[1], packet[2], packet[3]]) as usize;
+    let rest = &packet[4..];
+    if header_len > rest.len() {
+        return Err(PacketError::Truncated(packet.len()));
+    }
+    let header: DataPacket = bincode::deserialize(&rest[..header_len])?;
+    let inline = &rest[header_len..];
+    if let DataPacket::Message {
+        payload: Payload::Inline { len },
+        ..
+    } = &header
+    {
+        if *len as usize != inline.len() {
+            return Err(PacketError::InlineLength {
+                declared: *len,
+                actual: inline.len(),
+            });
+        }
+    }
+    Ok((header, inline))
+}

@@ -1,0 +1,56 @@
+//! Message metadata: timestamp, Arrow layout of the payload and user parameters.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::arrow::ArrowTypeInfo;
+
+/// Metadata that travels with every message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Hybrid logical clock timestamp taken when the message was sent.
+    pub timestamp: uhlc::Timestamp,
+    /// How the payload bytes form an Arrow array.
+    pub type_info: ArrowTypeInfo,
+    /// User parameters.
+    pub parameters: MetadataParameters,
+}
+
+impl Metadata {
+    /// Metadata for a payload of layout `type_info`, with no parameters.
+    pub fn new(timestamp: uhlc::Timestamp, type_info: ArrowTypeInfo) -> Self {
+        Self::from_parameters(timestamp, type_info, BTreeMap::new())
+    }
+
+    pub fn from_parameters(
+        timestamp: uhlc::Timestamp,
+        type_info: ArrowTypeInfo,
+        parameters: MetadataParameters,
+    ) -> Self {
+        Self {
+            timestamp,
+            type_info,
+            parameters,
+        }
+    }
+
+    pub fn timestamp(&self) -> uhlc::Timestamp {
+        self.timestamp
+    }
+}
+
+/// User parameters of a message, by name.
+pub type MetadataParameters = BTreeMap<String, Parameter>;
+
+/// A parameter value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Parameter {
+    Bool(bool),
+    Integer(i64),
+    Float(f64),
+    String(String),
+    ListInt(Vec<i64>),
+    ListFloat(Vec<f64>),
+    ListString(Vec<String>),
+}

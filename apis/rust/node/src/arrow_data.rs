@@ -1,0 +1,113 @@
+//! Identifiers and the Arrow payload type of events.
+
+use std::{fmt, ops::Deref, sync::Arc};
+
+use arrow_array::{Array, ArrayRef, UInt8Array};
+
+/// The id of an input or output.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct DataId(String);
+
+impl DataId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Deref for DataId {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+
+impl From<String> for DataId {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+impl From<&str> for DataId {
+    fn from(id: &str) -> Self {
+        Self(id.to_owned())
+    }
+}
+
+impl From<DataId> for String {
+    fn from(id: DataId) -> Self {
+        id.0
+    }
+}
+
+impl PartialEq<str> for DataId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for DataId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl fmt::Display for DataId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The data of an input: an Arrow array (dereferences to [`ArrayRef`]).
+#[derive(Debug, Clone)]
+pub struct ArrowData(pub ArrayRef);
+
+impl ArrowData {
+    /// The payload as bytes, when it is a `UInt8` array without nulls (what
+    /// `send_output_bytes` and `send_output_raw` send). Borrowed, never copied.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        let array = self.0.as_any().downcast_ref::<UInt8Array>()?;
+        (array.null_count() == 0).then(|| array.values().as_ref())
+    }
+
+    pub fn into_inner(self) -> ArrayRef {
+        self.0
+    }
+}
+
+impl Deref for ArrowData {
+    type Target = ArrayRef;
+    fn deref(&self) -> &ArrayRef {
+        &self.0
+    }
+}
+
+impl From<ArrayRef> for ArrowData {
+    fn from(array: ArrayRef) -> Self {
+        Self(array)
+    }
+}
+
+impl<A: Array + 'static> From<Arc<A>> for ArrowData {
+    fn from(array: Arc<A>) -> Self {
+        Self(array)
+    }
+}
+
+impl<'a> TryFrom<&'a ArrowData> for &'a [u8] {
+    type Error = String;
+    fn try_from(data: &'a ArrowData) -> Result<Self, Self::Error> {
+        data.as_bytes().ok_or_else(|| {
+            format!(
+                "expected a UInt8 array without nulls, got {}",
+                data.0.data_type()
+            )
+        })
+    }
+}
+
+impl TryFrom<&ArrowData> for Vec<u8> {
+    type Error = String;
+    fn try_from(data: &ArrowData) -> Result<Self, Self::Error> {
+        <&[u8]>::try_from(data).map(<[u8]>::to_vec)
+    }
+}

@@ -1,0 +1,198 @@
+//! A direct data connection to a peer node: one `SOCK_SEQPACKET` Unix socket, inherited from
+//! the daemon, carrying [`DataPacket`]s both ways.
+
+use std::{
+    io::{self, IoSlice, IoSliceMut},
+    os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Mutex,
+    },
+};
+
+use dora_message::data::{encode_packet, DataPacket};
+use nix::{
+    errno::Errno,
+    sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags},
+};
+
+use crate::error::NodeError;
+
+/// One peer connection, shared by the sending side (user thread) and the I/O thread.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    pub node_id: String,
+    pub fd: OwnedFd,
+    /// Release tokens that could not be sent without blocking; the I/O thread retries them.
+    pub pending_releases: Mutex<Vec<u64>>,
+    /// Set once the peer hung up.
+    pub gone: AtomicBool,
+}
+
+/// Result of one non-blocking receive.
+pub(crate) enum Received {
+    Packet { len: usize, fd: Option<OwnedFd> },
+    WouldBlock,
+    Closed,
+}
+
+impl Peer {
+    /// Takes ownership of an inherited descriptor after checking it is an open socket.
+    pub fn from_inherited(node_id: String, fd: RawFd) -> Result<Self, NodeError> {
+        let mut kind: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: getsockopt writes at most `len` bytes into `kind`.
+        let ret = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_TYPE,
+                (&mut kind as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        };
+        if ret != 0 || kind != libc::SOCK_SEQPACKET {
+            return Err(NodeError::InvalidConfig(format!(
+                "file descriptor {fd} for the connection to node `{node_id}` is not an \
+                 inherited data socket"
+            )));
+        }
+        // SAFETY: the daemon passed this descriptor to this process for this connection only,
+        // and it was checked to be an open socket above.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: valid fd; sets FD_CLOEXEC so processes this node spawns do not inherit it.
+        unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+        Ok(Self {
+            node_id,
+            fd,
+            pending_releases: Mutex::new(Vec::new()),
+            gone: AtomicBool::new(false),
+        })
+    }
+
+    /// Sends one packet, blocking while the peer's buffer is full. `fd` is attached with
+    /// `SCM_RIGHTS`. A peer that hung up is not an error: it gets nothing.
+    pub fn send(&self, packet: &[u8], fd: Option<RawFd>) -> Result<(), NodeError> {
+        if self.gone.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let iov = [IoSlice::new(packet)];
+        let fds;
+        let cmsgs: &[ControlMessage] = match fd {
+            Some(fd) => {
+                fds = [fd];
+                &[ControlMessage::ScmRights(&fds)]
+            }
+            None => &[],
+        };
+        loop {
+            match sendmsg::<()>(self.fd.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+                Ok(_) => return Ok(()),
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EPIPE | Errno::ECONNRESET | Errno::ECONNREFUSED) => {
+                    self.gone.store(true, Ordering::Relaxed);
+                    return Ok(());
+                }
+                Err(err) => {
+                    return Err(NodeError::Send {
+                        peer: self.node_id.clone(),
+                        source: io::Error::from(err),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Tells the sender that the message in `region` is no longer read, without blocking;
+    /// when the socket is full the token is queued for the I/O thread.
+    pub fn release(&self, region: u64) {
+        if self.gone.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut buf = Vec::with_capacity(16);
+        if encode_packet(&mut buf, &DataPacket::Release { region }, &[]).is_err() {
+            return;
+        }
+        let iov = [IoSlice::new(&buf)];
+        let flags = MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT;
+        loop {
+            match sendmsg::<()>(self.fd.as_raw_fd(), &iov, &[], flags, None) {
+                Ok(_) => return,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => {
+                    if let Ok(mut pending) = self.pending_releases.lock() {
+                        pending.push(region);
+                    }
+                    return;
+                }
+                Err(_) => {
+                    self.gone.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Retries queued release tokens; returns whether some are still pending.
+    pub fn flush_releases(&self) -> bool {
+        let pending: Vec<u64> = match self.pending_releases.lock() {
+            Ok(mut pending) => std::mem::take(&mut *pending),
+            Err(_) => return false,
+        };
+        for region in pending {
+            self.release(region);
+        }
+        self.pending_releases
+            .lock()
+            .map(|pending| !pending.is_empty())
+            .unwrap_or(false)
+    }
+
+    /// Receives one packet into `buf` without blocking.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Received> {
+        let mut iov = [IoSliceMut::new(buf)];
+        let mut cmsg_space = nix::cmsg_space!([RawFd; 1]);
+        loop {
+            match recvmsg::<()>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg_space),
+                MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(msg) => {
+                    if msg.bytes == 0 && msg.flags.is_empty() {
+                        return Ok(Received::Closed);
+                    }
+                    if msg.flags.contains(MsgFlags::MSG_TRUNC) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "packet larger than the receive buffer",
+                        ));
+                    }
+                    let mut received_fd = None;
+                    if let Ok(cmsgs) = msg.cmsgs() {
+                        for cmsg in cmsgs {
+                            if let ControlMessageOwned::ScmRights(fds) = cmsg {
+                                for fd in fds {
+                                    // SAFETY: the kernel just installed this descriptor for us.
+                                    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+                                    if received_fd.is_none() {
+                                        received_fd = Some(owned);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    return Ok(Received::Packet {
+                        len: msg.bytes,
+                        fd: received_fd,
+                    });
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Ok(Received::WouldBlock),
+                Err(Errno::ECONNRESET) => return Ok(Received::Closed),
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+}

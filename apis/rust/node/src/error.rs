@@ -1,0 +1,38 @@
+//! Errors of the node API.
+
+use std::io;
+
+/// Everything that can go wrong in a node's use of the API.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(
+        "{} is not set: this program is a dora node and must be started by dora \
+         (for example `dora run dataflow.yml`)",
+        dora_message::NODE_CONFIG_ENV
+    )]
+    NotStartedByDora,
+    #[error("invalid DORA_NODE_CONFIG: {0}")]
+    InvalidConfig(String),
+    #[error("protocol version mismatch: this node speaks {ours}, the daemon speaks {theirs}")]
+    VersionMismatch { ours: String, theirs: String },
+    #[error("cannot reach the dora daemon at {address}: {source}")]
+    DaemonUnreachable { address: String, source: io::Error },
+    #[error("the dora daemon refused the node: {0}")]
+    Refused(String),
+    #[error("lost the connection to the dora daemon: {0}")]
+    DaemonConnection(String),
+    #[error("`{output}` is not an output of node `{node}`; declared outputs: {declared}")]
+    UnknownOutput {
+        node: String,
+        output: String,
+        declared: String,
+    },
+    #[error("output `{0}` was closed")]
+    OutputClosed(String),
+    #[error("shared memory: {0}")]
+    SharedMemory(String),
+    #[error("sending to node `{peer}` failed: {source}")]
+    Send { peer: String, source: io::Error },
+    #[error("cannot encode message: {0}")]
+    Encode(String),
+}

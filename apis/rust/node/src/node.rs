@@ -1,0 +1,557 @@
+//! [`DoraNode`]: joining the dataflow and sending outputs.
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    ops::{Deref, DerefMut},
+    os::{
+        fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+        unix::net::UnixStream,
+    },
+    sync::{atomic::Ordering, Arc, Mutex, MutexGuard},
+};
+
+use arrow_array::Array;
+use dora_message::{
+    arrow::{copy_array_into, required_size, ArrowTypeInfo},
+    config::{DaemonAddress, NodeConfig},
+    data::{encode_packet, DataPacket, Payload},
+    frame,
+    metadata::MetadataParameters,
+    node_daemon::{DaemonReply, NodeRequest},
+    Metadata, NODE_CONFIG_ENV, PROTOCOL_VERSION, ZERO_COPY_THRESHOLD,
+};
+
+use crate::{
+    connection::Peer,
+    error::NodeError,
+    event_stream::{io, queue::EventQueue, EventStream},
+    pool::{Lease, Pool},
+    DataId,
+};
+
+/// The connection to the daemon: a Unix stream socket or a TCP connection.
+enum ControlStream {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl ControlStream {
+    fn connect(address: &DaemonAddress) -> Result<Self, NodeError> {
+        let result = match address {
+            DaemonAddress::Unix(path) => UnixStream::connect(path).map(ControlStream::Unix),
+            DaemonAddress::Tcp(addr) => TcpStream::connect(addr).map(|s| {
+                let _ = s.set_nodelay(true);
+                ControlStream::Tcp(s)
+            }),
+        };
+        result.map_err(|source| NodeError::DaemonUnreachable {
+            address: match address {
+                DaemonAddress::Unix(path) => path.display().to_string(),
+                DaemonAddress::Tcp(addr) => addr.to_string(),
+            },
+            source,
+        })
+    }
+
+    fn try_clone(&self) -> std::io::Result<Self> {
+        Ok(match self {
+            ControlStream::Unix(s) => ControlStream::Unix(s.try_clone()?),
+            ControlStream::Tcp(s) => ControlStream::Tcp(s.try_clone()?),
+        })
+    }
+}
+
+impl Read for ControlStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            ControlStream::Unix(s) => s.read(buf),
+            ControlStream::Tcp(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for ControlStream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            ControlStream::Unix(s) => s.write(buf),
+            ControlStream::Tcp(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl AsRawFd for ControlStream {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            ControlStream::Unix(s) => s.as_raw_fd(),
+            ControlStream::Tcp(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+/// State shared by the node handle, the event stream and the I/O thread.
+pub(crate) struct NodeShared {
+    pub config: NodeConfig,
+    pub peers: Vec<Arc<Peer>>,
+    pub queue: EventQueue,
+    pool: Mutex<Pool>,
+    control: Mutex<ControlStream>,
+    /// Written when the node handle and the event stream are both gone.
+    shutdown: OwnedFd,
+}
+
+impl NodeShared {
+    pub fn pool(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sends a request to the daemon; failures are ignored (the I/O thread reports a lost
+    /// daemon connection as an event).
+    pub fn send_to_daemon(&self, request: &NodeRequest) {
+        if let Ok(bytes) = frame::encode(request) {
+            let mut control = self.control.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = control.write_all(&bytes);
+        }
+    }
+}
+
+/// Stops the I/O thread when the last user-facing handle is dropped.
+pub(crate) struct ShutdownGuard(pub Arc<NodeShared>);
+
+impl Drop for ShutdownGuard {
+    fn drop(&mut self) {
+        let one: u64 = 1;
+        // SAFETY: writing 8 bytes from a valid u64 to our eventfd.
+        unsafe {
+            libc::write(
+                self.0.shutdown.as_raw_fd(),
+                (&one as *const u64).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
+}
+
+/// A dora node: sends outputs. Created with [`DoraNode::init_from_env`] together with the
+/// [`EventStream`] that delivers the node's inputs.
+pub struct DoraNode {
+    shared: Arc<NodeShared>,
+    _guard: Arc<ShutdownGuard>,
+    hlc: uhlc::HLC,
+    /// Output index → indices of the peers that receive it.
+    routes: Vec<Vec<usize>>,
+    closed: Vec<bool>,
+    packet: Vec<u8>,
+}
+
+impl DoraNode {
+    /// Joins the dataflow this process was started for.
+    ///
+    /// Reads the configuration the daemon put in `DORA_NODE_CONFIG`, connects to the daemon,
+    /// and waits until every node of the dataflow is ready (the start barrier). Fails with
+    /// [`NodeError::NotStartedByDora`] when the process was not started by dora.
+    pub fn init_from_env() -> Result<(Self, EventStream), NodeError> {
+        let raw = std::env::var(NODE_CONFIG_ENV).map_err(|_| NodeError::NotStartedByDora)?;
+        let config: NodeConfig =
+            serde_json::from_str(&raw).map_err(|err| NodeError::InvalidConfig(err.to_string()))?;
+        Self::init(config)
+    }
+
+    /// Joins the dataflow described by `config` (what [`DoraNode::init_from_env`] reads).
+    pub fn init(config: NodeConfig) -> Result<(Self, EventStream), NodeError> {
+        if config.protocol_version != PROTOCOL_VERSION {
+            return Err(NodeError::VersionMismatch {
+                ours: PROTOCOL_VERSION.into(),
+                theirs: config.protocol_version,
+            });
+        }
+        let peers = config
+            .peers
+            .iter()
+            .map(|p| Peer::from_inherited(p.node_id.clone(), p.fd).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut control = ControlStream::connect(&config.daemon)?;
+        frame::write(
+            &mut control,
+            &NodeRequest::Hello {
+                protocol_version: PROTOCOL_VERSION.into(),
+                dataflow_id: config.dataflow_id.clone(),
+                node_id: config.node_id.clone(),
+            },
+        )
+        .map_err(|err| NodeError::DaemonConnection(err.to_string()))?;
+        match frame::read::<DaemonReply>(&mut control) {
+            Ok(Some(DaemonReply::Start)) => {}
+            Ok(Some(DaemonReply::Refused(reason))) => return Err(NodeError::Refused(reason)),
+            Ok(None) => {
+                return Err(NodeError::DaemonConnection(
+                    "the daemon closed the connection before the dataflow started".into(),
+                ))
+            }
+            Err(err) => return Err(NodeError::DaemonConnection(err.to_string())),
+        }
+        let reader = control
+            .try_clone()
+            .map_err(|err| NodeError::DaemonConnection(err.to_string()))?;
+
+        // SAFETY: eventfd has no memory preconditions; the result is checked below.
+        let shutdown = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        if shutdown < 0 {
+            return Err(NodeError::DaemonConnection(format!(
+                "eventfd failed: {}",
+                std::io::Error::last_os_error()
+            )));
+        }
+        // SAFETY: `shutdown` is a fresh descriptor we own.
+        let shutdown = unsafe { OwnedFd::from_raw_fd(shutdown) };
+        let shutdown_fd = shutdown.as_raw_fd();
+
+        let mut routes = vec![Vec::new(); config.outputs.len()];
+        for (peer_index, peer) in config.peers.iter().enumerate() {
+            for &output in &peer.sends {
+                if let Some(route) = routes.get_mut(output as usize) {
+                    route.push(peer_index);
+                }
+            }
+        }
+        let pool = Pool::new(
+            format!("dora-{}-{}", config.dataflow_id, config.node_id),
+            peers.len(),
+        );
+        let queue = EventQueue::new(config.inputs.iter().map(|i| i.queue_size).collect());
+        let outputs = config.outputs.len();
+        let shared = Arc::new(NodeShared {
+            config,
+            peers,
+            queue,
+            pool: Mutex::new(pool),
+            control: Mutex::new(control),
+            shutdown,
+        });
+        let thread_shared = shared.clone();
+        std::thread::Builder::new()
+            .name("dora-node-io".into())
+            .spawn(move || io::run(thread_shared, reader, shutdown_fd))
+            .map_err(|err| NodeError::DaemonConnection(format!("cannot start I/O thread: {err}")))?;
+        let guard = Arc::new(ShutdownGuard(shared.clone()));
+        let events = EventStream::new(shared.clone(), guard.clone());
+        let node = DoraNode {
+            shared,
+            _guard: guard,
+            hlc: uhlc::HLC::default(),
+            routes,
+            closed: vec![false; outputs],
+            packet: Vec::with_capacity(512),
+        };
+        Ok((node, events))
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> &str {
+        &self.shared.config.node_id
+    }
+
+    /// The id of the running dataflow.
+    pub fn dataflow_id(&self) -> &str {
+        &self.shared.config.dataflow_id
+    }
+
+    /// The configuration the node was started with.
+    pub fn node_config(&self) -> &NodeConfig {
+        &self.shared.config
+    }
+
+    fn output_index(&self, output_id: &str) -> Result<usize, NodeError> {
+        let outputs = &self.shared.config.outputs;
+        let index = outputs
+            .iter()
+            .position(|o| o == output_id)
+            .ok_or_else(|| NodeError::UnknownOutput {
+                node: self.shared.config.node_id.clone(),
+                output: output_id.into(),
+                declared: if outputs.is_empty() {
+                    "none".into()
+                } else {
+                    outputs
+                        .iter()
+                        .map(|o| format!("`{o}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
+            })?;
+        if self.closed[index] {
+            return Err(NodeError::OutputClosed(output_id.into()));
+        }
+        Ok(index)
+    }
+
+    /// Sends an Arrow array on `output_id`. Arrays of 4 KiB or more are written once, into
+    /// shared memory, and reach every receiver without another copy.
+    pub fn send_output(
+        &mut self,
+        output_id: DataId,
+        parameters: MetadataParameters,
+        data: impl Array,
+    ) -> Result<(), NodeError> {
+        let data = data.to_data();
+        let len = required_size(&data);
+        let mut sample = self.allocate_data_sample(len)?;
+        let type_info = copy_array_into(&mut sample, &data);
+        self.send_output_sample(output_id, type_info, parameters, Some(sample))
+    }
+
+    /// Sends raw bytes (a `UInt8` array) on `output_id`.
+    pub fn send_output_bytes(
+        &mut self,
+        output_id: DataId,
+        parameters: MetadataParameters,
+        data_len: usize,
+        data: &[u8],
+    ) -> Result<(), NodeError> {
+        let data = data.get(..data_len).unwrap_or(data);
+        self.send_output_raw(output_id, parameters, data.len(), |out| {
+            out.copy_from_slice(data)
+        })
+    }
+
+    /// Sends `data_len` bytes that `data` writes directly into the outgoing buffer (shared
+    /// memory for 4 KiB or more), so the payload is never copied.
+    pub fn send_output_raw<F>(
+        &mut self,
+        output_id: DataId,
+        parameters: MetadataParameters,
+        data_len: usize,
+        data: F,
+    ) -> Result<(), NodeError>
+    where
+        F: FnOnce(&mut [u8]),
+    {
+        self.output_index(&output_id)?;
+        let mut sample = self.allocate_data_sample(data_len)?;
+        data(&mut sample);
+        self.send_output_sample(
+            output_id,
+            ArrowTypeInfo::byte_array(data_len),
+            parameters,
+            Some(sample),
+        )
+    }
+
+    /// Lends a buffer of `data_len` bytes to fill in place and send with
+    /// [`DoraNode::send_output_sample`]. From [`dora_message::ZERO_COPY_THRESHOLD`] bytes on it
+    /// is shared memory that receivers map without copying.
+    pub fn allocate_data_sample(&mut self, data_len: usize) -> Result<DataSample, NodeError> {
+        if data_len < ZERO_COPY_THRESHOLD {
+            return Ok(DataSample {
+                inner: SampleInner::Inline(vec![0; data_len]),
+                len: data_len,
+            });
+        }
+        let (lease, retired) = self.shared.pool().lend(data_len)?;
+        self.retire(retired);
+        Ok(DataSample {
+            inner: SampleInner::Shared {
+                lease,
+                shared: self.shared.clone(),
+            },
+            len: data_len,
+        })
+    }
+
+    /// Sends a sample filled in place; `type_info` says how its bytes form an Arrow array.
+    pub fn send_output_sample(
+        &mut self,
+        output_id: DataId,
+        type_info: ArrowTypeInfo,
+        parameters: MetadataParameters,
+        sample: Option<DataSample>,
+    ) -> Result<(), NodeError> {
+        let output = self.output_index(&output_id)?;
+        let metadata = Metadata::from_parameters(self.hlc.new_timestamp(), type_info, parameters);
+        let Some(mut sample) = sample else {
+            return self.send_inline(output, metadata, &[]);
+        };
+        let len = sample.len;
+        match std::mem::replace(&mut sample.inner, SampleInner::Inline(Vec::new())) {
+            SampleInner::Inline(bytes) => self.send_inline(output, metadata, &bytes[..len]),
+            SampleInner::Shared { lease, .. } => self.send_region(output, metadata, lease, len),
+        }
+    }
+
+    fn send_inline(
+        &mut self,
+        output: usize,
+        metadata: Metadata,
+        bytes: &[u8],
+    ) -> Result<(), NodeError> {
+        let packet = DataPacket::Message {
+            output: output as u16,
+            metadata,
+            payload: Payload::Inline {
+                len: bytes.len() as u32,
+            },
+        };
+        encode_packet(&mut self.packet, &packet, bytes)
+            .map_err(|err| NodeError::Encode(err.to_string()))?;
+        for &peer in &self.routes[output] {
+            self.shared.peers[peer].send(&self.packet, None)?;
+        }
+        Ok(())
+    }
+
+    fn send_region(
+        &mut self,
+        output: usize,
+        metadata: Metadata,
+        lease: Lease,
+        len: usize,
+    ) -> Result<(), NodeError> {
+        let mut packet = DataPacket::Message {
+            output: output as u16,
+            metadata,
+            payload: Payload::Region {
+                region: lease.id,
+                len: len as u64,
+                fd_attached: false,
+            },
+        };
+        let mut result = Ok(());
+        for &peer_index in &self.routes[output] {
+            let peer = &self.shared.peers[peer_index];
+            if peer.gone.load(Ordering::Relaxed) {
+                continue;
+            }
+            let attach = self.shared.pool().sent_to(lease.id, peer_index);
+            if let DataPacket::Message {
+                payload: Payload::Region { fd_attached, .. },
+                ..
+            } = &mut packet
+            {
+                *fd_attached = attach;
+            }
+            let sent = encode_packet(&mut self.packet, &packet, &[])
+                .map_err(|err| NodeError::Encode(err.to_string()))
+                .and_then(|()| {
+                    peer.send(&self.packet, attach.then(|| lease.memory.fd.as_raw_fd()))
+                });
+            if let Err(err) = sent {
+                self.shared.pool().unsend(lease.id, peer_index, attach);
+                result = Err(err);
+            }
+        }
+        self.shared.pool().finish_send(lease.id);
+        result
+    }
+
+    fn retire(&self, retired: Vec<(u64, Vec<usize>)>) {
+        let mut buf = Vec::new();
+        for (region, peers) in retired {
+            if encode_packet(&mut buf, &DataPacket::RetireRegion { region }, &[]).is_ok() {
+                for peer in peers {
+                    let _ = self.shared.peers[peer].send(&buf, None);
+                }
+            }
+        }
+    }
+
+    /// Closes outputs early: their receivers get `InputClosed`, and sending on them is an
+    /// error from now on. Outputs are closed anyway when the node exits.
+    pub fn close_outputs(&mut self, outputs_ids: Vec<DataId>) -> Result<(), NodeError> {
+        for id in outputs_ids {
+            let output = self.output_index(&id)?;
+            self.close_output(output);
+        }
+        Ok(())
+    }
+
+    fn close_output(&mut self, output: usize) {
+        if std::mem::replace(&mut self.closed[output], true) {
+            return;
+        }
+        if encode_packet(
+            &mut self.packet,
+            &DataPacket::OutputClosed {
+                output: output as u16,
+            },
+            &[],
+        )
+        .is_ok()
+        {
+            for &peer in &self.routes[output] {
+                let _ = self.shared.peers[peer].send(&self.packet, None);
+            }
+        }
+    }
+}
+
+impl Drop for DoraNode {
+    fn drop(&mut self) {
+        for output in 0..self.closed.len() {
+            self.close_output(output);
+        }
+    }
+}
+
+/// A buffer lent by [`DoraNode::allocate_data_sample`]: fill it, then send it. Dropping it
+/// unsent returns it to the pool.
+pub struct DataSample {
+    inner: SampleInner,
+    len: usize,
+}
+
+enum SampleInner {
+    Inline(Vec<u8>),
+    Shared {
+        lease: Lease,
+        shared: Arc<NodeShared>,
+    },
+}
+
+impl Deref for DataSample {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match &self.inner {
+            SampleInner::Inline(bytes) => &bytes[..self.len],
+            // SAFETY: the lease gives this sample exclusive use of the region until it is
+            // sent or dropped; `len` is at most the region's capacity.
+            SampleInner::Shared { lease, .. } => unsafe {
+                std::slice::from_raw_parts(lease.memory.as_mut_ptr(), self.len)
+            },
+        }
+    }
+}
+
+impl DerefMut for DataSample {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match &mut self.inner {
+            SampleInner::Inline(bytes) => &mut bytes[..self.len],
+            // SAFETY: as in `deref`; `&mut self` makes this the only reference.
+            SampleInner::Shared { lease, .. } => unsafe {
+                std::slice::from_raw_parts_mut(lease.memory.as_mut_ptr(), self.len)
+            },
+        }
+    }
+}
+
+impl Drop for DataSample {
+    fn drop(&mut self) {
+        if let SampleInner::Shared { lease, shared } = &self.inner {
+            shared.pool().give_back(lease.id);
+        }
+    }
+}
+
+impl std::fmt::Debug for DataSample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataSample")
+            .field("len", &self.len)
+            .field(
+                "shared_memory",
+                &matches!(self.inner, SampleInner::Shared { .. }),
+            )
+            .finish()
+    }
+}
