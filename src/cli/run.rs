@@ -1,14 +1,85 @@
-//! `dora run`.
+//! `dora run`: run a dataflow on this machine in one command (coordinator and daemon roles
+//! in this process), until every node has exited or the user stops it.
 
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use dora_descriptor::Descriptor;
+use eyre::WrapErr;
+
+use crate::daemon::{run_dataflow, NodeExit, RunOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments are accepted but ignored until the command is implemented.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    /// Path to the dataflow descriptor file
+    #[arg(value_name = "PATH")]
+    dataflow: PathBuf,
+    /// Time nodes get to exit after a stop request before they are killed (e.g. 500ms, 15s)
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    grace_duration: Duration,
 }
 
-pub fn exec(_args: Args) -> eyre::Result<ExitCode> {
-    super::not_implemented("run")
+/// Parses `500ms`, `15s`, `2m`, or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (examples: 500ms, 15s, 2m)"))?;
+    let seconds = match unit.trim() {
+        "" | "s" | "sec" | "secs" => value,
+        "ms" => value / 1000.0,
+        "us" | "µs" => value / 1e6,
+        "m" | "min" => value * 60.0,
+        other => return Err(format!("unknown duration unit `{other}` (use ms, s or m)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|err| format!("`{text}`: {err}"))
+}
+
+pub fn exec(args: Args) -> eyre::Result<ExitCode> {
+    let descriptor = match Descriptor::read(&args.dataflow) {
+        Ok(descriptor) => descriptor,
+        Err(err) => {
+            eprintln!("{err}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .wrap_err("starting the async runtime")?;
+    let options = RunOptions {
+        grace_duration: args.grace_duration,
+    };
+    let result = runtime
+        .block_on(run_dataflow(descriptor, options))
+        .wrap_err_with(|| format!("running dataflow {}", args.dataflow.display()))?;
+    runtime.shutdown_timeout(Duration::from_millis(100));
+
+    let mut failed = false;
+    for node in &result.nodes {
+        match node.exit {
+            NodeExit::Success => {}
+            _ => {
+                failed = true;
+                eprintln!("dora: node `{}` {}", node.node_id, node.exit);
+                if !node.stderr_tail.is_empty() && !matches!(node.exit, NodeExit::Killed) {
+                    eprintln!("  last lines of its stderr:");
+                    for line in &node.stderr_tail {
+                        eprintln!("    {line}");
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("dora: logs in {}", result.log_dir.display());
+    if failed {
+        eprintln!("dora: dataflow {} failed", result.dataflow_id);
+        Ok(ExitCode::FAILURE)
+    } else {
+        eprintln!("dora: dataflow {} finished successfully", result.dataflow_id);
+        Ok(ExitCode::SUCCESS)
+    }
 }

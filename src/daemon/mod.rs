@@ -1,1 +1,477 @@
-//! Daemon role: spawns nodes, routes messages, runs timers.
+//! The daemon role: spawns a dataflow's nodes, sets up their direct data connections, runs
+//! the start barrier and the timers, collects logs, and stops the dataflow.
+//!
+//! # Lifecycle
+//!
+//! 1. Every node's executable is resolved before anything starts, so a missing binary fails
+//!    the run without leaving processes behind.
+//! 2. Nodes are spawned with their data sockets (see [`routing`]). Each connects to the
+//!    control endpoint and waits: once every node said hello or exited, all are released at
+//!    once (the start barrier) and timers start.
+//! 3. When a node exits, its receivers see their inputs closed (the data socket hangs up).
+//! 4. Stop (Ctrl-C, SIGTERM): every node gets `Stop`; nodes still running after the grace
+//!    duration are killed (their whole process group) and reported as killed. A second
+//!    Ctrl-C kills at once.
+//! 5. The run ends when every node has exited; the result lists each node's exit status and,
+//!    for failed nodes, the last lines of their stderr.
+
+mod control;
+mod node_output;
+mod routing;
+mod spawn;
+
+use std::{
+    collections::HashMap,
+    fmt,
+    path::{Path, PathBuf},
+    process::ExitStatus,
+    sync::Arc,
+    time::Duration,
+};
+
+use arrow_array::{Array, StringArray};
+use dora_descriptor::{Descriptor, LocalCommunication, NodeKind};
+use dora_message::{
+    arrow::{copy_array_into, required_size},
+    config::DaemonAddress,
+    node_daemon::{DaemonEvent, DaemonReply, NodeRequest},
+    Metadata,
+};
+use eyre::{bail, WrapErr};
+use tokio::{
+    signal::unix::{signal, SignalKind},
+    sync::{mpsc, oneshot},
+    task::JoinHandle,
+};
+
+use control::{ControlMessage, Listener};
+use node_output::{NodeLog, Stream};
+
+/// Options of one local run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// How long nodes may take to exit after `Stop` before they are killed.
+    pub grace_duration: Duration,
+}
+
+/// How a node ended.
+#[derive(Debug, Clone)]
+pub enum NodeExit {
+    Success,
+    Code(i32),
+    Signal(i32),
+    /// Killed by dora after the grace period.
+    Killed,
+    /// Could not be waited for.
+    Unknown(String),
+}
+
+impl fmt::Display for NodeExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeExit::Success => f.write_str("finished successfully"),
+            NodeExit::Code(code) => write!(f, "exited with code {code}"),
+            NodeExit::Signal(signal) => {
+                let name = nix::sys::signal::Signal::try_from(*signal)
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|_| format!("signal {signal}"));
+                write!(f, "was killed by {name}")
+            }
+            NodeExit::Killed => f.write_str("was killed after the grace period (it did not stop)"),
+            NodeExit::Unknown(err) => write!(f, "ended in an unknown state: {err}"),
+        }
+    }
+}
+
+/// The result of one node.
+#[derive(Debug, Clone)]
+pub struct NodeResult {
+    pub node_id: String,
+    pub exit: NodeExit,
+    pub stderr_tail: Vec<String>,
+}
+
+/// The result of a dataflow run.
+#[derive(Debug, Clone)]
+pub struct DataflowResult {
+    pub dataflow_id: String,
+    pub log_dir: PathBuf,
+    pub nodes: Vec<NodeResult>,
+    /// The run was stopped (signal) rather than finishing on its own.
+    pub stopped: bool,
+}
+
+impl DataflowResult {
+    pub fn is_success(&self) -> bool {
+        self.nodes.iter().all(|n| matches!(n.exit, NodeExit::Success))
+    }
+}
+
+/// One running node, as the daemon loop sees it.
+struct NodeState {
+    id: String,
+    pid: Option<i32>,
+    running: bool,
+    said_hello: bool,
+    events: Option<mpsc::UnboundedSender<DaemonEvent>>,
+    pending_start: Option<oneshot::Sender<DaemonReply>>,
+    exit: Option<NodeExit>,
+    log: NodeLog,
+    output_tasks: Vec<JoinHandle<()>>,
+}
+
+enum Internal {
+    Exited(usize, std::io::Result<ExitStatus>),
+    StdoutLine(usize, String),
+}
+
+/// Runs `descriptor` on this machine until every node has exited.
+pub async fn run_dataflow(descriptor: Descriptor, options: RunOptions) -> eyre::Result<DataflowResult> {
+    let dataflow_path = descriptor
+        .path
+        .clone()
+        .ok_or_else(|| eyre::eyre!("the dataflow has no file path"))?;
+    let working_dir = dataflow_path
+        .parent()
+        .map(Path::to_owned)
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let working_dir = working_dir
+        .canonicalize()
+        .wrap_err_with(|| format!("resolving the folder of {}", dataflow_path.display()))?;
+
+    let mut custom_nodes = Vec::new();
+    for node in &descriptor.nodes {
+        match &node.kind {
+            NodeKind::Custom(custom) => custom_nodes.push((node, custom)),
+            NodeKind::Runtime(_) => bail!(
+                "node `{}` is made of operators, which run in `dora runtime`; \
+                 this version of `dora run` only runs custom nodes",
+                node.id
+            ),
+        }
+    }
+    let programs = custom_nodes
+        .iter()
+        .map(|(node, custom)| spawn::resolve(node, custom, &working_dir))
+        .collect::<eyre::Result<Vec<_>>>()?;
+
+    let dataflow_id = uuid::Uuid::now_v7().to_string();
+    let log_dir = working_dir.join("out").join(&dataflow_id);
+    std::fs::create_dir_all(&log_dir)
+        .wrap_err_with(|| format!("creating the log folder {}", log_dir.display()))?;
+
+    // The control endpoint.
+    let socket_dir = tempfile::Builder::new()
+        .prefix("dora-")
+        .tempdir()
+        .wrap_err("creating a folder for the daemon socket")?;
+    let (listener, address) = match descriptor.communication.local {
+        LocalCommunication::Tcp => {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .wrap_err("binding the daemon's TCP control port on 127.0.0.1")?;
+            let addr = listener.local_addr()?;
+            (Listener::Tcp(listener), DaemonAddress::Tcp(addr))
+        }
+        LocalCommunication::UnixDomain | LocalCommunication::Shmem => {
+            let path = socket_dir.path().join("daemon.sock");
+            let listener = tokio::net::UnixListener::bind(&path)
+                .wrap_err_with(|| format!("binding the daemon socket {}", path.display()))?;
+            (Listener::Unix(listener), DaemonAddress::Unix(path))
+        }
+    };
+    let node_ids: Vec<String> = custom_nodes.iter().map(|(n, _)| n.id.clone()).collect();
+    let (control_tx, mut control_rx) = mpsc::unbounded_channel();
+    let acceptor = tokio::spawn(control::accept(
+        listener,
+        dataflow_id.clone(),
+        node_ids.clone(),
+        control_tx,
+    ));
+
+    let route_nodes: Vec<(&str, &dora_descriptor::CustomNode)> = custom_nodes
+        .iter()
+        .map(|(n, c)| (n.id.as_str(), *c))
+        .collect();
+    let routing = routing::plan(&route_nodes, &dataflow_id, &address)?;
+
+    // Spawn every node.
+    let (internal_tx, mut internal_rx) = mpsc::unbounded_channel();
+    let mut nodes: Vec<NodeState> = Vec::new();
+    for (index, ((node, custom), program)) in custom_nodes.iter().zip(&programs).enumerate() {
+        let log_path = log_dir.join(format!("log_{}.txt", node.id));
+        let file = std::fs::File::create(&log_path)
+            .wrap_err_with(|| format!("creating {}", log_path.display()))?;
+        let log = NodeLog::new(&node.id, file);
+        let mut child = match spawn::spawn(
+            node,
+            program,
+            &working_dir,
+            &routing.configs[index],
+            &routing.fds[index],
+        ) {
+            Ok(child) => child,
+            Err(err) => {
+                kill_all(&nodes);
+                return Err(err);
+            }
+        };
+        let mut output_tasks = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            let forward = custom.send_stdout_as.as_ref().map(|_| {
+                let (tx, mut rx) = mpsc::unbounded_channel::<String>();
+                let internal = internal_tx.clone();
+                tokio::spawn(async move {
+                    while let Some(line) = rx.recv().await {
+                        let _ = internal.send(Internal::StdoutLine(index, line));
+                    }
+                });
+                tx
+            });
+            output_tasks.push(log.capture(stdout, Stream::Stdout, forward));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            output_tasks.push(log.capture(stderr, Stream::Stderr, None));
+        }
+        let pid = child.id().map(|pid| pid as i32);
+        let exited = internal_tx.clone();
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            let _ = exited.send(Internal::Exited(index, status));
+        });
+        nodes.push(NodeState {
+            id: node.id.clone(),
+            pid,
+            running: true,
+            said_hello: false,
+            events: None,
+            pending_start: None,
+            exit: None,
+            log,
+            output_tasks,
+        });
+    }
+    // The daemon's copies of the data sockets must go, so that a node's exit hangs up its
+    // peers' connections.
+    drop(routing.fds);
+
+    let hlc = Arc::new(uhlc::HLC::default());
+    let mut timers: Vec<JoinHandle<()>> = Vec::new();
+    let mut started = false;
+    let mut stopping = false;
+    let mut grace: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    let mut sigint = signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
+    let mut sigterm = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
+    let queue_sizes: HashMap<(usize, String), usize> = custom_nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, c))| c.inputs.iter().map(move |(id, input)| ((i, id.clone()), input.queue_size)))
+        .collect();
+
+    while nodes.iter().any(|n| n.running) {
+        let stop_requested = tokio::select! {
+            Some(message) = control_rx.recv() => {
+                match message {
+                    ControlMessage::Hello { node, reply, events } => {
+                        let state = &mut nodes[node];
+                        if state.said_hello {
+                            let _ = reply.send(DaemonReply::Refused(format!("node `{}` already connected", state.id)));
+                        } else if stopping {
+                            let _ = reply.send(DaemonReply::Refused("the dataflow is stopping".into()));
+                        } else {
+                            state.said_hello = true;
+                            state.events = Some(events);
+                            if started {
+                                let _ = reply.send(DaemonReply::Start);
+                            } else {
+                                state.pending_start = Some(reply);
+                            }
+                        }
+                    }
+                    ControlMessage::Request { node, request } => match request {
+                        NodeRequest::InputsDropped { input, count } => {
+                            let queue_size = queue_sizes.get(&(node, input.clone())).copied().unwrap_or_default();
+                            nodes[node].log.note(&format!(
+                                "dropped {count} message(s) on input `{input}`: the node did not keep up (queue_size {queue_size})"
+                            ));
+                        }
+                        NodeRequest::EventStreamClosed | NodeRequest::Hello { .. } => {}
+                    },
+                }
+                false
+            }
+            Some(internal) = internal_rx.recv() => {
+                match internal {
+                    Internal::Exited(index, status) => {
+                        let state = &mut nodes[index];
+                        state.running = false;
+                        state.events = None;
+                        state.pending_start = None;
+                        let exit = match status {
+                            Ok(status) => exit_of(status),
+                            Err(err) => NodeExit::Unknown(err.to_string()),
+                        };
+                        if state.exit.is_none() {
+                            state.exit = Some(exit);
+                        }
+                        for &(receiver, input) in &routing.stdout_routes[index] {
+                            if let Some(events) = &nodes[receiver].events {
+                                let _ = events.send(DaemonEvent::InputClosed { input });
+                            }
+                        }
+                    }
+                    Internal::StdoutLine(index, line) => {
+                        let array = StringArray::from(vec![line]);
+                        let data = array.to_data();
+                        let mut payload = vec![0u8; required_size(&data)];
+                        let type_info = copy_array_into(&mut payload, &data);
+                        let metadata = Metadata::new(hlc.new_timestamp(), type_info);
+                        for &(receiver, input) in &routing.stdout_routes[index] {
+                            if let Some(events) = &nodes[receiver].events {
+                                let _ = events.send(DaemonEvent::Input { input, metadata: metadata.clone(), payload: payload.clone() });
+                            }
+                        }
+                    }
+                }
+                false
+            }
+            _ = sigint.recv() => true,
+            _ = sigterm.recv() => true,
+            _ = async { grace.as_mut().expect("guarded").await }, if grace.is_some() => {
+                grace = None;
+                for state in nodes.iter_mut().filter(|n| n.running) {
+                    state.exit = Some(NodeExit::Killed);
+                    state.log.note("killed: still running after the grace period");
+                    kill(state);
+                }
+                false
+            }
+        };
+
+        if stop_requested {
+            if stopping {
+                eprintln!("dora: second stop request: killing all nodes");
+                for state in nodes.iter_mut().filter(|n| n.running) {
+                    state.exit = Some(NodeExit::Killed);
+                    kill(state);
+                }
+            } else {
+                stopping = true;
+                eprintln!(
+                    "dora: stopping the dataflow (nodes have {:?} to exit; press Ctrl-C again to kill them now)",
+                    options.grace_duration
+                );
+                for timer in timers.drain(..) {
+                    timer.abort();
+                }
+                for state in &mut nodes {
+                    if let Some(reply) = state.pending_start.take() {
+                        let _ = reply.send(DaemonReply::Start);
+                    }
+                    if let Some(events) = &state.events {
+                        let _ = events.send(DaemonEvent::Stop);
+                    }
+                }
+                grace = Some(Box::pin(tokio::time::sleep(options.grace_duration)));
+            }
+        }
+
+        // The start barrier: release everyone once every node said hello or exited.
+        if !started && nodes.iter().all(|n| n.said_hello || !n.running) {
+            started = true;
+            for state in &mut nodes {
+                if let Some(reply) = state.pending_start.take() {
+                    let _ = reply.send(DaemonReply::Start);
+                }
+            }
+            if !stopping {
+                timers = start_timers(&routing.timers, &nodes, hlc.clone());
+            }
+        }
+    }
+
+    for timer in timers {
+        timer.abort();
+    }
+    acceptor.abort();
+    let mut results = Vec::new();
+    for state in nodes {
+        // Output readers end when the node's pipes close; a grandchild that keeps them open
+        // must not hold up the result.
+        for task in state.output_tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(2), task).await;
+        }
+        results.push(NodeResult {
+            stderr_tail: state.log.stderr_tail(),
+            node_id: state.id,
+            exit: state.exit.unwrap_or(NodeExit::Unknown("no exit status".into())),
+        });
+    }
+    Ok(DataflowResult {
+        dataflow_id,
+        log_dir,
+        nodes: results,
+        stopped: stopping,
+    })
+}
+
+fn start_timers(
+    timers: &std::collections::BTreeMap<Duration, Vec<routing::InputRef>>,
+    nodes: &[NodeState],
+    hlc: Arc<uhlc::HLC>,
+) -> Vec<JoinHandle<()>> {
+    timers
+        .iter()
+        .map(|(&interval, inputs)| {
+            let targets: Vec<(mpsc::UnboundedSender<DaemonEvent>, u16)> = inputs
+                .iter()
+                .filter_map(|&(node, input)| nodes[node].events.clone().map(|e| (e, input)))
+                .collect();
+            let hlc = hlc.clone();
+            tokio::spawn(async move {
+                let mut ticker = tokio::time::interval(interval);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticker.tick().await;
+                    let timestamp = hlc.new_timestamp();
+                    for (events, input) in &targets {
+                        let _ = events.send(DaemonEvent::Timer {
+                            input: *input,
+                            timestamp,
+                        });
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
+fn exit_of(status: ExitStatus) -> NodeExit {
+    use std::os::unix::process::ExitStatusExt;
+    if status.success() {
+        NodeExit::Success
+    } else if let Some(code) = status.code() {
+        NodeExit::Code(code)
+    } else if let Some(signal) = status.signal() {
+        NodeExit::Signal(signal)
+    } else {
+        NodeExit::Unknown(format!("{status}"))
+    }
+}
+
+/// Kills a node's whole process group.
+fn kill(state: &NodeState) {
+    if let Some(pid) = state.pid {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
+fn kill_all(nodes: &[NodeState]) {
+    for state in nodes.iter().filter(|n| n.running) {
+        kill(state);
+    }
+}

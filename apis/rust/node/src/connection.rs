@@ -160,7 +160,8 @@ impl Peer {
                 MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_CMSG_CLOEXEC,
             ) {
                 Ok(msg) => {
-                    if msg.bytes == 0 && msg.flags.is_empty() {
+                    // Every packet has a header, so an empty read is the peer hanging up.
+                    if msg.bytes == 0 {
                         return Ok(Received::Closed);
                     }
                     if msg.flags.contains(MsgFlags::MSG_TRUNC) {

@@ -55,3 +55,4 @@ pub mod arrow {
 }
 
 pub use futures;
+pub use uhlc;

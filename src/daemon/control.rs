@@ -1,0 +1,179 @@
+//! The daemon's control endpoint: nodes connect, say hello, wait for the start barrier, then
+//! receive timer ticks and stop requests and report dropped messages.
+//!
+//! Anything that is not a well-formed hello from a node of this dataflow — garbage, a
+//! truncated or oversized frame, another protocol version — is refused and the connection
+//! dropped, with the reason logged; nothing else is affected.
+
+use std::time::Duration;
+
+use dora_message::{
+    frame::{self, FrameError},
+    node_daemon::{DaemonEvent, DaemonReply, NodeRequest},
+    PROTOCOL_VERSION,
+};
+use tokio::{
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    net::{TcpListener, UnixListener},
+    sync::{mpsc, oneshot},
+};
+
+/// How long a new connection may take to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What connection tasks report to the daemon loop.
+#[derive(Debug)]
+pub enum ControlMessage {
+    /// A node said hello; answer on `reply`. After a `Start` reply, events sent on `events`
+    /// go to the node.
+    Hello {
+        node: usize,
+        reply: oneshot::Sender<DaemonReply>,
+        events: mpsc::UnboundedSender<DaemonEvent>,
+    },
+    Request {
+        node: usize,
+        request: NodeRequest,
+    },
+}
+
+/// Either kind of listener.
+pub enum Listener {
+    Unix(UnixListener),
+    Tcp(TcpListener),
+}
+
+/// Accepts node connections until the task is aborted.
+pub async fn accept(
+    listener: Listener,
+    dataflow_id: String,
+    node_ids: Vec<String>,
+    to_daemon: mpsc::UnboundedSender<ControlMessage>,
+) {
+    loop {
+        let accepted = match &listener {
+            Listener::Unix(l) => l
+                .accept()
+                .await
+                .map(|(s, _)| tokio::spawn(serve(s, dataflow_id.clone(), node_ids.clone(), to_daemon.clone()))),
+            Listener::Tcp(l) => l.accept().await.map(|(s, _)| {
+                let _ = s.set_nodelay(true);
+                tokio::spawn(serve(s, dataflow_id.clone(), node_ids.clone(), to_daemon.clone()))
+            }),
+        };
+        if let Err(err) = accepted {
+            tracing::warn!("accepting a node connection failed: {err}");
+        }
+    }
+}
+
+async fn read_frame<T: serde::de::DeserializeOwned>(
+    stream: &mut (impl AsyncRead + Unpin),
+) -> Result<Option<T>, FrameError> {
+    let mut prefix = [0u8; 8];
+    match stream.read_exact(&mut prefix).await {
+        Ok(_) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(err) => return Err(err.into()),
+    }
+    let len = frame::check_len(prefix)?;
+    let mut body = vec![0u8; len];
+    stream.read_exact(&mut body).await?;
+    frame::decode(&body).map(Some)
+}
+
+async fn write_frame<T: serde::Serialize>(
+    stream: &mut (impl AsyncWrite + Unpin),
+    value: &T,
+) -> Result<(), FrameError> {
+    stream.write_all(&frame::encode(value)?).await?;
+    Ok(())
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    dataflow_id: String,
+    node_ids: Vec<String>,
+    to_daemon: mpsc::UnboundedSender<ControlMessage>,
+) {
+    let (mut reader, mut writer) = tokio::io::split(stream);
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, read_frame::<NodeRequest>(&mut reader)).await {
+        Err(_) => return tracing::warn!("dropped a connection that sent no hello within {HELLO_TIMEOUT:?}"),
+        Ok(Ok(Some(hello))) => hello,
+        Ok(Ok(None)) => return,
+        Ok(Err(err)) => return tracing::warn!("dropped a connection: {err}"),
+    };
+    let node = match check_hello(&hello, &dataflow_id, &node_ids) {
+        Ok(node) => node,
+        Err(reason) => {
+            tracing::warn!("refused a node connection: {reason}");
+            let _ = write_frame(&mut writer, &DaemonReply::Refused(reason)).await;
+            return;
+        }
+    };
+    let (reply_tx, reply_rx) = oneshot::channel();
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    if to_daemon
+        .send(ControlMessage::Hello {
+            node,
+            reply: reply_tx,
+            events: events_tx,
+        })
+        .is_err()
+    {
+        return;
+    }
+    let Ok(reply) = reply_rx.await else { return };
+    let started = reply == DaemonReply::Start;
+    if write_frame(&mut writer, &reply).await.is_err() || !started {
+        return;
+    }
+    let writer_task = tokio::spawn(async move {
+        while let Some(event) = events_rx.recv().await {
+            if write_frame(&mut writer, &event).await.is_err() {
+                break;
+            }
+        }
+    });
+    loop {
+        match read_frame::<NodeRequest>(&mut reader).await {
+            Ok(Some(request)) => {
+                if to_daemon.send(ControlMessage::Request { node, request }).is_err() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(err) => {
+                tracing::warn!("dropped the connection of node `{}`: {err}", node_ids[node]);
+                break;
+            }
+        }
+    }
+    writer_task.abort();
+}
+
+fn check_hello(hello: &NodeRequest, dataflow_id: &str, node_ids: &[String]) -> Result<usize, String> {
+    let NodeRequest::Hello {
+        protocol_version,
+        dataflow_id: their_dataflow,
+        node_id,
+    } = hello
+    else {
+        return Err("the first message was not a hello".into());
+    };
+    if protocol_version != PROTOCOL_VERSION {
+        return Err(format!(
+            "protocol version mismatch: the daemon speaks {PROTOCOL_VERSION}, node `{node_id}` \
+             speaks {protocol_version}"
+        ));
+    }
+    if their_dataflow != dataflow_id {
+        return Err(format!(
+            "node `{node_id}` belongs to dataflow {their_dataflow}, not {dataflow_id}"
+        ));
+    }
+    node_ids
+        .iter()
+        .position(|id| id == node_id)
+        .ok_or_else(|| format!("dataflow {dataflow_id} has no node `{node_id}`"))
+}

@@ -1,0 +1,120 @@
+//! A node's stdout and stderr: each line goes to the node's log file, to the terminal
+//! prefixed with the node id, and — for stderr — into a short tail shown when the node fails.
+
+use std::{
+    collections::VecDeque,
+    fs::File,
+    io::Write,
+    sync::{Arc, Mutex},
+};
+
+use tokio::{
+    io::{AsyncBufReadExt, AsyncRead, BufReader},
+    sync::mpsc,
+    task::JoinHandle,
+};
+
+/// Lines of stderr kept for the failure report.
+pub const STDERR_TAIL_LINES: usize = 10;
+
+/// The log of one node.
+#[derive(Debug, Clone)]
+pub struct NodeLog {
+    node_id: Arc<str>,
+    file: Arc<Mutex<File>>,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// Which stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl NodeLog {
+    pub fn new(node_id: &str, file: File) -> Self {
+        Self {
+            node_id: node_id.into(),
+            file: Arc::new(Mutex::new(file)),
+            stderr_tail: Arc::new(Mutex::new(VecDeque::new())),
+        }
+    }
+
+    /// Writes a line to the log file and the terminal.
+    pub fn line(&self, stream: Stream, line: &str) {
+        {
+            let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+            if let Err(err) = writeln!(file, "{line}") {
+                tracing::warn!("cannot write the log of node `{}`: {err}", self.node_id);
+            }
+        }
+        match stream {
+            Stream::Stdout => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "[{}] {line}", self.node_id);
+            }
+            Stream::Stderr => {
+                {
+                    let mut tail = self.stderr_tail.lock().unwrap_or_else(|p| p.into_inner());
+                    if tail.len() == STDERR_TAIL_LINES {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line.to_owned());
+                }
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(err, "[{}] {line}", self.node_id);
+            }
+        }
+    }
+
+    /// A message from dora itself about this node, in the log and on the terminal.
+    pub fn note(&self, message: &str) {
+        {
+            let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(file, "[dora] {message}");
+        }
+        eprintln!("[{}] dora: {message}", self.node_id);
+    }
+
+    /// The last stderr lines.
+    pub fn stderr_tail(&self) -> Vec<String> {
+        self.stderr_tail
+            .lock()
+            .map(|tail| tail.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Reads `pipe` line by line until it closes. With `forward`, stdout lines are also sent
+    /// there (for `send_stdout_as`).
+    pub fn capture(
+        &self,
+        pipe: impl AsyncRead + Unpin + Send + 'static,
+        stream: Stream,
+        forward: Option<mpsc::UnboundedSender<String>>,
+    ) -> JoinHandle<()> {
+        let log = self.clone();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(pipe);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf).await {
+                    Ok(0) => break,
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf);
+                        let line = line.trim_end_matches(['\n', '\r']);
+                        log.line(stream, line);
+                        if let Some(forward) = &forward {
+                            let _ = forward.send(line.to_owned());
+                        }
+                    }
+                    Err(err) => {
+                        tracing::warn!("reading the output of node `{}`: {err}", log.node_id);
+                        break;
+                    }
+                }
+            }
+        })
+    }
+}

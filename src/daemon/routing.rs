@@ -1,0 +1,149 @@
+//! Routing, decided once before any node starts.
+//!
+//! Every pair of nodes that exchange messages (in either direction) gets one
+//! `SOCK_SEQPACKET` socket pair; each node inherits its end and learns from its
+//! [`NodeConfig`] which of its outputs go to that peer and which of the peer's outputs feed
+//! which of its inputs. Inputs the daemon itself feeds — timers and the lines of a
+//! `send_stdout_as` node — are listed separately.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    os::fd::{AsRawFd, OwnedFd},
+    time::Duration,
+};
+
+use dora_descriptor::{CustomNode, InputMapping};
+use dora_message::config::{DaemonAddress, InputConfig, NodeConfig, PeerConfig};
+use eyre::WrapErr;
+use nix::sys::socket::{setsockopt, socketpair, sockopt, AddressFamily, SockFlag, SockType};
+
+/// Socket buffer asked for on data connections, so bursts do not block senders.
+const DATA_SOCKET_BUFFER: usize = 4 * 1024 * 1024;
+
+/// Where a daemon-fed input is: node index and input index.
+pub type InputRef = (usize, u16);
+
+/// The routing plan of a dataflow.
+#[derive(Debug)]
+pub struct Routing {
+    /// Per node, the configuration to pass in `DORA_NODE_CONFIG`.
+    pub configs: Vec<NodeConfig>,
+    /// Per node, the descriptors it must inherit.
+    pub fds: Vec<Vec<OwnedFd>>,
+    /// Timer interval → the inputs it feeds.
+    pub timers: BTreeMap<Duration, Vec<InputRef>>,
+    /// Per node, when it has `send_stdout_as`: the inputs its stdout lines feed.
+    pub stdout_routes: Vec<Vec<InputRef>>,
+}
+
+/// Builds the routing plan for `nodes` (all custom nodes of `descriptor`, in order).
+pub fn plan(
+    nodes: &[(&str, &CustomNode)],
+    dataflow_id: &str,
+    daemon: &DaemonAddress,
+) -> eyre::Result<Routing> {
+    let index_of = |id: &str| nodes.iter().position(|(n, _)| *n == id);
+    let mut configs: Vec<NodeConfig> = nodes
+        .iter()
+        .map(|(id, node)| NodeConfig {
+            protocol_version: dora_message::PROTOCOL_VERSION.into(),
+            dataflow_id: dataflow_id.into(),
+            node_id: (*id).into(),
+            daemon: daemon.clone(),
+            inputs: node
+                .inputs
+                .iter()
+                .map(|(input_id, input)| InputConfig {
+                    id: input_id.clone(),
+                    queue_size: input.queue_size,
+                    source: input.mapping.to_string(),
+                })
+                .collect(),
+            outputs: node.outputs.clone(),
+            peers: Vec::new(),
+        })
+        .collect();
+
+    // (sender, receiver) → (sender output index, receiver input index) edges.
+    let mut edges: BTreeMap<(usize, usize), Vec<(u16, u16)>> = BTreeMap::new();
+    let mut timers: BTreeMap<Duration, Vec<InputRef>> = BTreeMap::new();
+    let mut stdout_routes = vec![Vec::new(); nodes.len()];
+    for (receiver, (_, node)) in nodes.iter().enumerate() {
+        for (input_index, (_, input)) in node.inputs.iter().enumerate() {
+            let input_index = input_index as u16;
+            match &input.mapping {
+                InputMapping::Timer { interval } => {
+                    timers.entry(*interval).or_default().push((receiver, input_index))
+                }
+                InputMapping::User { source, output, .. } => {
+                    let Some(sender) = index_of(source) else {
+                        eyre::bail!(
+                            "input `{}` of node `{}` comes from node `{source}`, which is not \
+                             a custom node (operators run with `dora runtime`, not yet \
+                             supported by `dora run`)",
+                            input.mapping,
+                            nodes[receiver].0
+                        );
+                    };
+                    let sender_node = nodes[sender].1;
+                    if sender_node.send_stdout_as.as_deref() == Some(output.as_str()) {
+                        stdout_routes[sender].push((receiver, input_index));
+                        continue;
+                    }
+                    let Some(output_index) = sender_node.outputs.iter().position(|o| o == output)
+                    else {
+                        eyre::bail!("node `{source}` has no output `{output}`");
+                    };
+                    edges
+                        .entry((sender, receiver))
+                        .or_default()
+                        .push((output_index as u16, input_index));
+                }
+            }
+        }
+    }
+
+    let pairs: BTreeSet<(usize, usize)> = edges
+        .keys()
+        .map(|&(a, b)| (a.min(b), a.max(b)))
+        .collect();
+    let mut fds: Vec<Vec<OwnedFd>> = (0..nodes.len()).map(|_| Vec::new()).collect();
+    for (a, b) in pairs {
+        let (fd_a, fd_b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .wrap_err("creating a data socket pair")?;
+        for fd in [&fd_a, &fd_b] {
+            let _ = setsockopt(fd, sockopt::SndBuf, &DATA_SOCKET_BUFFER);
+            let _ = setsockopt(fd, sockopt::RcvBuf, &DATA_SOCKET_BUFFER);
+        }
+        for (this, other, fd) in [(a, b, fd_a), (b, a, fd_b)] {
+            let mut sends: Vec<u16> = edges
+                .get(&(this, other))
+                .map(|e| e.iter().map(|&(output, _)| output).collect())
+                .unwrap_or_default();
+            sends.sort_unstable();
+            sends.dedup();
+            let mut receives: BTreeMap<u16, Vec<u16>> = BTreeMap::new();
+            for &(output, input) in edges.get(&(other, this)).into_iter().flatten() {
+                receives.entry(output).or_default().push(input);
+            }
+            configs[this].peers.push(PeerConfig {
+                node_id: nodes[other].0.into(),
+                fd: fd.as_raw_fd(),
+                sends,
+                receives: receives.into_iter().collect(),
+            });
+            fds[this].push(fd);
+        }
+    }
+    Ok(Routing {
+        configs,
+        fds,
+        timers,
+        stdout_routes,
+    })
+}

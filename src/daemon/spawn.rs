@@ -1,0 +1,132 @@
+//! Starting node processes.
+//!
+//! Each node runs in the dataflow's folder, in its own process group (so a Ctrl-C in the
+//! terminal reaches dora, which stops nodes cleanly, and a kill reaches everything the node
+//! started), with `DORA_NODE_CONFIG` set, its data sockets inherited, and a parent-death
+//! signal so that a daemon that dies abruptly does not leave its nodes running.
+
+use std::{
+    os::fd::{AsRawFd, OwnedFd},
+    path::{Path, PathBuf},
+    process::Stdio,
+};
+
+use dora_descriptor::{CustomNode, Node, NodeSource};
+use dora_message::config::NodeConfig;
+use eyre::{bail, WrapErr};
+use tokio::process::{Child, Command};
+
+/// The program and arguments a node runs.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+/// Works out what to execute for `node`, checking that the executable exists.
+pub fn resolve(node: &Node, custom: &CustomNode, working_dir: &Path) -> eyre::Result<Program> {
+    let args = match &custom.args {
+        Some(args) => shell_words::split(args)
+            .wrap_err_with(|| format!("node `{}`: cannot split `args: {args}`", node.id))?,
+        None => Vec::new(),
+    };
+    match &custom.source {
+        NodeSource::Shell => Ok(Program {
+            program: "sh".into(),
+            args: vec!["-c".into(), custom.args.clone().unwrap_or_default()],
+        }),
+        NodeSource::Dynamic => bail!(
+            "node `{}` is `path: dynamic`: dynamic nodes connect to a running daemon \
+             (`dora up` / `dora start`), which `dora run` does not provide",
+            node.id
+        ),
+        NodeSource::Path(path) => {
+            let resolved = find_executable(path, working_dir).ok_or_else(|| {
+                eyre::eyre!(
+                    "node `{}`: `path: {path}` not found (looked in {} and in PATH); \
+                     did you run `dora build` first?",
+                    node.id,
+                    working_dir.display()
+                )
+            })?;
+            if path.ends_with(".py") {
+                let mut python_args = vec![resolved.display().to_string()];
+                python_args.extend(args);
+                Ok(Program {
+                    program: "python3".into(),
+                    args: python_args,
+                })
+            } else {
+                Ok(Program {
+                    program: resolved,
+                    args,
+                })
+            }
+        }
+    }
+}
+
+fn find_executable(path: &str, working_dir: &Path) -> Option<PathBuf> {
+    let candidate = Path::new(path);
+    if candidate.is_absolute() {
+        return candidate.exists().then(|| candidate.to_owned());
+    }
+    let local = working_dir.join(candidate);
+    if local.exists() {
+        return Some(local);
+    }
+    if candidate.components().count() == 1 {
+        let search = std::env::var_os("PATH")?;
+        return std::env::split_paths(&search)
+            .map(|dir| dir.join(candidate))
+            .find(|p| p.is_file());
+    }
+    None
+}
+
+/// Spawns a node with piped stdout/stderr.
+pub fn spawn(
+    node: &Node,
+    program: &Program,
+    working_dir: &Path,
+    config: &NodeConfig,
+    inherited: &[OwnedFd],
+) -> eyre::Result<Child> {
+    let config_json = serde_json::to_string(config).wrap_err("serializing node config")?;
+    let mut command = Command::new(&program.program);
+    command
+        .args(&program.args)
+        .current_dir(working_dir)
+        .envs(node.env.iter().map(|(k, v)| (k, v.to_string())))
+        .env(dora_message::NODE_CONFIG_ENV, config_json)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .kill_on_drop(true);
+    let fds: Vec<i32> = inherited.iter().map(|fd| fd.as_raw_fd()).collect();
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
+    // functions (fcntl, prctl, getppid, _exit) on values captured by copy.
+    unsafe {
+        command.pre_exec(move || {
+            for &fd in &fds {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    command.spawn().wrap_err_with(|| {
+        format!(
+            "node `{}`: cannot start `{}`",
+            node.id,
+            program.program.display()
+        )
+    })
+}

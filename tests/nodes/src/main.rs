@@ -1,0 +1,172 @@
+//! A node with several behaviours, chosen by its first argument, for the end-to-end tests.
+//!
+//! - `send SIZES COUNT`: sends COUNT messages of each size (comma-separated) on `data`, each
+//!   filled with a pattern derived from its sequence number (parameter `seq`), then exits.
+//! - `receive EXPECTED`: checks every message's pattern, prints `ok seq=S size=N`, and exits
+//!   with 1 on a corrupted message or when it did not get EXPECTED messages.
+//! - `ticks N`: prints `tick K` for N timer ticks, then exits.
+//! - `fail CODE`: writes a few lines to stderr and exits with CODE.
+//! - `wait-stop`: prints `waiting`, exits 0 after `Stop`.
+//! - `ignore-stop`: prints `ignoring`, keeps running after `Stop`.
+//! - `hold`: prints `holding pid=P bytes=N` after its first message and keeps it forever.
+//! - `slow-receive DELAY_MS`: prints `got seq=S` for each message, sleeping DELAY_MS after each.
+
+use std::{process::ExitCode, time::Duration};
+
+use dora_node_api::{DoraNode, Event, MetadataParameters, Parameter};
+
+fn pattern(seq: i64, index: usize) -> u8 {
+    ((seq as usize).wrapping_mul(31).wrapping_add(index) % 251) as u8
+}
+
+fn seq_of(params: &MetadataParameters) -> i64 {
+    match params.get("seq") {
+        Some(Parameter::Integer(seq)) => *seq,
+        _ => -1,
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
+    let result = match arg(0) {
+        "send" => send(arg(1), arg(2).parse().unwrap_or(1)),
+        "receive" => receive(arg(1).parse().ok()),
+        "ticks" => ticks(arg(1).parse().unwrap_or(3)),
+        "fail" => {
+            eprintln!("test-node: about to fail");
+            eprintln!("test-node: failing on purpose with code {}", arg(1));
+            return ExitCode::from(arg(1).parse::<u8>().unwrap_or(1));
+        }
+        "wait-stop" => wait_stop(),
+        "ignore-stop" => ignore_stop(),
+        "hold" => hold(),
+        "slow-receive" => slow_receive(arg(1).parse().unwrap_or(10)),
+        other => Err(format!("unknown mode `{other}`").into()),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("test-node: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+fn send(sizes: &str, count: i64) -> Result<ExitCode> {
+    let (mut node, _events) = DoraNode::init_from_env()?;
+    let mut seq = 0;
+    for size in sizes.split(',').filter(|s| !s.is_empty()) {
+        let size: usize = size.parse()?;
+        for _ in 0..count {
+            let mut params = MetadataParameters::new();
+            params.insert("seq".into(), Parameter::Integer(seq));
+            node.send_output_raw("data".into(), params, size, |buf| {
+                for (i, byte) in buf.iter_mut().enumerate() {
+                    *byte = pattern(seq, i);
+                }
+            })?;
+            seq += 1;
+        }
+    }
+    println!("sent {seq} messages");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn receive(expected: Option<usize>) -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    let mut received = 0;
+    while let Some(event) = events.recv() {
+        match event {
+            Event::Input { data, metadata, .. } => {
+                let seq = seq_of(&metadata.parameters);
+                let bytes = data.as_bytes().ok_or("expected bytes")?;
+                if let Some(i) = (0..bytes.len()).find(|&i| bytes[i] != pattern(seq, i)) {
+                    eprintln!("corrupted message seq={seq} at byte {i}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                println!("ok seq={seq} size={}", bytes.len());
+                received += 1;
+            }
+            Event::InputClosed { id } => println!("closed {id}"),
+            Event::Stop => println!("stop"),
+            Event::Error(err) => eprintln!("error event: {err}"),
+            _ => {}
+        }
+    }
+    println!("received {received}");
+    match expected {
+        Some(expected) if expected != received => {
+            eprintln!("expected {expected} messages, got {received}");
+            Ok(ExitCode::FAILURE)
+        }
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn ticks(count: usize) -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    let mut ticks = 0;
+    while let Some(event) = events.recv() {
+        if let Event::Input { id, .. } = event {
+            ticks += 1;
+            println!("tick {ticks} on {id}");
+            if ticks == count {
+                break;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn wait_stop() -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    println!("waiting");
+    while let Some(event) = events.recv() {
+        if let Event::Stop = event {
+            println!("stopping");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    Err("event stream ended without Stop".into())
+}
+
+fn ignore_stop() -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    println!("ignoring");
+    while let Some(event) = events.recv() {
+        if let Event::Stop = event {
+            println!("ignoring stop");
+        }
+    }
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn hold() -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    let mut held = Vec::new();
+    while let Some(event) = events.recv() {
+        if let Event::Input { data, .. } = event {
+            println!("holding pid={} bytes={}", std::process::id(), data.len());
+            held.push(data);
+        }
+    }
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+fn slow_receive(delay_ms: u64) -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    while let Some(event) = events.recv() {
+        if let Event::Input { metadata, .. } = event {
+            println!("got seq={}", seq_of(&metadata.parameters));
+            std::thread::sleep(Duration::from_millis(delay_ms));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
