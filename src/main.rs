@@ -5,8 +5,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod build;
 mod cli;
 mod daemon;
+mod graph;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

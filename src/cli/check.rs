@@ -1,14 +1,77 @@
 //! `dora check`.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+
+use dora_descriptor::Descriptor;
+
+use crate::graph::Graph;
+
+/// Default port of the coordinator's control server (the CLI side).
+const DEFAULT_COORDINATOR_PORT: u16 = 6012;
+
+/// How long to wait for the coordinator to accept a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments are accepted but ignored until the command is implemented.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    /// Path to the dataflow descriptor file (enables additional checks)
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    dataflow: Option<PathBuf>,
+    /// Address of the dora coordinator
+    #[arg(long, value_name = "IP", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    coordinator_addr: IpAddr,
+    /// Port number of the coordinator control server
+    #[arg(long, value_name = "PORT", default_value_t = DEFAULT_COORDINATOR_PORT)]
+    coordinator_port: u16,
 }
 
-pub fn exec(_args: Args) -> eyre::Result<ExitCode> {
-    super::not_implemented("check")
+/// With `--dataflow`, the exit status says whether the dataflow is valid and the coordinator
+/// is only reported; without it, the exit status says whether the coordinator is reachable.
+pub fn exec(args: Args) -> eyre::Result<ExitCode> {
+    let dataflow_valid = args.dataflow.as_ref().map(|path| check_dataflow(path));
+
+    let coordinator = SocketAddr::new(args.coordinator_addr, args.coordinator_port);
+    let reachable = coordinator_reachable(coordinator);
+    if reachable {
+        println!("coordinator: reachable at {coordinator}");
+    } else {
+        println!("coordinator: not reachable at {coordinator}");
+    }
+
+    let ok = dataflow_valid.unwrap_or(reachable);
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Reads and validates the dataflow, prints the verdict, and says whether it is valid.
+fn check_dataflow(path: &std::path::Path) -> bool {
+    match Descriptor::read(path) {
+        Ok(descriptor) => {
+            let graph = Graph::from_descriptor(&descriptor);
+            println!("dataflow {} is valid: {}", path.display(), graph.summary());
+            true
+        }
+        Err(err) => {
+            eprintln!("dataflow {} is invalid:\n{err}", path.display());
+            false
+        }
+    }
+}
+
+/// Whether something accepts TCP connections at `addr`. There is no coordinator protocol to
+/// speak yet, so an open port is all this can tell.
+fn coordinator_reachable(addr: SocketAddr) -> bool {
+    match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+        Ok(_) => true,
+        Err(err) => {
+            tracing::debug!("coordinator at {addr} not reachable: {err}");
+            false
+        }
+    }
 }

@@ -58,12 +58,10 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         .wrap_err_with(|| format!("running dataflow {}", args.dataflow.display()))?;
     runtime.shutdown_timeout(Duration::from_millis(100));
 
-    let mut failed = false;
     for node in &result.nodes {
         match node.exit {
             NodeExit::Success => {}
             _ => {
-                failed = true;
                 eprintln!("dora: node `{}` {}", node.node_id, node.exit);
                 if !node.stderr_tail.is_empty() && !matches!(node.exit, NodeExit::Killed) {
                     eprintln!("  last lines of its stderr:");
@@ -75,11 +73,14 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         }
     }
     eprintln!("dora: logs in {}", result.log_dir.display());
-    if failed {
+    if !result.is_success() {
         eprintln!("dora: dataflow {} failed", result.dataflow_id);
         Ok(ExitCode::FAILURE)
     } else {
-        eprintln!("dora: dataflow {} finished successfully", result.dataflow_id);
+        eprintln!(
+            "dora: dataflow {} finished successfully",
+            result.dataflow_id
+        );
         Ok(ExitCode::SUCCESS)
     }
 }

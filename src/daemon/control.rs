@@ -52,13 +52,22 @@ pub async fn accept(
 ) {
     loop {
         let accepted = match &listener {
-            Listener::Unix(l) => l
-                .accept()
-                .await
-                .map(|(s, _)| tokio::spawn(serve(s, dataflow_id.clone(), node_ids.clone(), to_daemon.clone()))),
+            Listener::Unix(l) => l.accept().await.map(|(s, _)| {
+                tokio::spawn(serve(
+                    s,
+                    dataflow_id.clone(),
+                    node_ids.clone(),
+                    to_daemon.clone(),
+                ))
+            }),
             Listener::Tcp(l) => l.accept().await.map(|(s, _)| {
                 let _ = s.set_nodelay(true);
-                tokio::spawn(serve(s, dataflow_id.clone(), node_ids.clone(), to_daemon.clone()))
+                tokio::spawn(serve(
+                    s,
+                    dataflow_id.clone(),
+                    node_ids.clone(),
+                    to_daemon.clone(),
+                ))
             }),
         };
         if let Err(err) = accepted {
@@ -97,12 +106,17 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     to_daemon: mpsc::UnboundedSender<ControlMessage>,
 ) {
     let (mut reader, mut writer) = tokio::io::split(stream);
-    let hello = match tokio::time::timeout(HELLO_TIMEOUT, read_frame::<NodeRequest>(&mut reader)).await {
-        Err(_) => return tracing::warn!("dropped a connection that sent no hello within {HELLO_TIMEOUT:?}"),
-        Ok(Ok(Some(hello))) => hello,
-        Ok(Ok(None)) => return,
-        Ok(Err(err)) => return tracing::warn!("dropped a connection: {err}"),
-    };
+    let hello =
+        match tokio::time::timeout(HELLO_TIMEOUT, read_frame::<NodeRequest>(&mut reader)).await {
+            Err(_) => {
+                return tracing::warn!(
+                    "dropped a connection that sent no hello within {HELLO_TIMEOUT:?}"
+                )
+            }
+            Ok(Ok(Some(hello))) => hello,
+            Ok(Ok(None)) => return,
+            Ok(Err(err)) => return tracing::warn!("dropped a connection: {err}"),
+        };
     let node = match check_hello(&hello, &dataflow_id, &node_ids) {
         Ok(node) => node,
         Err(reason) => {
@@ -138,7 +152,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     loop {
         match read_frame::<NodeRequest>(&mut reader).await {
             Ok(Some(request)) => {
-                if to_daemon.send(ControlMessage::Request { node, request }).is_err() {
+                if to_daemon
+                    .send(ControlMessage::Request { node, request })
+                    .is_err()
+                {
                     break;
                 }
             }
@@ -152,7 +169,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     writer_task.abort();
 }
 
-fn check_hello(hello: &NodeRequest, dataflow_id: &str, node_ids: &[String]) -> Result<usize, String> {
+fn check_hello(
+    hello: &NodeRequest,
+    dataflow_id: &str,
+    node_ids: &[String],
+) -> Result<usize, String> {
     let NodeRequest::Hello {
         protocol_version,
         dataflow_id: their_dataflow,

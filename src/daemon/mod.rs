@@ -97,13 +97,14 @@ pub struct DataflowResult {
     pub dataflow_id: String,
     pub log_dir: PathBuf,
     pub nodes: Vec<NodeResult>,
-    /// The run was stopped (signal) rather than finishing on its own.
-    pub stopped: bool,
 }
 
 impl DataflowResult {
+    /// True when every node finished successfully.
     pub fn is_success(&self) -> bool {
-        self.nodes.iter().all(|n| matches!(n.exit, NodeExit::Success))
+        self.nodes
+            .iter()
+            .all(|n| matches!(n.exit, NodeExit::Success))
     }
 }
 
@@ -114,6 +115,8 @@ struct NodeState {
     running: bool,
     said_hello: bool,
     events: Option<mpsc::UnboundedSender<DaemonEvent>>,
+    /// Events for the node produced before it connected.
+    backlog: Vec<DaemonEvent>,
     pending_start: Option<oneshot::Sender<DaemonReply>>,
     exit: Option<NodeExit>,
     log: NodeLog,
@@ -123,10 +126,28 @@ struct NodeState {
 enum Internal {
     Exited(usize, std::io::Result<ExitStatus>),
     StdoutLine(usize, String),
+    /// The stdout of a `send_stdout_as` node closed: its last line was forwarded.
+    StdoutClosed(usize),
+}
+
+impl NodeState {
+    /// Sends an event to the node, or keeps it until the node connects.
+    fn send(&mut self, event: DaemonEvent) {
+        match &self.events {
+            Some(events) => {
+                let _ = events.send(event);
+            }
+            None if self.running && !self.said_hello => self.backlog.push(event),
+            None => {}
+        }
+    }
 }
 
 /// Runs `descriptor` on this machine until every node has exited.
-pub async fn run_dataflow(descriptor: Descriptor, options: RunOptions) -> eyre::Result<DataflowResult> {
+pub async fn run_dataflow(
+    descriptor: Descriptor,
+    options: RunOptions,
+) -> eyre::Result<DataflowResult> {
     let dataflow_path = descriptor
         .path
         .clone()
@@ -226,6 +247,7 @@ pub async fn run_dataflow(descriptor: Descriptor, options: RunOptions) -> eyre::
                     while let Some(line) = rx.recv().await {
                         let _ = internal.send(Internal::StdoutLine(index, line));
                     }
+                    let _ = internal.send(Internal::StdoutClosed(index));
                 });
                 tx
             });
@@ -246,6 +268,7 @@ pub async fn run_dataflow(descriptor: Descriptor, options: RunOptions) -> eyre::
             running: true,
             said_hello: false,
             events: None,
+            backlog: Vec::new(),
             pending_start: None,
             exit: None,
             log,
@@ -266,7 +289,11 @@ pub async fn run_dataflow(descriptor: Descriptor, options: RunOptions) -> eyre::
     let queue_sizes: HashMap<(usize, String), usize> = custom_nodes
         .iter()
         .enumerate()
-        .flat_map(|(i, (_, c))| c.inputs.iter().map(move |(id, input)| ((i, id.clone()), input.queue_size)))
+        .flat_map(|(i, (_, c))| {
+            c.inputs
+                .iter()
+                .map(move |(id, input)| ((i, id.clone()), input.queue_size))
+        })
         .collect();
 
     while nodes.iter().any(|n| n.running) {
@@ -281,6 +308,9 @@ pub async fn run_dataflow(descriptor: Descriptor, options: RunOptions) -> eyre::
                             let _ = reply.send(DaemonReply::Refused("the dataflow is stopping".into()));
                         } else {
                             state.said_hello = true;
+                            for event in state.backlog.drain(..) {
+                                let _ = events.send(event);
+                            }
                             state.events = Some(events);
                             if started {
                                 let _ = reply.send(DaemonReply::Start);
@@ -312,13 +342,14 @@ pub async fn run_dataflow(descriptor: Descriptor, options: RunOptions) -> eyre::
                             Ok(status) => exit_of(status),
                             Err(err) => NodeExit::Unknown(err.to_string()),
                         };
+                        state.backlog.clear();
                         if state.exit.is_none() {
                             state.exit = Some(exit);
                         }
+                    }
+                    Internal::StdoutClosed(index) => {
                         for &(receiver, input) in &routing.stdout_routes[index] {
-                            if let Some(events) = &nodes[receiver].events {
-                                let _ = events.send(DaemonEvent::InputClosed { input });
-                            }
+                            nodes[receiver].send(DaemonEvent::InputClosed { input });
                         }
                     }
                     Internal::StdoutLine(index, line) => {
@@ -328,9 +359,7 @@ pub async fn run_dataflow(descriptor: Descriptor, options: RunOptions) -> eyre::
                         let type_info = copy_array_into(&mut payload, &data);
                         let metadata = Metadata::new(hlc.new_timestamp(), type_info);
                         for &(receiver, input) in &routing.stdout_routes[index] {
-                            if let Some(events) = &nodes[receiver].events {
-                                let _ = events.send(DaemonEvent::Input { input, metadata: metadata.clone(), payload: payload.clone() });
-                            }
+                            nodes[receiver].send(DaemonEvent::Input { input, metadata: metadata.clone(), payload: payload.clone() });
                         }
                     }
                 }
@@ -405,14 +434,15 @@ pub async fn run_dataflow(descriptor: Descriptor, options: RunOptions) -> eyre::
         results.push(NodeResult {
             stderr_tail: state.log.stderr_tail(),
             node_id: state.id,
-            exit: state.exit.unwrap_or(NodeExit::Unknown("no exit status".into())),
+            exit: state
+                .exit
+                .unwrap_or(NodeExit::Unknown("no exit status".into())),
         });
     }
     Ok(DataflowResult {
         dataflow_id,
         log_dir,
         nodes: results,
-        stopped: stopping,
     })
 }
 

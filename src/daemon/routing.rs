@@ -72,9 +72,10 @@ pub fn plan(
         for (input_index, (_, input)) in node.inputs.iter().enumerate() {
             let input_index = input_index as u16;
             match &input.mapping {
-                InputMapping::Timer { interval } => {
-                    timers.entry(*interval).or_default().push((receiver, input_index))
-                }
+                InputMapping::Timer { interval } => timers
+                    .entry(*interval)
+                    .or_default()
+                    .push((receiver, input_index)),
                 InputMapping::User { source, output, .. } => {
                     let Some(sender) = index_of(source) else {
                         eyre::bail!(
@@ -103,10 +104,8 @@ pub fn plan(
         }
     }
 
-    let pairs: BTreeSet<(usize, usize)> = edges
-        .keys()
-        .map(|&(a, b)| (a.min(b), a.max(b)))
-        .collect();
+    let pairs: BTreeSet<(usize, usize)> =
+        edges.keys().map(|&(a, b)| (a.min(b), a.max(b))).collect();
     let mut fds: Vec<Vec<OwnedFd>> = (0..nodes.len()).map(|_| Vec::new()).collect();
     for (a, b) in pairs {
         let (fd_a, fd_b) = socketpair(

@@ -6,8 +6,8 @@
 //!   with 1 on a corrupted message or when it did not get EXPECTED messages.
 //! - `ticks N`: prints `tick K` for N timer ticks, then exits.
 //! - `fail CODE`: writes a few lines to stderr and exits with CODE.
-//! - `wait-stop`: prints `waiting`, exits 0 after `Stop`.
-//! - `ignore-stop`: prints `ignoring`, keeps running after `Stop`.
+//! - `wait-stop`: prints `waiting pid=P`, exits 0 after `Stop`.
+//! - `ignore-stop`: prints `ignoring pid=P`, keeps running after `Stop`.
 //! - `hold`: prints `holding pid=P bytes=N` after its first message and keeps it forever.
 //! - `slow-receive DELAY_MS`: prints `got seq=S` for each message, sleeping DELAY_MS after each.
 
@@ -123,7 +123,7 @@ fn ticks(count: usize) -> Result<ExitCode> {
 
 fn wait_stop() -> Result<ExitCode> {
     let (_node, mut events) = DoraNode::init_from_env()?;
-    println!("waiting");
+    println!("waiting pid={}", std::process::id());
     while let Some(event) = events.recv() {
         if let Event::Stop = event {
             println!("stopping");
@@ -135,7 +135,7 @@ fn wait_stop() -> Result<ExitCode> {
 
 fn ignore_stop() -> Result<ExitCode> {
     let (_node, mut events) = DoraNode::init_from_env()?;
-    println!("ignoring");
+    println!("ignoring pid={}", std::process::id());
     while let Some(event) = events.recv() {
         if let Event::Stop = event {
             println!("ignoring stop");

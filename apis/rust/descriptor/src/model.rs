@@ -1,6 +1,11 @@
 //! The data model of a validated dataflow.
 
-use std::{collections::BTreeMap, fmt, path::PathBuf, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    path::PathBuf,
+    time::Duration,
+};
 
 /// Default `queue_size` of an input: how many messages wait for the node before the oldest
 /// is dropped.
@@ -11,7 +16,7 @@ pub const DEFAULT_QUEUE_SIZE: usize = 10;
 pub const DEFAULT_OPERATOR_ID: &str = "op";
 
 /// A position in the YAML file (1-based line and column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Location {
     pub line: usize,
     pub column: usize,
@@ -150,6 +155,8 @@ pub struct Operator {
     pub name: Option<String>,
     pub description: Option<String>,
     pub source: OperatorSource,
+    /// `python: { conda_env: NAME }`: the conda environment a Python operator runs in.
+    pub conda_env: Option<String>,
     pub build: Vec<String>,
     pub send_stdout_as: Option<String>,
     pub inputs: Vec<(String, Input)>,
@@ -213,4 +220,145 @@ impl fmt::Display for InputMapping {
             } => write!(f, "{source}/{output}"),
         }
     }
+}
+
+impl Descriptor {
+    /// The node with this id.
+    pub fn node(&self, id: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The machine a node is deployed on: its own `_unstable_deploy.machine`, else the
+    /// dataflow's.
+    pub fn machine_of<'a>(&'a self, node: &'a Node) -> Option<&'a str> {
+        node.deploy
+            .machine
+            .as_deref()
+            .or(self.deploy.machine.as_deref())
+    }
+
+    /// Every distinct timer interval that some input of some node uses.
+    pub fn timers(&self) -> BTreeSet<Duration> {
+        self.nodes.iter().flat_map(Node::timers).collect()
+    }
+}
+
+impl Node {
+    /// The node's process settings, when it is a custom node.
+    pub fn custom(&self) -> Option<&CustomNode> {
+        match &self.kind {
+            NodeKind::Custom(custom) => Some(custom),
+            NodeKind::Runtime(_) => None,
+        }
+    }
+
+    /// The node's operators (empty for a custom node).
+    pub fn operators(&self) -> &[Operator] {
+        match &self.kind {
+            NodeKind::Custom(_) => &[],
+            NodeKind::Runtime(runtime) => &runtime.operators,
+        }
+    }
+
+    /// Every input of the node with its id as the node's process sees it: `input` for a
+    /// custom node, `operator/input` for a runtime node.
+    pub fn inputs(&self) -> Vec<(String, &Input)> {
+        match &self.kind {
+            NodeKind::Custom(custom) => custom
+                .inputs
+                .iter()
+                .map(|(id, input)| (id.clone(), input))
+                .collect(),
+            NodeKind::Runtime(runtime) => runtime
+                .operators
+                .iter()
+                .flat_map(|op| {
+                    op.inputs
+                        .iter()
+                        .map(move |(id, input)| (format!("{}/{id}", op.id), input))
+                })
+                .collect(),
+        }
+    }
+
+    /// Every output of the node as other nodes name it after `node/`: `output` for a custom
+    /// node, `operator/output` for a runtime node. Includes `send_stdout_as`.
+    pub fn outputs(&self) -> Vec<String> {
+        match &self.kind {
+            NodeKind::Custom(custom) => custom.all_outputs().map(str::to_owned).collect(),
+            NodeKind::Runtime(runtime) => runtime
+                .operators
+                .iter()
+                .flat_map(|op| op.all_outputs().map(move |out| format!("{}/{out}", op.id)))
+                .collect(),
+        }
+    }
+
+    /// Every distinct timer interval used by the node's inputs.
+    pub fn timers(&self) -> BTreeSet<Duration> {
+        match &self.kind {
+            NodeKind::Custom(custom) => custom.timers(),
+            NodeKind::Runtime(runtime) => runtime
+                .operators
+                .iter()
+                .flat_map(Operator::timers)
+                .collect(),
+        }
+    }
+}
+
+impl CustomNode {
+    /// Every distinct timer interval used by the node's inputs.
+    pub fn timers(&self) -> BTreeSet<Duration> {
+        timers(&self.inputs)
+    }
+
+    /// The declared outputs, then `send_stdout_as` when it is not among them.
+    pub fn all_outputs(&self) -> impl Iterator<Item = &str> {
+        all_outputs(&self.outputs, self.send_stdout_as.as_deref())
+    }
+}
+
+impl RuntimeNode {
+    /// The operator with this id.
+    pub fn operator(&self, id: &str) -> Option<&Operator> {
+        self.operators.iter().find(|op| op.id == id)
+    }
+}
+
+impl Operator {
+    /// Every distinct timer interval used by the operator's inputs.
+    pub fn timers(&self) -> BTreeSet<Duration> {
+        timers(&self.inputs)
+    }
+
+    /// The declared outputs, then `send_stdout_as` when it is not among them.
+    pub fn all_outputs(&self) -> impl Iterator<Item = &str> {
+        all_outputs(&self.outputs, self.send_stdout_as.as_deref())
+    }
+}
+
+impl Input {
+    /// The interval of a timer input.
+    pub fn timer(&self) -> Option<Duration> {
+        match self.mapping {
+            InputMapping::Timer { interval } => Some(interval),
+            InputMapping::User { .. } => None,
+        }
+    }
+}
+
+fn timers(inputs: &[(String, Input)]) -> BTreeSet<Duration> {
+    inputs
+        .iter()
+        .filter_map(|(_, input)| input.timer())
+        .collect()
+}
+
+fn all_outputs<'a>(
+    outputs: &'a [String],
+    send_stdout_as: Option<&'a str>,
+) -> impl Iterator<Item = &'a str> {
+    let stdout = send_stdout_as.filter(|s| !outputs.iter().any(|o| o == s));
+    outputs.iter().map(String::as_str).chain(stdout)
 }

@@ -100,9 +100,12 @@ pub fn copy_array_into(target: &mut [u8], data: &ArrayData) -> ArrowTypeInfo {
         }
     }
     fn walk(target: &mut [u8], next: &mut usize, data: &ArrayData) -> ArrowTypeInfo {
-        let validity = data
-            .nulls()
-            .map(|nulls| (place(target, next, nulls.buffer().as_slice()), nulls.offset()));
+        let validity = data.nulls().map(|nulls| {
+            (
+                place(target, next, nulls.buffer().as_slice()),
+                nulls.offset(),
+            )
+        });
         let buffer_offsets = data
             .buffers()
             .iter()
@@ -131,7 +134,9 @@ pub fn copy_array_into(target: &mut [u8], data: &ArrayData) -> ArrowTypeInfo {
 pub fn array_from_buffer(buffer: &Buffer, info: &ArrowTypeInfo) -> Result<ArrayData, ArrowError> {
     fn slice(buffer: &Buffer, range: BufferOffset) -> Result<Buffer, ArrowError> {
         match range.offset.checked_add(range.len) {
-            Some(end) if end <= buffer.len() => Ok(buffer.slice_with_length(range.offset, range.len)),
+            Some(end) if end <= buffer.len() => {
+                Ok(buffer.slice_with_length(range.offset, range.len))
+            }
             _ => Err(ArrowError::InvalidArgumentError(format!(
                 "buffer range {}..+{} lies outside the {}-byte payload",
                 range.offset,
@@ -160,7 +165,9 @@ pub fn array_from_buffer(buffer: &Buffer, info: &ArrowTypeInfo) -> Result<ArrayD
                         info.len
                     )));
                 }
-                Some(NullBuffer::new(BooleanBuffer::new(bits, bit_offset, info.len)))
+                Some(NullBuffer::new(BooleanBuffer::new(
+                    bits, bit_offset, info.len,
+                )))
             }
             None => None,
         };

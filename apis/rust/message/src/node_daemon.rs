@@ -35,7 +35,10 @@ pub enum DaemonReply {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DaemonEvent {
     /// A timer input ticked; the payload is an empty array.
-    Timer { input: u16, timestamp: uhlc::Timestamp },
+    Timer {
+        input: u16,
+        timestamp: uhlc::Timestamp,
+    },
     /// A message produced by the daemon (for example a line of a `send_stdout_as` node);
     /// the payload follows inline.
     Input {

@@ -86,7 +86,13 @@ impl Peer {
             None => &[],
         };
         loop {
-            match sendmsg::<()>(self.fd.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            match sendmsg::<()>(
+                self.fd.as_raw_fd(),
+                &iov,
+                cmsgs,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
                 Ok(_) => return Ok(()),
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EPIPE | Errno::ECONNRESET | Errno::ECONNREFUSED) => {

@@ -235,7 +235,9 @@ impl DoraNode {
         std::thread::Builder::new()
             .name("dora-node-io".into())
             .spawn(move || io::run(thread_shared, reader, shutdown_fd))
-            .map_err(|err| NodeError::DaemonConnection(format!("cannot start I/O thread: {err}")))?;
+            .map_err(|err| {
+                NodeError::DaemonConnection(format!("cannot start I/O thread: {err}"))
+            })?;
         let guard = Arc::new(ShutdownGuard(shared.clone()));
         let events = EventStream::new(shared.clone(), guard.clone());
         let node = DoraNode {
@@ -266,10 +268,8 @@ impl DoraNode {
 
     fn output_index(&self, output_id: &str) -> Result<usize, NodeError> {
         let outputs = &self.shared.config.outputs;
-        let index = outputs
-            .iter()
-            .position(|o| o == output_id)
-            .ok_or_else(|| NodeError::UnknownOutput {
+        let index = outputs.iter().position(|o| o == output_id).ok_or_else(|| {
+            NodeError::UnknownOutput {
                 node: self.shared.config.node_id.clone(),
                 output: output_id.into(),
                 declared: if outputs.is_empty() {
@@ -281,7 +281,8 @@ impl DoraNode {
                         .collect::<Vec<_>>()
                         .join(", ")
                 },
-            })?;
+            }
+        })?;
         if self.closed[index] {
             return Err(NodeError::OutputClosed(output_id.into()));
         }
@@ -446,7 +447,7 @@ impl DoraNode {
         result
     }
 
-    fn retire(&self, retired: Vec<(u64, Vec<usize>)>) {
+    fn retire(&self, retired: Vec<crate::pool::Retired>) {
         let mut buf = Vec::new();
         for (region, peers) in retired {
             if encode_packet(&mut buf, &DataPacket::RetireRegion { region }, &[]).is_ok() {

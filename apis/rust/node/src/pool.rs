@@ -40,7 +40,10 @@ pub(crate) struct Lease {
     pub memory: Arc<OwnedRegion>,
 }
 
-/// What the sender must do after a send: for each receiving peer, whether to attach the fd.
+/// A region taken out of service: its id and the peers that must be told to unmap it.
+pub(crate) type Retired = (u64, Vec<usize>);
+
+/// The regions of one sending node.
 #[derive(Debug)]
 pub(crate) struct Pool {
     name_prefix: String,
@@ -61,7 +64,7 @@ impl Pool {
 
     /// Lends a free region of at least `len` bytes, creating one when none fits. Returns the
     /// regions retired to make room (their peers must be told).
-    pub fn lend(&mut self, len: usize) -> Result<(Lease, Vec<(u64, Vec<usize>)>), NodeError> {
+    pub fn lend(&mut self, len: usize) -> Result<(Lease, Vec<Retired>), NodeError> {
         // The smallest free region that fits without wasting more than half of it.
         let best = self
             .regions
@@ -147,7 +150,7 @@ impl Pool {
 
     /// Drops free regions beyond [`MAX_FREE_REGIONS`], largest first. Returns each retired
     /// region's id and the peers that must be told to unmap it.
-    fn retire_surplus(&mut self) -> Vec<(u64, Vec<usize>)> {
+    fn retire_surplus(&mut self) -> Vec<Retired> {
         let mut retired = Vec::new();
         while self.regions.iter().filter(|r| r.is_free()).count() >= MAX_FREE_REGIONS {
             let Some(index) = self
@@ -161,9 +164,7 @@ impl Pool {
                 break;
             };
             let region = self.regions.swap_remove(index);
-            let peers = (0..self.peers)
-                .filter(|&p| region.shared_with[p])
-                .collect();
+            let peers = (0..self.peers).filter(|&p| region.shared_with[p]).collect();
             retired.push((region.id, peers));
         }
         retired

@@ -19,7 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .flatten()
                     .map(|s| format!("{} ({} chars)", s.to_uppercase(), s.len()))
                     .collect();
-                node.send_output("shouted".into(), Default::default(), StringArray::from(shouted))?;
+                node.send_output(
+                    "shouted".into(),
+                    Default::default(),
+                    StringArray::from(shouted),
+                )?;
             }
             Event::InputClosed { id } => println!("input `{id}` closed"),
             Event::Stop => break,

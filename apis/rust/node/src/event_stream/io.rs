@@ -68,11 +68,23 @@ pub(crate) fn run(shared: Arc<NodeShared>, mut control: impl Read + AsRawFd, shu
     let mut pollfds: Vec<libc::pollfd> = Vec::with_capacity(2 + peers.len());
     loop {
         pollfds.clear();
-        pollfds.push(pollfd(if control_open { control.as_raw_fd() } else { -1 }, libc::POLLIN));
+        pollfds.push(pollfd(
+            if control_open {
+                control.as_raw_fd()
+            } else {
+                -1
+            },
+            libc::POLLIN,
+        ));
         pollfds.push(pollfd(shutdown, libc::POLLIN));
         for (peer, state) in shared.peers.iter().zip(&peers) {
             let mut events = libc::POLLIN;
-            if peer.pending_releases.lock().map(|p| !p.is_empty()).unwrap_or(false) {
+            if peer
+                .pending_releases
+                .lock()
+                .map(|p| !p.is_empty())
+                .unwrap_or(false)
+            {
                 events |= libc::POLLOUT;
             }
             let fd = if state.open { peer.fd.as_raw_fd() } else { -1 };
@@ -85,7 +97,10 @@ pub(crate) fn run(shared: Arc<NodeShared>, mut control: impl Read + AsRawFd, shu
                 continue;
             }
             let mut queue = shared.queue.lock();
-            queue.push_error(format!("polling connections failed: {}", std::io::Error::last_os_error()));
+            queue.push_error(format!(
+                "polling connections failed: {}",
+                std::io::Error::last_os_error()
+            ));
             queue.finish();
             shared.queue.notify(queue);
             return;
@@ -161,7 +176,11 @@ fn read_control(
                 let data = make_array(arrow_data::ArrayData::new_empty(
                     &arrow_schema::DataType::Null,
                 ));
-                queue.push_input(input, Metadata::new(timestamp, ArrowTypeInfo::empty()), data);
+                queue.push_input(
+                    input,
+                    Metadata::new(timestamp, ArrowTypeInfo::empty()),
+                    data,
+                );
             }
             DaemonEvent::Input {
                 input,
@@ -212,7 +231,13 @@ fn read_peer(shared: &NodeShared, index: usize, state: &mut PeerState, read_buf:
                         region,
                         len,
                         fd_attached,
-                    } => region_buffer(peer, state, region, len, fd_attached.then_some(fd).flatten()),
+                    } => region_buffer(
+                        peer,
+                        state,
+                        region,
+                        len,
+                        fd_attached.then_some(fd).flatten(),
+                    ),
                 };
                 let data = buffer.and_then(|buffer| {
                     array_from_buffer(&buffer, &metadata.type_info)
@@ -301,7 +326,10 @@ fn peer_closed(shared: &NodeShared, index: usize, state: &mut PeerState, error: 
     shared.pool().peer_gone(index);
     let mut queue = shared.queue.lock();
     if let Some(error) = error {
-        queue.push_error(format!("connection to node `{}` failed: {error}", peer.node_id));
+        queue.push_error(format!(
+            "connection to node `{}` failed: {error}",
+            peer.node_id
+        ));
     }
     for (_, inputs) in &state.receives {
         for &input in inputs {

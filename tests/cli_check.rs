@@ -1,0 +1,115 @@
+//! `dora check`: dataflow validation and the coordinator's reachability.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/cli")
+        .join(name)
+}
+
+fn dora_check(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dora"))
+        .arg("check")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("failed to run dora")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A port nothing listens on: bound by the OS, then released.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    listener.local_addr().expect("local addr").port()
+}
+
+#[test]
+fn check_valid_dataflow_succeeds_without_coordinator() {
+    let dataflow = fixture("dataflow.yml");
+    let port = free_port().to_string();
+    let out = dora_check(&[
+        "--dataflow",
+        dataflow.to_str().expect("utf-8 path"),
+        "--coordinator-port",
+        &port,
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "stdout: {stdout}\nstderr: {}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!(
+            "dataflow {} is valid: 5 nodes, 10 edges, 2 timers",
+            dataflow.display()
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("coordinator: not reachable at 127.0.0.1:{port}")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_invalid_dataflow_fails_with_positions() {
+    let dataflow = fixture("invalid.yml");
+    let port = free_port().to_string();
+    let out = dora_check(&[
+        "--dataflow",
+        dataflow.to_str().expect("utf-8 path"),
+        "--coordinator-port",
+        &port,
+    ]);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("is invalid"), "{stderr}");
+    assert!(
+        stderr.contains("invalid.yml:5:"),
+        "no line:column: {stderr}"
+    );
+    assert!(
+        text(&out.stdout).contains("coordinator: not reachable"),
+        "coordinator state not reported"
+    );
+}
+
+#[test]
+fn check_without_dataflow_fails_when_coordinator_unreachable() {
+    let port = free_port().to_string();
+    let out = dora_check(&["--coordinator-port", &port]);
+    assert!(!out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        format!("coordinator: not reachable at 127.0.0.1:{port}\n")
+    );
+}
+
+#[test]
+fn check_without_dataflow_succeeds_when_coordinator_listens() {
+    // The kernel completes the TCP handshake for a listening socket, no accept needed.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    let port = listener
+        .local_addr()
+        .expect("local addr")
+        .port()
+        .to_string();
+    let out = dora_check(&[
+        "--coordinator-addr",
+        "127.0.0.1",
+        "--coordinator-port",
+        &port,
+    ]);
+    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("coordinator: reachable at 127.0.0.1:{port}\n")
+    );
+}

@@ -1,0 +1,230 @@
+//! Helpers for the end-to-end tests: the real `dora` binary, the test node, temporary
+//! dataflow folders, and waits that always have a deadline.
+#![allow(dead_code)]
+
+use std::{
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{mpsc, OnceLock},
+    thread,
+    time::{Duration, Instant},
+};
+
+/// Every wait in the tests gives up after this long.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+pub fn dora() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_dora"))
+}
+
+/// The folder of the built binaries (`target/debug`).
+fn bin_dir() -> PathBuf {
+    dora()
+        .parent()
+        .map(Path::to_owned)
+        .expect("the dora binary lives in a folder")
+}
+
+/// Builds the test node once per test binary and returns its path.
+pub fn test_node() -> &'static Path {
+    static NODE: OnceLock<PathBuf> = OnceLock::new();
+    NODE.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "dora-test-nodes"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("running cargo to build the test node");
+        assert!(status.success(), "building the test node failed");
+        let path = bin_dir().join("test-node");
+        assert!(path.exists(), "{} was not built", path.display());
+        path
+    })
+}
+
+/// A temporary folder holding a dataflow file.
+pub struct Dataflow {
+    pub dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+impl Dataflow {
+    /// Writes `yaml` (with `TEST_NODE` replaced by the test node's path) to `dataflow.yml`.
+    pub fn new(yaml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("creating a temp dir");
+        let path = dir.path().join("dataflow.yml");
+        let yaml = yaml.replace("TEST_NODE", &test_node().display().to_string());
+        std::fs::write(&path, yaml).expect("writing the dataflow");
+        Self { dir, path }
+    }
+
+    /// The single `out/<uuid>` log folder of the last run.
+    pub fn log_dir(&self) -> PathBuf {
+        let out = self.dir.path().join("out");
+        let mut runs: Vec<PathBuf> = std::fs::read_dir(&out)
+            .expect("the out folder exists")
+            .map(|e| e.expect("reading out/").path())
+            .collect();
+        runs.sort();
+        runs.pop().expect("one run folder")
+    }
+
+    pub fn log(&self, node: &str) -> String {
+        std::fs::read_to_string(self.log_dir().join(format!("log_{node}.txt")))
+            .expect("reading a node log")
+    }
+}
+
+/// The output of a finished command.
+#[derive(Debug)]
+pub struct Output {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A running `dora` command whose output lines can be awaited.
+pub struct Running {
+    pub child: Child,
+    stdout_lines: mpsc::Receiver<String>,
+    stdout: Vec<String>,
+    stderr: thread::JoinHandle<String>,
+}
+
+impl Running {
+    pub fn start(args: &[&str], cwd: &Path) -> Self {
+        let mut child = Command::new(dora())
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting dora");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = thread::spawn(move || {
+            let mut text = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        });
+        Self {
+            child,
+            stdout_lines: rx,
+            stdout: Vec::new(),
+            stderr,
+        }
+    }
+
+    /// Waits for a stdout line containing `needle` and returns it.
+    pub fn wait_for_line(&mut self, needle: &str) -> String {
+        if let Some(line) = self.stdout.iter().find(|l| l.contains(needle)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout_lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.stdout.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "no line containing `{needle}` within {TIMEOUT:?}; stdout so far:\n{}",
+                        self.stdout.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal)
+            .expect("signalling dora");
+    }
+
+    /// Waits for the command to exit (killing it after [`TIMEOUT`]).
+    pub fn finish(mut self) -> Output {
+        let status = wait_with_timeout(&mut self.child);
+        let mut stdout = std::mem::take(&mut self.stdout);
+        while let Ok(line) = self.stdout_lines.recv_timeout(Duration::from_secs(5)) {
+            stdout.push(line);
+        }
+        let stderr = self.stderr.join().unwrap_or_default();
+        Output {
+            status,
+            stdout: stdout.join("\n"),
+            stderr,
+        }
+    }
+}
+
+fn wait_with_timeout(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for dora") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("dora did not exit within {TIMEOUT:?}");
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Runs `dora ARGS` in `cwd` to completion.
+pub fn run_dora(args: &[&str], cwd: &Path) -> Output {
+    Running::start(args, cwd).finish()
+}
+
+/// Names in `/dev/shm` that belong to dora.
+pub fn dora_shm_files() -> Vec<String> {
+    std::fs::read_dir("/dev/shm")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name.contains("dora"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asserts that no process with `pid` exists anymore.
+pub fn assert_gone(pid: i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        // A zombie waiting to be reaped by init still has a /proc entry for a moment.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if state.contains(") Z") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "process {pid} is still running");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The pid in a line like `waiting pid=123`.
+pub fn pid_in(line: &str) -> i32 {
+    line.split("pid=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in `{line}`"))
+}
