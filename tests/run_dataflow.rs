@@ -340,3 +340,137 @@ nodes:
         "{output:?}"
     );
 }
+
+#[test]
+fn arrow_arrays_arrive_equal_nested_sliced_and_large() {
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: sender
+    path: TEST_NODE
+    args: send-arrow
+    outputs: [data]
+  - id: receiver
+    path: TEST_NODE
+    args: receive-arrow
+    inputs:
+      data: sender/data
+"#,
+    );
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        output.stdout.contains("[receiver] arrays received 6"),
+        "{output:?}"
+    );
+    assert_no_shm_left();
+}
+
+#[test]
+fn async_event_stream_receives_and_ends() {
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: sender
+    path: TEST_NODE
+    args: send 8,8192 2
+    outputs: [data]
+  - id: receiver
+    path: TEST_NODE
+    args: async-receive
+    inputs:
+      data: { source: sender/data, queue_size: 100 }
+"#,
+    );
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(output.status.success(), "{output:?}");
+    for seq in 0..4 {
+        assert!(
+            output
+                .stdout
+                .contains(&format!("[receiver] async got seq={seq}")),
+            "{output:?}"
+        );
+    }
+    assert!(output.stdout.contains("[receiver] async stream ended"));
+}
+
+#[test]
+fn sending_on_an_undeclared_output_names_the_declared_ones() {
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: sender
+    path: TEST_NODE
+    args: bad-output
+    outputs: [data, status]
+"#,
+    );
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        output.stdout.contains(
+            "[sender] error: `nope` is not an output of node `sender`; declared outputs: `data`, `status`"
+        ),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn a_node_not_started_by_dora_gets_a_clear_error() {
+    let output = std::process::Command::new(common::test_node())
+        .arg("wait-stop")
+        .env_remove("DORA_NODE_CONFIG")
+        .output()
+        .expect("running the test node");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("DORA_NODE_CONFIG is not set") && stderr.contains("dora run"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sender_killed_while_lending_shared_memory_leaves_nothing_behind() {
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: sender
+    path: TEST_NODE
+    args: send-hang 1048576
+    outputs: [data]
+  - id: receiver
+    path: TEST_NODE
+    args: receive 1
+    inputs:
+      data: sender/data
+"#,
+    );
+    let mut run = Running::start(&["run", "dataflow.yml"], dataflow.dir.path());
+    let sender = pid_in(&run.wait_for_line("[sender] sent pid="));
+    run.wait_for_line("[receiver] ok seq=0 size=1048576");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(sender), Signal::SIGKILL)
+        .expect("killing the sender");
+    let output = run.finish();
+    assert!(!output.status.success());
+    assert!(
+        output
+            .stderr
+            .contains("node `sender` was killed by SIGKILL"),
+        "{}",
+        output.stderr
+    );
+    // The receiver saw its input close when the sender died, and finished normally.
+    assert!(
+        output.stdout.contains("[receiver] received 1"),
+        "{output:?}"
+    );
+    assert!(
+        !output.stderr.contains("node `receiver`"),
+        "{}",
+        output.stderr
+    );
+    assert_gone(sender);
+    assert_no_shm_left();
+}

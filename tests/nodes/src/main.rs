@@ -10,10 +10,26 @@
 //! - `ignore-stop`: prints `ignoring pid=P`, keeps running after `Stop`.
 //! - `hold`: prints `holding pid=P bytes=N` after its first message and keeps it forever.
 //! - `slow-receive DELAY_MS`: prints `got seq=S` for each message, sleeping DELAY_MS after each.
+//! - `send-hang SIZE`: sends one message of SIZE bytes, prints `sent pid=P`, then hangs.
+//! - `async-receive`: like `slow-receive 0`, through `recv_async` on a futures executor.
+//! - `bad-output`: sends on an undeclared output and prints the error.
+//! - `send-arrow` / `receive-arrow`: send a set of Arrow arrays (nested, with nulls, sliced,
+//!   small and large) and check that each arrives equal.
 
 use std::{process::ExitCode, time::Duration};
 
-use dora_node_api::{DoraNode, Event, MetadataParameters, Parameter};
+use dora_node_api::{
+    arrow::{
+        array::types::Int32Type,
+        array::{
+            Array, ArrayRef, BooleanArray, Float64Array, Int32Array, ListArray, StringArray,
+            StructArray,
+        },
+        schema::{DataType, Field},
+    },
+    DoraNode, Event, MetadataParameters, Parameter,
+};
+use std::sync::Arc;
 
 fn pattern(seq: i64, index: usize) -> u8 {
     ((seq as usize).wrapping_mul(31).wrapping_add(index) % 251) as u8
@@ -42,6 +58,11 @@ fn main() -> ExitCode {
         "ignore-stop" => ignore_stop(),
         "hold" => hold(),
         "slow-receive" => slow_receive(arg(1).parse().unwrap_or(10)),
+        "async-receive" => async_receive(),
+        "send-hang" => send_hang(arg(1).parse().unwrap_or(1 << 20)),
+        "bad-output" => bad_output(),
+        "send-arrow" => send_arrow(),
+        "receive-arrow" => receive_arrow(),
         other => Err(format!("unknown mode `{other}`").into()),
     };
     match result {
@@ -169,4 +190,107 @@ fn slow_receive(delay_ms: u64) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn async_receive() -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    dora_node_api::futures::executor::block_on(async {
+        while let Some(event) = events.recv_async().await {
+            if let Event::Input { metadata, .. } = event {
+                println!("async got seq={}", seq_of(&metadata.parameters));
+            }
+        }
+    });
+    println!("async stream ended");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bad_output() -> Result<ExitCode> {
+    let (mut node, _events) = DoraNode::init_from_env()?;
+    match node.send_output_bytes("nope".into(), Default::default(), 1, &[1]) {
+        Ok(()) => Err("sending on an undeclared output succeeded".into()),
+        Err(err) => {
+            println!("error: {err}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// The arrays `send-arrow` sends, in order.
+fn arrow_samples() -> Vec<ArrayRef> {
+    let strings = StringArray::from(vec![Some("a"), None, Some("robot"), Some("")]);
+    let ints = Int32Array::from(vec![Some(1), None, Some(-3), Some(i32::MAX)]);
+    let structs = StructArray::from(vec![
+        (
+            Arc::new(Field::new("x", DataType::Int32, true)),
+            Arc::new(ints.clone()) as ArrayRef,
+        ),
+        (
+            Arc::new(Field::new("name", DataType::Utf8, true)),
+            Arc::new(strings.clone()) as ArrayRef,
+        ),
+        (
+            Arc::new(Field::new("ok", DataType::Boolean, false)),
+            Arc::new(BooleanArray::from(vec![true, false, true, true])) as ArrayRef,
+        ),
+    ]);
+    let lists = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+        Some(vec![Some(0), Some(1)]),
+        None,
+        Some(vec![]),
+        Some(vec![Some(7), None]),
+    ]);
+    let large: Float64Array = (0..100_000).map(|i| i as f64 * 0.5).collect();
+    vec![
+        Arc::new(ints),
+        Arc::new(strings.slice(1, 3)),
+        Arc::new(structs),
+        Arc::new(lists),
+        Arc::new(large.slice(10, 50_000)),
+        Arc::new(Int32Array::from(Vec::<i32>::new())),
+    ]
+}
+
+fn send_arrow() -> Result<ExitCode> {
+    let (mut node, _events) = DoraNode::init_from_env()?;
+    for array in arrow_samples() {
+        node.send_output("data".into(), Default::default(), array)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn receive_arrow() -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    let expected = arrow_samples();
+    let mut index = 0;
+    while let Some(event) = events.recv() {
+        if let Event::Input { data, .. } = event {
+            let Some(want) = expected.get(index) else {
+                return Err("more arrays than sent".into());
+            };
+            if data.to_data() != want.to_data() {
+                eprintln!("array {index} differs:\n got {:?}\nwant {want:?}", data.0);
+                return Ok(ExitCode::FAILURE);
+            }
+            println!("array {index} equal ({})", want.data_type());
+            index += 1;
+        }
+    }
+    println!("arrays received {index}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn send_hang(size: usize) -> Result<ExitCode> {
+    let (mut node, _events) = DoraNode::init_from_env()?;
+    let mut params = MetadataParameters::new();
+    params.insert("seq".into(), Parameter::Integer(0));
+    node.send_output_raw("data".into(), params, size, |buf| {
+        for (i, byte) in buf.iter_mut().enumerate() {
+            *byte = pattern(0, i);
+        }
+    })?;
+    println!("sent pid={}", std::process::id());
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
 }
