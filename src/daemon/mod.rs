@@ -47,6 +47,9 @@ use tokio::{
 use control::{ControlMessage, Listener};
 use node_output::{NodeLog, Stream};
 
+/// After this long without every node at the start barrier, the laggards are named.
+const BARRIER_WARNING: Duration = Duration::from_secs(5);
+
 /// Options of one local run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -284,6 +287,10 @@ pub async fn run_dataflow(
     let mut started = false;
     let mut stopping = false;
     let mut grace: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    // Nodes that never initialize hold everyone at the barrier: say who, once.
+    let barrier_warning = tokio::time::sleep(BARRIER_WARNING);
+    tokio::pin!(barrier_warning);
+    let mut barrier_warned = false;
     let mut sigint = signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
     let queue_sizes: HashMap<(usize, String), usize> = custom_nodes
@@ -363,6 +370,20 @@ pub async fn run_dataflow(
                         }
                     }
                 }
+                false
+            }
+            () = &mut barrier_warning, if !started && !barrier_warned => {
+                barrier_warned = true;
+                let waiting: Vec<String> = nodes
+                    .iter()
+                    .filter(|n| n.running && !n.said_hello)
+                    .map(|n| format!("`{}`", n.id))
+                    .collect();
+                eprintln!(
+                    "dora: still waiting for {} to initialize (DoraNode::init_from_env); \
+                     no node receives messages before every node has",
+                    waiting.join(", ")
+                );
                 false
             }
             _ = sigint.recv() => true,

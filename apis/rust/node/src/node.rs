@@ -53,13 +53,6 @@ impl ControlStream {
             source,
         })
     }
-
-    fn try_clone(&self) -> std::io::Result<Self> {
-        Ok(match self {
-            ControlStream::Unix(s) => ControlStream::Unix(s.try_clone()?),
-            ControlStream::Tcp(s) => ControlStream::Tcp(s.try_clone()?),
-        })
-    }
 }
 
 impl Read for ControlStream {
@@ -97,6 +90,13 @@ pub(crate) struct NodeShared {
     pub config: NodeConfig,
     pub peers: Vec<Arc<Peer>>,
     pub queue: EventQueue,
+    /// The receiving side of all connections, held by whichever thread reads.
+    pub reader: Mutex<io::Reader>,
+    /// Who waits on the sockets: the I/O thread or the user's thread.
+    pub handoff: io::Handoff,
+    /// The daemon connection, for reading (writes go through `control`).
+    pub control_fd: RawFd,
+    pub control_open: std::sync::atomic::AtomicBool,
     pool: Mutex<Pool>,
     control: Mutex<ControlStream>,
     /// Written when the node handle and the event stream are both gone.
@@ -193,9 +193,7 @@ impl DoraNode {
             }
             Err(err) => return Err(NodeError::DaemonConnection(err.to_string())),
         }
-        let reader = control
-            .try_clone()
-            .map_err(|err| NodeError::DaemonConnection(err.to_string()))?;
+        let control_fd = control.as_raw_fd();
 
         // SAFETY: eventfd has no memory preconditions; the result is checked below.
         let shutdown = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
@@ -221,12 +219,20 @@ impl DoraNode {
             format!("dora-{}-{}", config.dataflow_id, config.node_id),
             peers.len(),
         );
-        let queue = EventQueue::new(config.inputs.iter().map(|i| i.queue_size).collect());
+        let queue = EventQueue::new(config.inputs.iter().map(|i| i.queue_size).collect())
+            .map_err(|err| NodeError::DaemonConnection(format!("cannot create a pipe: {err}")))?;
         let outputs = config.outputs.len();
+        let reader = io::Reader::new(&config);
         let shared = Arc::new(NodeShared {
             config,
             peers,
             queue,
+            reader: Mutex::new(reader),
+            handoff: io::Handoff::new().map_err(|err| {
+                NodeError::DaemonConnection(format!("cannot create an eventfd: {err}"))
+            })?,
+            control_fd,
+            control_open: std::sync::atomic::AtomicBool::new(true),
             pool: Mutex::new(pool),
             control: Mutex::new(control),
             shutdown,
@@ -234,7 +240,7 @@ impl DoraNode {
         let thread_shared = shared.clone();
         std::thread::Builder::new()
             .name("dora-node-io".into())
-            .spawn(move || io::run(thread_shared, reader, shutdown_fd))
+            .spawn(move || io::run(thread_shared, shutdown_fd))
             .map_err(|err| {
                 NodeError::DaemonConnection(format!("cannot start I/O thread: {err}"))
             })?;

@@ -5,7 +5,9 @@
 //! reads the message. A region whose tokens all came back is free and is reused for the next
 //! sample that fits, so a steady stream of large messages maps no new memory. Tokens held by a
 //! peer that hangs up are returned at once. At most [`MAX_FREE_REGIONS`] free regions are
-//! kept; beyond that the largest is retired (receivers are told to unmap it).
+//! kept; beyond that the largest are retired (receivers are told to unmap them), at most
+//! [`RETIRE_PER_LEND`] per new region so that shrinking a pool grown by a burst never stalls a
+//! send.
 
 use std::sync::Arc;
 
@@ -13,6 +15,9 @@ use crate::{error::NodeError, shared_memory::OwnedRegion};
 
 /// Free regions kept for reuse.
 pub const MAX_FREE_REGIONS: usize = 8;
+
+/// Regions retired per new region created.
+pub const RETIRE_PER_LEND: usize = 2;
 
 /// One region and its bookkeeping.
 #[derive(Debug)]
@@ -74,13 +79,11 @@ impl Pool {
             .min_by_key(|r| r.memory.capacity());
         if let Some(region) = best {
             region.lent = true;
-            return Ok((
-                Lease {
-                    id: region.id,
-                    memory: region.memory.clone(),
-                },
-                Vec::new(),
-            ));
+            let lease = Lease {
+                id: region.id,
+                memory: region.memory.clone(),
+            };
+            return Ok((lease, self.retire_surplus()));
         }
         let retired = self.retire_surplus();
         let id = self.next_id;
@@ -152,7 +155,9 @@ impl Pool {
     /// region's id and the peers that must be told to unmap it.
     fn retire_surplus(&mut self) -> Vec<Retired> {
         let mut retired = Vec::new();
-        while self.regions.iter().filter(|r| r.is_free()).count() >= MAX_FREE_REGIONS {
+        while retired.len() < RETIRE_PER_LEND
+            && self.regions.iter().filter(|r| r.is_free()).count() >= MAX_FREE_REGIONS
+        {
             let Some(index) = self
                 .regions
                 .iter()

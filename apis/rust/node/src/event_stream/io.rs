@@ -1,15 +1,21 @@
-//! The node's I/O thread: reads the daemon connection and every peer connection, turns what
-//! arrives into queued events, and hands release tokens back to the pool.
+//! Reading a node's connections: the daemon connection and every peer connection. What
+//! arrives becomes queued events; release tokens go back to the pool.
 //!
-//! It is the only reader of these sockets. It never blocks on a write: release tokens that do
-//! not fit in a full socket are queued and retried when the socket is writable again.
+//! Two threads may read: the node's I/O thread, always, and the user's thread while it waits
+//! in `recv`. Both wait on the same sockets; the [`Reader`] lock makes one of them do the
+//! reading. A message thus wakes the user's thread directly, like a plain socket read, with
+//! no hand-off between threads on the way. Nothing here blocks on a write: release tokens that
+//! do not fit in a full socket are queued and retried when the socket is writable again.
 
 use std::{
     collections::HashMap,
-    io::Read,
-    os::fd::{AsRawFd, RawFd},
+    os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
     ptr::NonNull,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::Duration,
 };
 
 use arrow_array::make_array;
@@ -51,80 +57,204 @@ struct PeerState {
     open: bool,
 }
 
-pub(crate) fn run(shared: Arc<NodeShared>, mut control: impl Read + AsRawFd, shutdown: RawFd) {
-    let mut peers: Vec<PeerState> = shared
-        .config
-        .peers
-        .iter()
-        .map(|p| PeerState {
-            regions: HashMap::new(),
-            receives: p.receives.clone(),
-            open: true,
-        })
-        .collect();
-    let mut control_buf = Vec::new();
-    let mut read_buf = vec![0u8; MAX_PACKET_LEN];
-    let mut control_open = true;
-    let mut pollfds: Vec<libc::pollfd> = Vec::with_capacity(2 + peers.len());
-    loop {
-        pollfds.clear();
-        pollfds.push(pollfd(
-            if control_open {
-                control.as_raw_fd()
-            } else {
-                -1
-            },
-            libc::POLLIN,
-        ));
-        pollfds.push(pollfd(shutdown, libc::POLLIN));
-        for (peer, state) in shared.peers.iter().zip(&peers) {
-            let mut events = libc::POLLIN;
-            if peer
-                .pending_releases
-                .lock()
-                .map(|p| !p.is_empty())
-                .unwrap_or(false)
-            {
-                events |= libc::POLLOUT;
-            }
-            let fd = if state.open { peer.fd.as_raw_fd() } else { -1 };
-            pollfds.push(pollfd(fd, events));
+/// The receiving side of a node's connections. Whichever thread holds it (the I/O thread, or
+/// the user's thread while it waits for an event) drains every socket without blocking.
+pub(crate) struct Reader {
+    peers: Vec<PeerState>,
+    control_buf: Vec<u8>,
+    read_buf: Vec<u8>,
+}
+
+impl Reader {
+    pub fn new(shared_config: &dora_message::config::NodeConfig) -> Self {
+        Self {
+            peers: shared_config
+                .peers
+                .iter()
+                .map(|p| PeerState {
+                    regions: HashMap::new(),
+                    receives: p.receives.clone(),
+                    open: true,
+                })
+                .collect(),
+            control_buf: Vec::new(),
+            read_buf: vec![0u8; MAX_PACKET_LEN],
         }
-        // SAFETY: `pollfds` is a valid, exclusively borrowed array of pollfd structs.
-        let ready = unsafe { libc::poll(pollfds.as_mut_ptr(), pollfds.len() as libc::nfds_t, -1) };
-        if ready < 0 {
-            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
-                continue;
-            }
-            let mut queue = shared.queue.lock();
-            queue.push_error(format!(
-                "polling connections failed: {}",
-                std::io::Error::last_os_error()
-            ));
-            queue.finish();
-            shared.queue.notify(queue);
-            return;
+    }
+
+    /// Reads everything that arrived on the daemon connection and on every peer connection,
+    /// retries queued release tokens, and reports dropped messages. With `ready` (the
+    /// `revents` of [`data_pollfds`], in its order) only the connections that have something
+    /// are read.
+    pub fn drain(&mut self, shared: &NodeShared, ready: Option<&[libc::pollfd]>) {
+        let has = |index: usize| ready.is_none_or(|r| r.get(index).is_some_and(|p| p.revents != 0));
+        if has(0)
+            && shared.control_open.load(Ordering::Relaxed)
+            && !read_control(shared, &mut self.control_buf, &mut self.read_buf)
+        {
+            shared.control_open.store(false, Ordering::Relaxed);
         }
-        if pollfds[1].revents != 0 {
-            return;
-        }
-        if control_open && pollfds[0].revents != 0 {
-            control_open = read_control(&shared, &mut control, &mut control_buf, &mut read_buf);
-        }
-        for index in 0..peers.len() {
-            let revents = pollfds[2 + index].revents;
-            if revents == 0 {
+        for index in 0..self.peers.len() {
+            if !has(index + 1) {
                 continue;
             }
             let peer = &shared.peers[index];
-            if revents & libc::POLLOUT != 0 {
-                peer.flush_releases();
-            }
-            if revents & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 {
-                read_peer(&shared, index, &mut peers[index], &mut read_buf);
+            peer.flush_releases();
+            if self.peers[index].open {
+                read_peer(shared, index, &mut self.peers[index], &mut self.read_buf);
             }
         }
-        report_drops(&shared);
+        report_drops(shared);
+    }
+}
+
+/// The descriptors to wait on for incoming data: the daemon connection and every open peer
+/// (also for writing when release tokens wait).
+pub(crate) fn data_pollfds(shared: &NodeShared, out: &mut Vec<libc::pollfd>) {
+    let control = if shared.control_open.load(Ordering::Relaxed) {
+        shared.control_fd
+    } else {
+        -1
+    };
+    out.push(pollfd(control, libc::POLLIN));
+    for peer in &shared.peers {
+        let mut events = libc::POLLIN;
+        if peer
+            .pending_releases
+            .lock()
+            .map(|p| !p.is_empty())
+            .unwrap_or(false)
+        {
+            events |= libc::POLLOUT;
+        }
+        let fd = if peer.gone.load(Ordering::Relaxed) {
+            -1
+        } else {
+            peer.fd.as_raw_fd()
+        };
+        out.push(pollfd(fd, events));
+    }
+}
+
+/// Waits on `pollfds`; false when polling itself failed (reported as an event).
+pub(crate) fn wait(shared: &NodeShared, pollfds: &mut [libc::pollfd], timeout_ms: i32) -> bool {
+    // SAFETY: `pollfds` is a valid, exclusively borrowed array of pollfd structs.
+    let ready = unsafe {
+        libc::poll(
+            pollfds.as_mut_ptr(),
+            pollfds.len() as libc::nfds_t,
+            timeout_ms,
+        )
+    };
+    if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+        let mut queue = shared.queue.lock();
+        queue.push_error(format!(
+            "polling connections failed: {}",
+            std::io::Error::last_os_error()
+        ));
+        queue.finish();
+        shared.queue.notify(queue);
+        return false;
+    }
+    true
+}
+
+/// Coordination between the I/O thread and a user thread waiting in `recv`.
+///
+/// Only one thread should be waiting on the data sockets at a time: when both are, a message
+/// wakes both, and the scheduler tends to send one of them to an idle CPU, which costs tens of
+/// microseconds on a virtual machine. So while the user's thread waits (and reads the
+/// sockets itself), the I/O thread steps aside; it looks again after a short, growing delay
+/// and takes over the draining once the user's thread is busy elsewhere.
+pub(crate) struct Handoff {
+    /// The user's thread is waiting in `recv` and reads the sockets itself.
+    pub user_waiting: AtomicBool,
+    /// The I/O thread is (about to be) waiting on the data sockets.
+    io_polling: AtomicBool,
+    /// Written to move the I/O thread off the data sockets.
+    io_wake: OwnedFd,
+}
+
+/// Longest the I/O thread leaves the sockets to a waiting user thread before looking again.
+const MAX_STEP_ASIDE: Duration = Duration::from_millis(20);
+
+impl Handoff {
+    pub fn new() -> std::io::Result<Self> {
+        // SAFETY: eventfd has no memory preconditions; the result is checked.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(Self {
+            user_waiting: AtomicBool::new(false),
+            io_polling: AtomicBool::new(false),
+            // SAFETY: a fresh descriptor owned by nobody else.
+            io_wake: unsafe { OwnedFd::from_raw_fd(fd) },
+        })
+    }
+
+    /// Called by the user's thread before it polls the sockets.
+    pub fn user_begins_wait(&self) {
+        self.user_waiting.store(true, Ordering::SeqCst);
+        if self.io_polling.load(Ordering::SeqCst) {
+            let one: u64 = 1;
+            // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
+            unsafe { libc::write(self.io_wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        }
+    }
+
+    pub fn user_ends_wait(&self) {
+        self.user_waiting.store(false, Ordering::SeqCst);
+    }
+
+    fn clear_wake(&self) {
+        let mut value: u64 = 0;
+        // SAFETY: reads 8 bytes into a valid u64 from our non-blocking eventfd.
+        unsafe { libc::read(self.io_wake.as_raw_fd(), (&mut value as *mut u64).cast(), 8) };
+    }
+}
+
+/// The I/O thread: keeps draining the sockets while the user's thread is busy elsewhere, so
+/// queues apply drop-oldest and senders never wait on a slow node.
+pub(crate) fn run(shared: Arc<NodeShared>, shutdown: RawFd) {
+    let handoff = &shared.handoff;
+    let mut pollfds: Vec<libc::pollfd> = Vec::with_capacity(2 + shared.peers.len());
+    let mut step_aside = Duration::from_millis(1);
+    loop {
+        pollfds.clear();
+        pollfds.push(pollfd(shutdown, libc::POLLIN));
+        pollfds.push(pollfd(handoff.io_wake.as_raw_fd(), libc::POLLIN));
+        handoff.io_polling.store(true, Ordering::SeqCst);
+        let user_waiting = handoff.user_waiting.load(Ordering::SeqCst);
+        let timeout_ms = if user_waiting {
+            handoff.io_polling.store(false, Ordering::SeqCst);
+            let ms = step_aside.as_millis() as i32;
+            step_aside = (step_aside * 2).min(MAX_STEP_ASIDE);
+            ms
+        } else {
+            step_aside = Duration::from_millis(1);
+            data_pollfds(&shared, &mut pollfds);
+            -1
+        };
+        let ok = wait(&shared, &mut pollfds, timeout_ms);
+        handoff.io_polling.store(false, Ordering::SeqCst);
+        if !ok || pollfds[0].revents != 0 {
+            return;
+        }
+        if pollfds[1].revents != 0 {
+            handoff.clear_wake();
+        }
+        if handoff.user_waiting.load(Ordering::SeqCst) {
+            continue;
+        }
+        if user_waiting || pollfds[2..].iter().any(|p| p.revents != 0) {
+            let ready = (!user_waiting).then_some(&pollfds[2..]);
+            match shared.reader.try_lock() {
+                Ok(mut reader) => reader.drain(&shared, ready),
+                // The user's thread is draining right now.
+                Err(_) => std::thread::yield_now(),
+            }
+        }
     }
 }
 
@@ -137,12 +267,7 @@ fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
 }
 
 /// Reads what the daemon sent; returns false once the connection is gone.
-fn read_control(
-    shared: &NodeShared,
-    control: &mut impl Read,
-    buf: &mut Vec<u8>,
-    read_buf: &mut [u8],
-) -> bool {
+fn read_control(shared: &NodeShared, buf: &mut Vec<u8>, read_buf: &mut [u8]) -> bool {
     let lost = |reason: String| {
         let mut queue = shared.queue.lock();
         queue.push_error(format!("lost the connection to the dora daemon: {reason}"));
@@ -150,7 +275,22 @@ fn read_control(
         shared.queue.notify(queue);
         false
     };
-    let n = match control.read(read_buf) {
+    // SAFETY: receives at most `read_buf.len()` bytes into it.
+    let n = unsafe {
+        libc::recv(
+            shared.control_fd,
+            read_buf.as_mut_ptr().cast(),
+            read_buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    let n = match n {
+        n if n > 0 => Ok(n as usize),
+        0 => Ok(0),
+        _ => Err(std::io::Error::last_os_error()),
+    };
+    let n = match n {
+        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => return true,
         Ok(0) => {
             let mut queue = shared.queue.lock();
             queue.finish();

@@ -56,6 +56,7 @@ pub enum Event {
 pub struct EventStream {
     shared: Arc<NodeShared>,
     _guard: Arc<ShutdownGuard>,
+    pollfds: Vec<libc::pollfd>,
 }
 
 impl EventStream {
@@ -63,12 +64,63 @@ impl EventStream {
         Self {
             shared,
             _guard: guard,
+            pollfds: Vec::new(),
+        }
+    }
+
+    /// Waits for the next event until `deadline`: polls the sockets itself, so that a message
+    /// wakes this thread directly (see [`io`]).
+    fn wait(&mut self, deadline: Option<Instant>) -> Next {
+        let shared = &*self.shared;
+        loop {
+            {
+                let mut state = shared.queue.lock();
+                match state.try_pop() {
+                    Next::Empty => {}
+                    other => return other,
+                }
+                state.set_reader_waiting();
+            }
+            shared.handoff.user_begins_wait();
+            let timeout_ms = match deadline {
+                None => -1,
+                Some(deadline) => deadline
+                    .saturating_duration_since(Instant::now())
+                    .as_millis()
+                    .min(i32::MAX as u128) as i32,
+            };
+            self.pollfds.clear();
+            self.pollfds.push(libc::pollfd {
+                fd: shared.queue.wake_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+            io::data_pollfds(shared, &mut self.pollfds);
+            let polled = io::wait(shared, &mut self.pollfds, timeout_ms);
+            if polled && self.pollfds[1..].iter().any(|p| p.revents != 0) {
+                match shared.reader.try_lock() {
+                    Ok(mut reader) => reader.drain(shared, Some(&self.pollfds[1..])),
+                    // The I/O thread is reading: its events are moments away.
+                    Err(_) => std::thread::yield_now(),
+                }
+            }
+            shared.handoff.user_ends_wait();
+            let woken = shared.queue.lock().end_reader_wait();
+            if woken {
+                shared.queue.read_wake_byte();
+            }
+            if !polled {
+                return Next::End;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return shared.queue.lock().try_pop();
+            }
         }
     }
 
     /// Blocks until the next event; `None` once the stream has ended.
     pub fn recv(&mut self) -> Option<Event> {
-        match self.shared.queue.wait(None) {
+        match self.wait(None) {
             Next::Event(event) => Some(self.convert(event)),
             Next::Empty | Next::End => None,
         }
@@ -77,7 +129,7 @@ impl EventStream {
     /// Like [`EventStream::recv`], but gives up after `timeout` with
     /// `Some(Event::Error("Receiver timed out"))` (as dora-rs does).
     pub fn recv_timeout(&mut self, timeout: Duration) -> Option<Event> {
-        match self.shared.queue.wait(Some(Instant::now() + timeout)) {
+        match self.wait(Some(Instant::now() + timeout)) {
             Next::Event(event) => Some(self.convert(event)),
             Next::Empty => Some(Event::Error("Receiver timed out".into())),
             Next::End => None,

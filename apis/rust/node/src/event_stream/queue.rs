@@ -5,12 +5,16 @@
 //! shared memory released), and the drop is counted and reported to the daemon, which writes
 //! it to the node's log. The stream ends after `Stop`, when the daemon connection is lost, or
 //! — for a node with inputs — once every input is closed and the queue is empty.
+//!
+//! A waiting reader polls a pipe (besides the sockets) rather than sleeping on a condition
+//! variable: a pipe write is a synchronous wake-up for the scheduler, which tends to run the
+//! reader on the waking CPU instead of waking an idle one.
 
 use std::{
     collections::VecDeque,
-    sync::{Condvar, Mutex, MutexGuard},
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    sync::{Mutex, MutexGuard},
     task::Waker,
-    time::Instant,
 };
 
 use arrow_array::ArrayRef;
@@ -38,6 +42,8 @@ pub(crate) struct State {
     pub dropped: Vec<u64>,
     /// `Stop` was delivered: the stream is over.
     stopped: bool,
+    /// A reader is blocked on the wake pipe and needs a byte written to it.
+    reader_waiting: bool,
     /// Nothing more will arrive: the stream ends once the queue is empty.
     finished: bool,
     waker: Option<Waker>,
@@ -52,13 +58,22 @@ pub(crate) enum Next {
 
 pub(crate) struct EventQueue {
     state: Mutex<State>,
-    cond: Condvar,
+    wake_read: OwnedFd,
+    wake_write: OwnedFd,
 }
 
 impl EventQueue {
-    pub fn new(queue_sizes: Vec<usize>) -> Self {
+    pub fn new(queue_sizes: Vec<usize>) -> std::io::Result<Self> {
         let inputs = queue_sizes.len();
-        Self {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two descriptors into `fds`; the result is checked.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just created and are owned by nobody else.
+        let (wake_read, wake_write) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        Ok(Self {
             state: Mutex::new(State {
                 events: VecDeque::new(),
                 queued: vec![0; inputs],
@@ -67,11 +82,13 @@ impl EventQueue {
                 open_count: inputs,
                 dropped: vec![0; inputs],
                 stopped: false,
+                reader_waiting: false,
                 finished: false,
                 waker: None,
             }),
-            cond: Condvar::new(),
-        }
+            wake_read,
+            wake_write,
+        })
     }
 
     pub fn lock(&self) -> MutexGuard<'_, State> {
@@ -84,38 +101,37 @@ impl EventQueue {
 
     /// Wakes a waiting reader after pushes made through `state`.
     pub fn notify(&self, mut state: MutexGuard<'_, State>) {
+        if std::mem::take(&mut state.reader_waiting) {
+            // Written under the lock, so the reader always finds exactly one byte per wake-up.
+            let byte = 1u8;
+            // SAFETY: writes one byte from a valid location to our pipe.
+            unsafe { libc::write(self.wake_write.as_raw_fd(), (&byte as *const u8).cast(), 1) };
+        }
         let waker = state.waker.take();
         drop(state);
-        self.cond.notify_one();
         if let Some(waker) = waker {
             waker.wake();
         }
     }
 
-    /// Blocks until an event is available, the stream ended, or `deadline` passed.
-    pub fn wait(&self, deadline: Option<Instant>) -> Next {
-        let mut state = self.lock();
+    /// The descriptor a waiting reader polls: readable once events were queued for it.
+    pub fn wake_fd(&self) -> std::os::fd::RawFd {
+        self.wake_read.as_raw_fd()
+    }
+
+    /// Consumes the byte written for a reader that stopped waiting after being notified.
+    pub fn read_wake_byte(&self) {
+        let mut byte = 0u8;
         loop {
-            match state.pop() {
-                Next::Empty => {}
-                other => return other,
+            // SAFETY: reads one byte into a valid location from our pipe.
+            let n =
+                unsafe { libc::read(self.wake_read.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) };
+            if n == 1
+                || (n < 0
+                    && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted)
+            {
+                return;
             }
-            state = match deadline {
-                None => self
-                    .cond
-                    .wait(state)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return Next::Empty;
-                    }
-                    self.cond
-                        .wait_timeout(state, deadline - now)
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .0
-                }
-            };
         }
     }
 
@@ -131,6 +147,16 @@ impl EventQueue {
 }
 
 impl State {
+    /// Marks a reader as waiting on the wake descriptor.
+    pub fn set_reader_waiting(&mut self) {
+        self.reader_waiting = true;
+    }
+
+    /// Ends a wait; returns true when a wake byte was written meanwhile (and must be read).
+    pub fn end_reader_wait(&mut self) -> bool {
+        !std::mem::take(&mut self.reader_waiting)
+    }
+
     /// Takes the next event, if one is queued.
     pub fn try_pop(&mut self) -> Next {
         self.pop()
