@@ -30,14 +30,14 @@ use std::{
 };
 
 use arrow_array::{Array, StringArray};
-use dora_descriptor::{Descriptor, LocalCommunication, NodeKind};
+use dora_descriptor::{Descriptor, LocalCommunication, Node};
 use dora_message::{
     arrow::{copy_array_into, required_size},
     config::DaemonAddress,
     node_daemon::{DaemonEvent, DaemonReply, NodeRequest},
     Metadata,
 };
-use eyre::{bail, WrapErr};
+use eyre::WrapErr;
 use tokio::{
     signal::unix::{signal, SignalKind},
     sync::{mpsc, oneshot},
@@ -164,20 +164,10 @@ pub async fn run_dataflow(
         .canonicalize()
         .wrap_err_with(|| format!("resolving the folder of {}", dataflow_path.display()))?;
 
-    let mut custom_nodes = Vec::new();
-    for node in &descriptor.nodes {
-        match &node.kind {
-            NodeKind::Custom(custom) => custom_nodes.push((node, custom)),
-            NodeKind::Runtime(_) => bail!(
-                "node `{}` is made of operators, which run in `dora runtime`; \
-                 this version of `dora run` only runs custom nodes",
-                node.id
-            ),
-        }
-    }
-    let programs = custom_nodes
+    let local_nodes: Vec<&Node> = descriptor.nodes.iter().collect();
+    let programs = local_nodes
         .iter()
-        .map(|(node, custom)| spawn::resolve(node, custom, &working_dir))
+        .map(|node| spawn::resolve(node, &working_dir))
         .collect::<eyre::Result<Vec<_>>>()?;
 
     let dataflow_id = uuid::Uuid::now_v7().to_string();
@@ -205,7 +195,7 @@ pub async fn run_dataflow(
             (Listener::Unix(listener), DaemonAddress::Unix(path))
         }
     };
-    let node_ids: Vec<String> = custom_nodes.iter().map(|(n, _)| n.id.clone()).collect();
+    let node_ids: Vec<String> = local_nodes.iter().map(|n| n.id.clone()).collect();
     let (control_tx, mut control_rx) = mpsc::unbounded_channel();
     let acceptor = tokio::spawn(control::accept(
         listener,
@@ -214,16 +204,15 @@ pub async fn run_dataflow(
         control_tx,
     ));
 
-    let route_nodes: Vec<(&str, &dora_descriptor::CustomNode)> = custom_nodes
-        .iter()
-        .map(|(n, c)| (n.id.as_str(), *c))
-        .collect();
-    let routing = routing::plan(&route_nodes, &dataflow_id, &address)?;
+    let mut routing = routing::plan(&local_nodes, &dataflow_id, &address)?;
+    for (config, (_, runtime)) in routing.configs.iter_mut().zip(&programs) {
+        config.runtime = runtime.clone();
+    }
 
     // Spawn every node.
     let (internal_tx, mut internal_rx) = mpsc::unbounded_channel();
     let mut nodes: Vec<NodeState> = Vec::new();
-    for (index, ((node, custom), program)) in custom_nodes.iter().zip(&programs).enumerate() {
+    for (index, (node, (program, _))) in local_nodes.iter().zip(&programs).enumerate() {
         let log_path = log_dir.join(format!("log_{}.txt", node.id));
         let file = std::fs::File::create(&log_path)
             .wrap_err_with(|| format!("creating {}", log_path.display()))?;
@@ -243,7 +232,7 @@ pub async fn run_dataflow(
         };
         let mut output_tasks = Vec::new();
         if let Some(stdout) = child.stdout.take() {
-            let forward = custom.send_stdout_as.as_ref().map(|_| {
+            let forward = (!routing.stdout_routes[index].is_empty()).then(|| {
                 let (tx, mut rx) = mpsc::unbounded_channel::<String>();
                 let internal = internal_tx.clone();
                 tokio::spawn(async move {
@@ -293,13 +282,13 @@ pub async fn run_dataflow(
     let mut barrier_warned = false;
     let mut sigint = signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
     let mut sigterm = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
-    let queue_sizes: HashMap<(usize, String), usize> = custom_nodes
+    let queue_sizes: HashMap<(usize, String), usize> = local_nodes
         .iter()
         .enumerate()
-        .flat_map(|(i, (_, c))| {
-            c.inputs
-                .iter()
-                .map(move |(id, input)| ((i, id.clone()), input.queue_size))
+        .flat_map(|(i, node)| {
+            node.inputs()
+                .into_iter()
+                .map(move |(id, input)| ((i, id), input.queue_size))
         })
         .collect();
 

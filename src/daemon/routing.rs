@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use dora_descriptor::{CustomNode, InputMapping};
+use dora_descriptor::{InputMapping, Node, NodeKind};
 use dora_message::config::{DaemonAddress, InputConfig, NodeConfig, PeerConfig};
 use eyre::WrapErr;
 use nix::sys::socket::{setsockopt, socketpair, sockopt, AddressFamily, SockFlag, SockType};
@@ -36,19 +36,45 @@ pub struct Routing {
     pub stdout_routes: Vec<Vec<InputRef>>,
 }
 
-/// Builds the routing plan for `nodes` (all custom nodes of `descriptor`, in order).
-pub fn plan(
-    nodes: &[(&str, &CustomNode)],
-    dataflow_id: &str,
-    daemon: &DaemonAddress,
-) -> eyre::Result<Routing> {
-    let index_of = |id: &str| nodes.iter().position(|(n, _)| *n == id);
+/// The process-level view of a node: inputs and outputs as its process sees them
+/// (`operator/id` for the operators of a runtime node).
+struct RouteNode<'a> {
+    id: &'a str,
+    inputs: Vec<(String, &'a dora_descriptor::Input)>,
+    outputs: Vec<String>,
+    /// The output fed by the process's stdout lines.
+    stdout_as: Option<String>,
+}
+
+impl<'a> RouteNode<'a> {
+    fn new(node: &'a Node) -> Self {
+        let stdout_as = match &node.kind {
+            NodeKind::Custom(custom) => custom.send_stdout_as.clone(),
+            NodeKind::Runtime(runtime) => runtime.operators.iter().find_map(|op| {
+                op.send_stdout_as
+                    .as_ref()
+                    .map(|out| format!("{}/{out}", op.id))
+            }),
+        };
+        Self {
+            id: &node.id,
+            inputs: node.inputs(),
+            outputs: node.outputs(),
+            stdout_as,
+        }
+    }
+}
+
+/// Builds the routing plan for `nodes` (the nodes this daemon runs, in order).
+pub fn plan(nodes: &[&Node], dataflow_id: &str, daemon: &DaemonAddress) -> eyre::Result<Routing> {
+    let nodes: Vec<RouteNode> = nodes.iter().map(|n| RouteNode::new(n)).collect();
+    let index_of = |id: &str| nodes.iter().position(|n| n.id == id);
     let mut configs: Vec<NodeConfig> = nodes
         .iter()
-        .map(|(id, node)| NodeConfig {
+        .map(|node| NodeConfig {
             protocol_version: dora_message::PROTOCOL_VERSION.into(),
             dataflow_id: dataflow_id.into(),
-            node_id: (*id).into(),
+            node_id: node.id.into(),
             daemon: daemon.clone(),
             inputs: node
                 .inputs
@@ -61,6 +87,7 @@ pub fn plan(
                 .collect(),
             outputs: node.outputs.clone(),
             peers: Vec::new(),
+            runtime: None,
         })
         .collect();
 
@@ -68,7 +95,7 @@ pub fn plan(
     let mut edges: BTreeMap<(usize, usize), Vec<(u16, u16)>> = BTreeMap::new();
     let mut timers: BTreeMap<Duration, Vec<InputRef>> = BTreeMap::new();
     let mut stdout_routes = vec![Vec::new(); nodes.len()];
-    for (receiver, (_, node)) in nodes.iter().enumerate() {
+    for (receiver, node) in nodes.iter().enumerate() {
         for (input_index, (_, input)) in node.inputs.iter().enumerate() {
             let input_index = input_index as u16;
             match &input.mapping {
@@ -76,22 +103,29 @@ pub fn plan(
                     .entry(*interval)
                     .or_default()
                     .push((receiver, input_index)),
-                InputMapping::User { source, output, .. } => {
+                InputMapping::User {
+                    source,
+                    operator,
+                    output,
+                } => {
                     let Some(sender) = index_of(source) else {
                         eyre::bail!(
-                            "input `{}` of node `{}` comes from node `{source}`, which is not \
-                             a custom node (operators run with `dora runtime`, not yet \
-                             supported by `dora run`)",
+                            "input `{}` of node `{}` comes from node `{source}`, which this \
+                             daemon does not run",
                             input.mapping,
-                            nodes[receiver].0
+                            node.id
                         );
                     };
-                    let sender_node = nodes[sender].1;
-                    if sender_node.send_stdout_as.as_deref() == Some(output.as_str()) {
+                    let output = match operator {
+                        Some(op) => format!("{op}/{output}"),
+                        None => output.clone(),
+                    };
+                    let sender_node = &nodes[sender];
+                    if sender_node.stdout_as.as_deref() == Some(output.as_str()) {
                         stdout_routes[sender].push((receiver, input_index));
                         continue;
                     }
-                    let Some(output_index) = sender_node.outputs.iter().position(|o| o == output)
+                    let Some(output_index) = sender_node.outputs.iter().position(|o| *o == output)
                     else {
                         eyre::bail!("node `{source}` has no output `{output}`");
                     };
@@ -131,7 +165,7 @@ pub fn plan(
                 receives.entry(output).or_default().push(input);
             }
             configs[this].peers.push(PeerConfig {
-                node_id: nodes[other].0.into(),
+                node_id: nodes[other].id.into(),
                 fd: fd.as_raw_fd(),
                 sends,
                 receives: receives.into_iter().collect(),

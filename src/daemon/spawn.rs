@@ -11,8 +11,8 @@ use std::{
     process::Stdio,
 };
 
-use dora_descriptor::{CustomNode, Node, NodeSource};
-use dora_message::config::NodeConfig;
+use dora_descriptor::{CustomNode, Node, NodeKind, NodeSource, OperatorSource, RuntimeNode};
+use dora_message::config::{self, NodeConfig, OperatorConfig, RuntimeConfig};
 use eyre::{bail, WrapErr};
 use tokio::process::{Child, Command};
 
@@ -23,8 +23,87 @@ pub struct Program {
     pub args: Vec<String>,
 }
 
-/// Works out what to execute for `node`, checking that the executable exists.
-pub fn resolve(node: &Node, custom: &CustomNode, working_dir: &Path) -> eyre::Result<Program> {
+/// Works out what to execute for `node` (checking that executables and operator libraries
+/// exist), and for a runtime node the operators `dora runtime` must load.
+pub fn resolve(node: &Node, working_dir: &Path) -> eyre::Result<(Program, Option<RuntimeConfig>)> {
+    match &node.kind {
+        NodeKind::Custom(custom) => resolve_custom(node, custom, working_dir).map(|p| (p, None)),
+        NodeKind::Runtime(runtime) => {
+            let operators = resolve_operators(node, runtime, working_dir)?;
+            let program = std::env::current_exe()
+                .wrap_err("locating the dora executable to run `dora runtime`")?;
+            Ok((
+                Program {
+                    program,
+                    args: vec!["runtime".into()],
+                },
+                Some(RuntimeConfig { operators }),
+            ))
+        }
+    }
+}
+
+fn resolve_operators(
+    node: &Node,
+    runtime: &RuntimeNode,
+    working_dir: &Path,
+) -> eyre::Result<Vec<OperatorConfig>> {
+    runtime
+        .operators
+        .iter()
+        .map(|op| {
+            let missing = |path: &str| {
+                eyre::eyre!(
+                    "operator `{}/{}`: `{path}` not found in {}; did you run `dora build` first?",
+                    node.id,
+                    op.id,
+                    working_dir.display()
+                )
+            };
+            let source = match &op.source {
+                OperatorSource::SharedLibrary(path) => config::OperatorSource::SharedLibrary(
+                    shared_library(path, working_dir).ok_or_else(|| missing(path))?,
+                ),
+                OperatorSource::Python(path) => config::OperatorSource::Python {
+                    path: existing(path, working_dir).ok_or_else(|| missing(path))?,
+                    conda_env: op.conda_env.clone(),
+                },
+                OperatorSource::Wasm(path) => config::OperatorSource::Wasm(
+                    existing(path, working_dir).ok_or_else(|| missing(path))?,
+                ),
+            };
+            Ok(OperatorConfig {
+                id: op.id.clone(),
+                source,
+                inputs: op.inputs.iter().map(|(id, _)| id.clone()).collect(),
+                outputs: op.outputs.clone(),
+                send_stdout_as: op.send_stdout_as.clone(),
+            })
+        })
+        .collect()
+}
+
+fn existing(path: &str, working_dir: &Path) -> Option<PathBuf> {
+    let path = working_dir.join(path);
+    path.exists().then_some(path)
+}
+
+/// A shared library as dora-rs v0.3.6 names it: the path as written, or with the platform's
+/// prefix and suffix added to its file name (`build/op` → `build/libop.so`).
+fn shared_library(path: &str, working_dir: &Path) -> Option<PathBuf> {
+    existing(path, working_dir).or_else(|| {
+        let path = working_dir.join(path);
+        let name = path.file_name()?.to_str()?;
+        let adjusted = path.with_file_name(format!(
+            "{}{name}{}",
+            std::env::consts::DLL_PREFIX,
+            std::env::consts::DLL_SUFFIX
+        ));
+        adjusted.exists().then_some(adjusted)
+    })
+}
+
+fn resolve_custom(node: &Node, custom: &CustomNode, working_dir: &Path) -> eyre::Result<Program> {
     let args = match &custom.args {
         Some(args) => shell_words::split(args)
             .wrap_err_with(|| format!("node `{}`: cannot split `args: {args}`", node.id))?,

@@ -24,6 +24,39 @@ pub struct NodeConfig {
     pub outputs: Vec<String>,
     /// Direct connections to the nodes this node exchanges messages with.
     pub peers: Vec<PeerConfig>,
+    /// For a node made of operators (run by `dora runtime`): the operators. Their inputs and
+    /// outputs appear in `inputs`/`outputs` as `operator/id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<RuntimeConfig>,
+}
+
+/// The operators a `dora runtime` process hosts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeConfig {
+    pub operators: Vec<OperatorConfig>,
+}
+
+/// One operator of a runtime node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorConfig {
+    pub id: String,
+    pub source: OperatorSource,
+    /// The operator's own input ids (without the `operator/` prefix).
+    pub inputs: Vec<String>,
+    /// The operator's own output ids (without the `operator/` prefix).
+    pub outputs: Vec<String>,
+    pub send_stdout_as: Option<String>,
+}
+
+/// Where an operator's code is, resolved to an absolute path by the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OperatorSource {
+    SharedLibrary(PathBuf),
+    Python {
+        path: PathBuf,
+        conda_env: Option<String>,
+    },
+    Wasm(PathBuf),
 }
 
 /// Where the daemon listens for its nodes.
