@@ -6,7 +6,7 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use dora_descriptor::Descriptor;
 use eyre::WrapErr;
 
-use crate::daemon::{run_dataflow, NodeExit, RunOptions};
+use crate::daemon::{run_dataflow, DataflowSpec, LogSink, NodeExit, StopRequest};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,11 +50,18 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         .enable_all()
         .build()
         .wrap_err("starting the async runtime")?;
-    let options = RunOptions {
-        grace_duration: args.grace_duration,
+    let spec = DataflowSpec {
+        id: uuid::Uuid::now_v7().to_string(),
+        descriptor,
+        local_nodes: None,
     };
+    let grace = args.grace_duration;
     let result = runtime
-        .block_on(run_dataflow(descriptor, options))
+        .block_on(async move {
+            let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
+            forward_signals(stop_tx, grace)?;
+            run_dataflow(spec, stop_rx, LogSink::terminal()).await
+        })
         .wrap_err_with(|| format!("running dataflow {}", args.dataflow.display()))?;
     runtime.shutdown_timeout(Duration::from_millis(100));
 
@@ -83,4 +90,35 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         );
         Ok(ExitCode::SUCCESS)
     }
+}
+
+/// Turns SIGINT and SIGTERM into stop requests: the first stops the dataflow gracefully, the
+/// next ones kill what is left.
+fn forward_signals(
+    stop: tokio::sync::mpsc::UnboundedSender<StopRequest>,
+    grace: Duration,
+) -> eyre::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut sigint = signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
+    let mut sigterm = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
+    tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            tokio::select! {
+                _ = sigint.recv() => {}
+                _ = sigterm.recv() => {}
+            }
+            let request = if first {
+                eprintln!("dora: press Ctrl-C again to kill the nodes now");
+                StopRequest::Graceful(grace)
+            } else {
+                StopRequest::Kill
+            };
+            first = false;
+            if stop.send(request).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(())
 }

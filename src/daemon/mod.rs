@@ -39,7 +39,6 @@ use dora_message::{
 };
 use eyre::WrapErr;
 use tokio::{
-    signal::unix::{signal, SignalKind},
     sync::{mpsc, oneshot},
     task::JoinHandle,
 };
@@ -50,12 +49,27 @@ use node_output::{NodeLog, Stream};
 /// After this long without every node at the start barrier, the laggards are named.
 const BARRIER_WARNING: Duration = Duration::from_secs(5);
 
-/// Options of one local run.
+/// A dataflow to run on this daemon.
 #[derive(Debug, Clone)]
-pub struct RunOptions {
-    /// How long nodes may take to exit after `Stop` before they are killed.
-    pub grace_duration: Duration,
+pub struct DataflowSpec {
+    /// The dataflow's UUID (v7).
+    pub id: String,
+    pub descriptor: Descriptor,
+    /// The ids of the nodes this daemon runs; `None` for all of them.
+    pub local_nodes: Option<Vec<String>>,
 }
+
+/// A request to stop a running dataflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopRequest {
+    /// Send `Stop` to every node and kill those still running after the grace duration. A
+    /// second graceful request kills at once.
+    Graceful(Duration),
+    /// Kill every node now.
+    Kill,
+}
+
+pub use node_output::{LogSink, SinkEvent};
 
 /// How a node ended.
 #[derive(Debug, Clone)]
@@ -148,9 +162,15 @@ impl NodeState {
 
 /// Runs `descriptor` on this machine until every node has exited.
 pub async fn run_dataflow(
-    descriptor: Descriptor,
-    options: RunOptions,
+    spec: DataflowSpec,
+    mut stop_requests: mpsc::UnboundedReceiver<StopRequest>,
+    sink: LogSink,
 ) -> eyre::Result<DataflowResult> {
+    let DataflowSpec {
+        id: dataflow_id,
+        descriptor,
+        local_nodes: local_ids,
+    } = spec;
     let dataflow_path = descriptor
         .path
         .clone()
@@ -164,13 +184,16 @@ pub async fn run_dataflow(
         .canonicalize()
         .wrap_err_with(|| format!("resolving the folder of {}", dataflow_path.display()))?;
 
-    let local_nodes: Vec<&Node> = descriptor.nodes.iter().collect();
+    let local_nodes: Vec<&Node> = descriptor
+        .nodes
+        .iter()
+        .filter(|n| local_ids.as_ref().is_none_or(|ids| ids.contains(&n.id)))
+        .collect();
     let programs = local_nodes
         .iter()
         .map(|node| spawn::resolve(node, &working_dir))
         .collect::<eyre::Result<Vec<_>>>()?;
 
-    let dataflow_id = uuid::Uuid::now_v7().to_string();
     let log_dir = working_dir.join("out").join(&dataflow_id);
     std::fs::create_dir_all(&log_dir)
         .wrap_err_with(|| format!("creating the log folder {}", log_dir.display()))?;
@@ -216,7 +239,7 @@ pub async fn run_dataflow(
         let log_path = log_dir.join(format!("log_{}.txt", node.id));
         let file = std::fs::File::create(&log_path)
             .wrap_err_with(|| format!("creating {}", log_path.display()))?;
-        let log = NodeLog::new(&node.id, file);
+        let log = NodeLog::new(&dataflow_id, &node.id, file, sink.clone());
         let mut child = match spawn::spawn(
             node,
             program,
@@ -280,8 +303,7 @@ pub async fn run_dataflow(
     let barrier_warning = tokio::time::sleep(BARRIER_WARNING);
     tokio::pin!(barrier_warning);
     let mut barrier_warned = false;
-    let mut sigint = signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
-    let mut sigterm = signal(SignalKind::terminate()).wrap_err("installing the SIGTERM handler")?;
+    let mut stop_requests_open = true;
     let queue_sizes: HashMap<(usize, String), usize> = local_nodes
         .iter()
         .enumerate()
@@ -293,7 +315,7 @@ pub async fn run_dataflow(
         .collect();
 
     while nodes.iter().any(|n| n.running) {
-        let stop_requested = tokio::select! {
+        let stop_request = tokio::select! {
             Some(message) = control_rx.recv() => {
                 match message {
                     ControlMessage::Hello { node, reply, events } => {
@@ -325,7 +347,7 @@ pub async fn run_dataflow(
                         NodeRequest::EventStreamClosed | NodeRequest::Hello { .. } => {}
                     },
                 }
-                false
+                None
             }
             Some(internal) = internal_rx.recv() => {
                 match internal {
@@ -359,7 +381,7 @@ pub async fn run_dataflow(
                         }
                     }
                 }
-                false
+                None
             }
             () = &mut barrier_warning, if !started && !barrier_warned => {
                 barrier_warned = true;
@@ -368,15 +390,19 @@ pub async fn run_dataflow(
                     .filter(|n| n.running && !n.said_hello)
                     .map(|n| format!("`{}`", n.id))
                     .collect();
-                eprintln!(
-                    "dora: still waiting for {} to initialize (DoraNode::init_from_env); \
+                sink.notice(&dataflow_id, &format!(
+                    "still waiting for {} to initialize (DoraNode::init_from_env); \
                      no node receives messages before every node has",
                     waiting.join(", ")
-                );
-                false
+                ));
+                None
             }
-            _ = sigint.recv() => true,
-            _ = sigterm.recv() => true,
+            request = stop_requests.recv(), if stop_requests_open => {
+                if request.is_none() {
+                    stop_requests_open = false;
+                }
+                request
+            }
             _ = async { grace.as_mut().expect("guarded").await }, if grace.is_some() => {
                 grace = None;
                 for state in nodes.iter_mut().filter(|n| n.running) {
@@ -384,23 +410,35 @@ pub async fn run_dataflow(
                     state.log.note("killed: still running after the grace period");
                     kill(state);
                 }
-                false
+                None
             }
         };
 
-        if stop_requested {
-            if stopping {
-                eprintln!("dora: second stop request: killing all nodes");
+        match stop_request {
+            None => {}
+            Some(StopRequest::Kill) | Some(StopRequest::Graceful(_)) if stopping => {
+                sink.notice(&dataflow_id, "second stop request: killing all nodes");
                 for state in nodes.iter_mut().filter(|n| n.running) {
                     state.exit = Some(NodeExit::Killed);
                     kill(state);
                 }
-            } else {
+            }
+            Some(StopRequest::Kill) => {
                 stopping = true;
-                eprintln!(
-                    "dora: stopping the dataflow (nodes have {:?} to exit; press Ctrl-C again to kill them now)",
-                    options.grace_duration
-                );
+                sink.notice(&dataflow_id, "killing all nodes");
+                for timer in timers.drain(..) {
+                    timer.abort();
+                }
+                for state in nodes.iter_mut().filter(|n| n.running) {
+                    state.exit = Some(NodeExit::Killed);
+                    kill(state);
+                }
+            }
+            Some(StopRequest::Graceful(grace_duration)) => {
+                stopping = true;
+                sink.notice(&dataflow_id, &format!(
+                    "stopping the dataflow (nodes have {grace_duration:?} to exit)"
+                ));
                 for timer in timers.drain(..) {
                     timer.abort();
                 }
@@ -412,7 +450,7 @@ pub async fn run_dataflow(
                         let _ = events.send(DaemonEvent::Stop);
                     }
                 }
-                grace = Some(Box::pin(tokio::time::sleep(options.grace_duration)));
+                grace = Some(Box::pin(tokio::time::sleep(grace_duration)));
             }
         }
 

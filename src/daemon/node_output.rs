@@ -17,12 +17,53 @@ use tokio::{
 /// Lines of stderr kept for the failure report.
 pub const STDERR_TAIL_LINES: usize = 10;
 
+/// Where the lines of a dataflow's nodes go besides their log files.
+#[derive(Debug, Clone)]
+pub struct LogSink {
+    /// Print them on this process's stdout/stderr, prefixed with the node id.
+    pub print: bool,
+    /// Send them on (a daemon forwards them to the coordinator).
+    pub forward: Option<mpsc::UnboundedSender<SinkEvent>>,
+}
+
+/// What a [`LogSink`] forwards.
+#[derive(Debug, Clone)]
+pub enum SinkEvent {
+    Line(dora_message::coordinator::LogLine),
+    Notice { dataflow_id: String, message: String },
+}
+
+impl LogSink {
+    /// Prints everything on the terminal (`dora run`).
+    pub fn terminal() -> Self {
+        Self {
+            print: true,
+            forward: None,
+        }
+    }
+
+    /// A message from dora about the dataflow.
+    pub fn notice(&self, dataflow_id: &str, message: &str) {
+        if self.print {
+            eprintln!("dora: {message}");
+        }
+        if let Some(forward) = &self.forward {
+            let _ = forward.send(SinkEvent::Notice {
+                dataflow_id: dataflow_id.into(),
+                message: message.into(),
+            });
+        }
+    }
+}
+
 /// The log of one node.
 #[derive(Debug, Clone)]
 pub struct NodeLog {
+    dataflow_id: Arc<str>,
     node_id: Arc<str>,
     file: Arc<Mutex<File>>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
+    sink: LogSink,
 }
 
 /// Which stream a line came from.
@@ -33,11 +74,24 @@ pub enum Stream {
 }
 
 impl NodeLog {
-    pub fn new(node_id: &str, file: File) -> Self {
+    pub fn new(dataflow_id: &str, node_id: &str, file: File, sink: LogSink) -> Self {
         Self {
+            dataflow_id: dataflow_id.into(),
             node_id: node_id.into(),
             file: Arc::new(Mutex::new(file)),
             stderr_tail: Arc::new(Mutex::new(VecDeque::new())),
+            sink,
+        }
+    }
+
+    fn forward(&self, stderr: bool, line: &str) {
+        if let Some(forward) = &self.sink.forward {
+            let _ = forward.send(SinkEvent::Line(dora_message::coordinator::LogLine {
+                dataflow_id: self.dataflow_id.to_string(),
+                node_id: self.node_id.to_string(),
+                stderr,
+                line: line.to_owned(),
+            }));
         }
     }
 
@@ -49,10 +103,13 @@ impl NodeLog {
                 tracing::warn!("cannot write the log of node `{}`: {err}", self.node_id);
             }
         }
+        self.forward(stream == Stream::Stderr, line);
         match stream {
             Stream::Stdout => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "[{}] {line}", self.node_id);
+                if self.sink.print {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "[{}] {line}", self.node_id);
+                }
             }
             Stream::Stderr => {
                 {
@@ -62,8 +119,10 @@ impl NodeLog {
                     }
                     tail.push_back(line.to_owned());
                 }
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "[{}] {line}", self.node_id);
+                if self.sink.print {
+                    let mut err = std::io::stderr().lock();
+                    let _ = writeln!(err, "[{}] {line}", self.node_id);
+                }
             }
         }
     }
@@ -74,7 +133,8 @@ impl NodeLog {
             let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
             let _ = writeln!(file, "[dora] {message}");
         }
-        eprintln!("[{}] dora: {message}", self.node_id);
+        self.sink
+            .notice(&self.dataflow_id, &format!("node `{}`: {message}", self.node_id));
     }
 
     /// The last stderr lines.

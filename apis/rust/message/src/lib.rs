@@ -9,6 +9,7 @@
 
 pub mod arrow;
 pub mod config;
+pub mod coordinator;
 pub mod data;
 pub mod frame;
 pub mod metadata;
