@@ -7,7 +7,9 @@ use clap::Parser;
 
 mod build;
 mod cli;
+mod coordinator;
 mod daemon;
+mod net;
 mod graph;
 
 fn main() -> ExitCode {
@@ -16,7 +18,7 @@ fn main() -> ExitCode {
     match cli.command.exec() {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("error: {err:?}");
+            eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }

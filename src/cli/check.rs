@@ -1,9 +1,8 @@
 //! `dora check`.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use dora_descriptor::Descriptor;
 
@@ -11,9 +10,6 @@ use crate::graph::Graph;
 
 /// Default port of the coordinator's control server (the CLI side).
 const DEFAULT_COORDINATOR_PORT: u16 = 6012;
-
-/// How long to wait for the coordinator to accept a connection.
-const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -29,19 +25,35 @@ pub struct Args {
 }
 
 /// With `--dataflow`, the exit status says whether the dataflow is valid and the coordinator
-/// is only reported; without it, the exit status says whether the coordinator is reachable.
+/// is only reported; without it, the exit status says whether a coordinator and at least one
+/// daemon are reachable.
 pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     let dataflow_valid = args.dataflow.as_ref().map(|path| check_dataflow(path));
 
     let coordinator = SocketAddr::new(args.coordinator_addr, args.coordinator_port);
-    let reachable = coordinator_reachable(coordinator);
-    if reachable {
-        println!("coordinator: reachable at {coordinator}");
-    } else {
-        println!("coordinator: not reachable at {coordinator}");
-    }
+    let running = match super::client::block_on(super::up::coordinator_status(coordinator))? {
+        Some(daemons) => {
+            println!("coordinator: running at {coordinator}");
+            if daemons.is_empty() {
+                println!("daemon: none connected");
+                false
+            } else {
+                let names: Vec<String> = daemons
+                    .iter()
+                    .map(|d| if d.is_empty() { "(default)".into() } else { d.clone() })
+                    .collect();
+                println!("daemon: {} connected ({})", daemons.len(), names.join(", "));
+                true
+            }
+        }
+        None => {
+            println!("coordinator: not reachable at {coordinator}");
+            println!("daemon: unknown (no coordinator)");
+            false
+        }
+    };
 
-    let ok = dataflow_valid.unwrap_or(reachable);
+    let ok = dataflow_valid.unwrap_or(running);
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
@@ -59,18 +71,6 @@ fn check_dataflow(path: &std::path::Path) -> bool {
         }
         Err(err) => {
             eprintln!("dataflow {} is invalid:\n{err}", path.display());
-            false
-        }
-    }
-}
-
-/// Whether something accepts TCP connections at `addr`. There is no coordinator protocol to
-/// speak yet, so an open port is all this can tell.
-fn coordinator_reachable(addr: SocketAddr) -> bool {
-    match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
-        Ok(_) => true,
-        Err(err) => {
-            tracing::debug!("coordinator at {addr} not reachable: {err}");
             false
         }
     }

@@ -1,14 +1,40 @@
-//! `dora coordinator`.
+//! `dora coordinator`: run the coordinator in the foreground.
 
-use std::process::ExitCode;
+use std::{net::SocketAddr, process::ExitCode};
+
+use super::client::{block_on, DEFAULT_CONTROL_PORT, DEFAULT_DAEMON_PORT, LOCALHOST};
+use crate::coordinator::{run, CoordinatorOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments are accepted but ignored until the command is implemented.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    /// Network interface to bind to for daemon communication
+    #[arg(long, default_value_t = LOCALHOST)]
+    interface: std::net::IpAddr,
+    /// Port number to bind to for daemon communication
+    #[arg(long, default_value_t = DEFAULT_DAEMON_PORT)]
+    port: u16,
+    /// Network interface to bind to for control communication
+    #[arg(long, default_value_t = LOCALHOST)]
+    control_interface: std::net::IpAddr,
+    /// Port number to bind to for control communication
+    #[arg(long, default_value_t = DEFAULT_CONTROL_PORT)]
+    control_port: u16,
+    /// Suppresses all log output to stdout.
+    #[arg(long)]
+    quiet: bool,
 }
 
-pub fn exec(_args: Args) -> eyre::Result<ExitCode> {
-    super::not_implemented("coordinator")
+pub fn exec(args: Args) -> eyre::Result<ExitCode> {
+    let options = CoordinatorOptions {
+        daemon_addr: SocketAddr::new(args.interface, args.port),
+        control_addr: SocketAddr::new(args.control_interface, args.control_port),
+    };
+    if !args.quiet {
+        eprintln!(
+            "dora coordinator: daemons on {}, control on {}",
+            options.daemon_addr, options.control_addr
+        );
+    }
+    block_on(run(options))??;
+    Ok(ExitCode::SUCCESS)
 }

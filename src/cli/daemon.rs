@@ -1,14 +1,48 @@
-//! `dora daemon`.
+//! `dora daemon`: run a daemon in the foreground, connected to a coordinator.
 
-use std::process::ExitCode;
+use std::{net::SocketAddr, process::ExitCode};
+
+use super::client::{DEFAULT_DAEMON_PORT, DEFAULT_LOCAL_LISTEN_PORT, LOCALHOST};
+use crate::daemon::service::{run, DaemonOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments are accepted but ignored until the command is implemented.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    /// Unique identifier for the machine (required for distributed dataflows)
+    #[arg(long)]
+    machine_id: Option<String>,
+    /// Address and port number of the dora coordinator
+    #[arg(long, default_value_t = LOCALHOST)]
+    coordinator_addr: std::net::IpAddr,
+    /// Port number of the coordinator control server
+    #[arg(long, default_value_t = DEFAULT_DAEMON_PORT)]
+    coordinator_port: u16,
+    /// Port for dynamic nodes to connect to this daemon
+    #[arg(long, default_value_t = DEFAULT_LOCAL_LISTEN_PORT)]
+    local_listen_port: u16,
+    /// Suppresses all log output to stdout.
+    #[arg(long)]
+    quiet: bool,
 }
 
-pub fn exec(_args: Args) -> eyre::Result<ExitCode> {
-    super::not_implemented("daemon")
+pub fn exec(args: Args) -> eyre::Result<ExitCode> {
+    let options = DaemonOptions {
+        machine_id: args.machine_id.unwrap_or_default(),
+        coordinator_addr: SocketAddr::new(args.coordinator_addr, args.coordinator_port),
+        local_listen_addr: SocketAddr::new(LOCALHOST, args.local_listen_port),
+    };
+    if !args.quiet {
+        eprintln!(
+            "dora daemon `{}`: coordinator at {}",
+            options.machine_id, options.coordinator_addr
+        );
+    }
+    // Nodes are spawned from the runtime's worker threads, which live as long as the daemon
+    // (a parent-death signal is tied to the spawning thread).
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| eyre::eyre!("starting the async runtime: {err}"))?;
+    runtime.block_on(run(options))?;
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,14 +1,36 @@
-//! `dora destroy`.
+//! `dora destroy`: stop every dataflow, then end the daemons and the coordinator.
 
 use std::process::ExitCode;
 
+use dora_message::coordinator::{ControlReply, ControlRequest};
+
+use super::client::{block_on, request, CoordinatorArgs};
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Arguments are accepted but ignored until the command is implemented.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    /// Use a custom configuration (accepted for compatibility; unused)
+    #[arg(long, hide = true)]
+    config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    coordinator: CoordinatorArgs,
 }
 
-pub fn exec(_args: Args) -> eyre::Result<ExitCode> {
-    super::not_implemented("destroy")
+pub fn exec(args: Args) -> eyre::Result<ExitCode> {
+    let addr = args.coordinator.socket_addr();
+    if block_on(super::up::coordinator_status(addr))?.is_none() {
+        println!("Nothing to destroy: no dora coordinator is running at {addr}.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    match block_on(request(addr, &ControlRequest::Destroy))?? {
+        ControlReply::Destroyed {
+            dataflows_stopped,
+            daemons,
+        } => {
+            println!(
+                "Stopped {dataflows_stopped} running dataflow(s); told {daemons} daemon(s) and the coordinator to exit."
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        other => eyre::bail!("unexpected reply from the coordinator: {other:?}"),
+    }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod build;
+mod client;
 mod check;
 mod coordinator;
 mod daemon;

@@ -60,7 +60,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         .block_on(async move {
             let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
             forward_signals(stop_tx, grace)?;
-            run_dataflow(spec, stop_rx, LogSink::terminal()).await
+            run_dataflow(spec, stop_rx, LogSink::terminal(), None).await
         })
         .wrap_err_with(|| format!("running dataflow {}", args.dataflow.display()))?;
     runtime.shutdown_timeout(Duration::from_millis(100));

@@ -18,6 +18,7 @@
 mod control;
 mod node_output;
 mod routing;
+pub mod service;
 mod spawn;
 
 use std::{
@@ -165,6 +166,7 @@ pub async fn run_dataflow(
     spec: DataflowSpec,
     mut stop_requests: mpsc::UnboundedReceiver<StopRequest>,
     sink: LogSink,
+    spawned: Option<oneshot::Sender<()>>,
 ) -> eyre::Result<DataflowResult> {
     let DataflowSpec {
         id: dataflow_id,
@@ -293,6 +295,9 @@ pub async fn run_dataflow(
     // The daemon's copies of the data sockets must go, so that a node's exit hangs up its
     // peers' connections.
     drop(routing.fds);
+    if let Some(spawned) = spawned {
+        let _ = spawned.send(());
+    }
 
     let hlc = Arc::new(uhlc::HLC::default());
     let mut timers: Vec<JoinHandle<()>> = Vec::new();

@@ -1,0 +1,119 @@
+//! Talking to the coordinator from the CLI.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use dora_message::coordinator::{ControlReply, ControlRequest, Role};
+use tokio::net::TcpStream;
+
+use crate::net::{connect, read_frame, write_frame};
+
+/// Default port of the coordinator's control endpoint.
+pub const DEFAULT_CONTROL_PORT: u16 = 6012;
+/// Default port where the coordinator listens for daemons.
+pub const DEFAULT_DAEMON_PORT: u16 = 53290;
+/// Default port where a daemon listens for dynamic nodes.
+pub const DEFAULT_LOCAL_LISTEN_PORT: u16 = 53291;
+/// Default address of everything: this machine only.
+pub const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// Where the coordinator's control endpoint is (`--coordinator-addr`, `--coordinator-port`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct CoordinatorArgs {
+    /// Address of the dora coordinator
+    #[arg(long, value_name = "IP", default_value_t = LOCALHOST)]
+    pub coordinator_addr: IpAddr,
+    /// Port number of the coordinator control server
+    #[arg(long, value_name = "PORT", default_value_t = DEFAULT_CONTROL_PORT)]
+    pub coordinator_port: u16,
+}
+
+impl CoordinatorArgs {
+    pub fn socket_addr(&self) -> SocketAddr {
+        SocketAddr::new(self.coordinator_addr, self.coordinator_port)
+    }
+}
+
+/// One request to the coordinator and its replies.
+pub struct Control {
+    stream: TcpStream,
+}
+
+impl Control {
+    /// Connects and sends `request`.
+    pub async fn request(addr: SocketAddr, request: &ControlRequest) -> eyre::Result<Self> {
+        let mut stream = connect(addr, Role::Cli).await.map_err(|err| {
+            eyre::eyre!(
+                "no dora coordinator is reachable at {addr} ({err:#}); start one with `dora up`"
+            )
+        })?;
+        write_frame(&mut stream, request)
+            .await
+            .map_err(|err| eyre::eyre!("sending the request to the coordinator at {addr}: {err}"))?;
+        Ok(Self { stream })
+    }
+
+    /// The next reply; `None` once the coordinator ended the exchange.
+    pub async fn next(&mut self) -> eyre::Result<Option<ControlReply>> {
+        read_frame(&mut self.stream)
+            .await
+            .map_err(|err| eyre::eyre!("reading the coordinator's reply: {err}"))
+    }
+
+    /// The single reply of a request; an `Error` reply becomes an error.
+    pub async fn reply(mut self) -> eyre::Result<ControlReply> {
+        match self.next().await? {
+            Some(ControlReply::Error(message)) => Err(eyre::eyre!(message)),
+            Some(reply) => Ok(reply),
+            None => Err(eyre::eyre!("the coordinator closed the connection without replying")),
+        }
+    }
+}
+
+/// Sends one request and returns its single reply.
+pub async fn request(addr: SocketAddr, request: &ControlRequest) -> eyre::Result<ControlReply> {
+    Control::request(addr, request).await?.reply().await
+}
+
+/// Runs a future on a small runtime (CLI commands are short-lived and mostly wait on I/O).
+pub fn block_on<F: std::future::Future>(future: F) -> eyre::Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| eyre::eyre!("starting the async runtime: {err}"))?;
+    Ok(runtime.block_on(future))
+}
+
+/// Prints a log line as `dora run` does.
+pub fn print_log(line: &dora_message::coordinator::LogLine) {
+    use std::io::Write;
+    if line.stderr {
+        let _ = writeln!(std::io::stderr().lock(), "[{}] {}", line.node_id, line.line);
+    } else {
+        let _ = writeln!(std::io::stdout().lock(), "[{}] {}", line.node_id, line.line);
+    }
+}
+
+/// Prints the outcome of a dataflow; returns whether it succeeded.
+pub fn print_result(result: &dora_message::coordinator::DataflowResult) -> bool {
+    for error in &result.errors {
+        eprintln!("dora: {error}");
+    }
+    for node in &result.nodes {
+        if let Some(failure) = &node.failure {
+            eprintln!("dora: node `{}` {failure}", node.node_id);
+            if !node.stderr_tail.is_empty() && !node.killed {
+                eprintln!("  last lines of its stderr:");
+                for line in &node.stderr_tail {
+                    eprintln!("    {line}");
+                }
+            }
+        }
+    }
+    let success = result.is_success();
+    if success {
+        eprintln!("dora: dataflow {} ({}) finished successfully", result.id, result.name);
+    } else {
+        eprintln!("dora: dataflow {} ({}) failed", result.id, result.name);
+    }
+    success
+}

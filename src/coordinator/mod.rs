@@ -1,0 +1,832 @@
+//! The coordinator: holds the running and finished dataflows, answers the CLI, tells daemons
+//! what to spawn and stop, and fans node logs out to attached CLIs.
+//!
+//! All state lives in one task ([`State`]); connection tasks only translate frames into
+//! [`Event`]s and replies back into frames, so no lock is ever held across I/O.
+//!
+//! # Faults
+//!
+//! - A daemon that closes its connection, or sends nothing for [`DAEMON_TIMEOUT`] (it sends a
+//!   heartbeat every second), is lost: its dataflows fail with a message that says so.
+//! - A daemon that reconnects (after a coordinator restart, say) registers again and reports
+//!   the dataflows it still runs, so they show up in `dora list` and finish normally.
+//! - Anything malformed on either port ends that one connection with a logged reason.
+
+mod names;
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use dora_descriptor::Descriptor;
+use dora_message::coordinator::{
+    ControlReply, ControlRequest, CoordinatorToDaemon, DaemonToCoordinator, DataflowEntry,
+    DataflowResult, DataflowStatus, LogLine, NodeOutcome, Role,
+};
+use eyre::WrapErr;
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::mpsc,
+};
+
+use crate::net::{accept, read_frame, write_frame};
+
+/// A daemon silent for this long is considered lost.
+pub const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How often the coordinator sends heartbeats and checks on daemons.
+pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Grace duration of `dora stop` and `dora destroy` when none is given.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(15);
+
+/// Where the coordinator listens.
+#[derive(Debug, Clone)]
+pub struct CoordinatorOptions {
+    /// For daemons (default 127.0.0.1:53290).
+    pub daemon_addr: SocketAddr,
+    /// For the CLI (default 127.0.0.1:6012).
+    pub control_addr: SocketAddr,
+}
+
+/// Runs the coordinator until `dora destroy`.
+pub async fn run(options: CoordinatorOptions) -> eyre::Result<()> {
+    let daemon_listener = TcpListener::bind(options.daemon_addr)
+        .await
+        .wrap_err_with(|| format!("binding the daemon port {}", options.daemon_addr))?;
+    let control_listener = TcpListener::bind(options.control_addr)
+        .await
+        .wrap_err_with(|| format!("binding the control port {}", options.control_addr))?;
+    tracing::info!(
+        "coordinator listening for daemons on {} and for the CLI on {}",
+        options.daemon_addr,
+        options.control_addr
+    );
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
+    let acceptor = tokio::spawn(accept_loop(daemon_listener, control_listener, events_tx.clone()));
+    let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
+    let mut state = State::default();
+    loop {
+        tokio::select! {
+            Some(event) = events_rx.recv() => state.handle(event),
+            _ = heartbeat.tick() => state.heartbeat(),
+        }
+        if state.exit {
+            break;
+        }
+    }
+    acceptor.abort();
+    // Let the CLI connection deliver the last reply before the process ends.
+    if let Some(reply) = state.exit_reply.take() {
+        let _ = tokio::time::timeout(Duration::from_secs(2), reply.closed()).await;
+    }
+    Ok(())
+}
+
+/// What connection tasks report to the state task.
+enum Event {
+    DaemonConnected {
+        conn: u64,
+        machine_id: String,
+        data_address: SocketAddr,
+        running: Vec<(String, String)>,
+        tx: mpsc::UnboundedSender<CoordinatorToDaemon>,
+    },
+    FromDaemon {
+        conn: u64,
+        machine_id: String,
+        message: DaemonToCoordinator,
+    },
+    DaemonGone {
+        conn: u64,
+        machine_id: String,
+        reason: String,
+    },
+    Control {
+        request: ControlRequest,
+        reply: mpsc::UnboundedSender<ControlReply>,
+    },
+}
+
+async fn accept_loop(
+    daemons: TcpListener,
+    control: TcpListener,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let mut next_conn = 0u64;
+    loop {
+        let (stream, peer, is_daemon_port) = tokio::select! {
+            accepted = daemons.accept() => match accepted {
+                Ok((s, p)) => (s, p, true),
+                Err(err) => { tracing::warn!("accepting a daemon connection failed: {err}"); continue; }
+            },
+            accepted = control.accept() => match accepted {
+                Ok((s, p)) => (s, p, false),
+                Err(err) => { tracing::warn!("accepting a CLI connection failed: {err}"); continue; }
+            },
+        };
+        next_conn += 1;
+        let conn = next_conn;
+        let events = events.clone();
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let _ = stream.set_nodelay(true);
+            let role = match accept(&mut stream).await {
+                Ok(role) => role,
+                Err(reason) => {
+                    return tracing::warn!("dropped connection from {peer}: {reason}");
+                }
+            };
+            match (role, is_daemon_port) {
+                (Role::Cli, false) => serve_cli(stream, events).await,
+                (Role::Daemon { machine_id }, true) => {
+                    serve_daemon(stream, conn, machine_id, events).await
+                }
+                (role, _) => tracing::warn!(
+                    "dropped connection from {peer}: {role:?} connected to the wrong port"
+                ),
+            }
+        });
+    }
+}
+
+async fn serve_cli(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
+    let (mut reader, mut writer) = stream.into_split();
+    let request = match read_frame::<ControlRequest>(&mut reader).await {
+        Ok(Some(request)) => request,
+        Ok(None) => return,
+        Err(err) => return tracing::warn!("dropped a CLI connection: {err}"),
+    };
+    let (reply_tx, mut reply_rx) = mpsc::unbounded_channel();
+    if events
+        .send(Event::Control {
+            request,
+            reply: reply_tx,
+        })
+        .is_err()
+    {
+        return;
+    }
+    // Replies stream until the state task drops the sender; a CLI that goes away ends it.
+    loop {
+        tokio::select! {
+            reply = reply_rx.recv() => match reply {
+                Some(reply) => {
+                    let last = is_final(&reply);
+                    if write_frame(&mut writer, &reply).await.is_err() || last {
+                        return;
+                    }
+                }
+                None => return,
+            },
+            // The CLI sends nothing more; EOF or garbage means it left.
+            _ = read_frame::<ControlRequest>(&mut reader) => return,
+        }
+    }
+}
+
+async fn serve_daemon(
+    stream: TcpStream,
+    conn: u64,
+    machine_id: String,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let (mut reader, mut writer) = stream.into_split();
+    let (data_address, running) = match read_frame::<DaemonToCoordinator>(&mut reader).await {
+        Ok(Some(DaemonToCoordinator::Register {
+            machine_id: registered,
+            data_address,
+            running,
+        })) if registered == machine_id => (data_address, running),
+        other => {
+            return tracing::warn!(
+                "dropped daemon `{machine_id}`: expected a registration, got {other:?}"
+            )
+        }
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    if events
+        .send(Event::DaemonConnected {
+            conn,
+            machine_id: machine_id.clone(),
+            data_address,
+            running,
+            tx,
+        })
+        .is_err()
+    {
+        return;
+    }
+    let writer_task = tokio::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            if write_frame(&mut writer, &message).await.is_err() {
+                break;
+            }
+        }
+    });
+    let reason = loop {
+        match read_frame::<DaemonToCoordinator>(&mut reader).await {
+            Ok(Some(message)) => {
+                let event = Event::FromDaemon {
+                    conn,
+                    machine_id: machine_id.clone(),
+                    message,
+                };
+                if events.send(event).is_err() {
+                    break "the coordinator is shutting down".to_owned();
+                }
+            }
+            Ok(None) => break "the daemon closed its connection".to_owned(),
+            Err(err) => break format!("connection failed: {err}"),
+        }
+    };
+    writer_task.abort();
+    let _ = events.send(Event::DaemonGone {
+        conn,
+        machine_id,
+        reason,
+    });
+}
+
+/// Whether `reply` ends its exchange (everything but streamed logs and notices).
+fn is_final(reply: &ControlReply) -> bool {
+    !matches!(
+        reply,
+        ControlReply::Log(_) | ControlReply::Notice(_) | ControlReply::LogLines(_)
+    )
+}
+
+struct DaemonState {
+    conn: u64,
+    tx: mpsc::UnboundedSender<CoordinatorToDaemon>,
+    data_address: SocketAddr,
+    last_seen: Instant,
+}
+
+struct DataflowState {
+    id: String,
+    name: String,
+    status: DataflowStatus,
+    nodes: Vec<String>,
+    /// Machines that still run part of the dataflow.
+    running_on: BTreeSet<String>,
+    /// Machines that have not confirmed the spawn yet, and who asked for it.
+    pending_spawn: BTreeSet<String>,
+    start_reply: Option<mpsc::UnboundedSender<ControlReply>>,
+    outcomes: Vec<NodeOutcome>,
+    errors: Vec<String>,
+    logs: Vec<LogLine>,
+    attached: Vec<mpsc::UnboundedSender<ControlReply>>,
+    followers: Vec<(String, mpsc::UnboundedSender<ControlReply>)>,
+    stop_waiters: Vec<mpsc::UnboundedSender<ControlReply>>,
+    stop_sent: bool,
+}
+
+impl DataflowState {
+    fn result(&self) -> DataflowResult {
+        DataflowResult {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            nodes: self.outcomes.clone(),
+            errors: self.errors.clone(),
+        }
+    }
+
+    fn notice(&mut self, message: String) {
+        self.attached
+            .retain(|a| a.send(ControlReply::Notice(message.clone())).is_ok());
+    }
+}
+
+#[derive(Default)]
+struct State {
+    daemons: BTreeMap<String, DaemonState>,
+    /// By id; UUID v7 ids sort by start time.
+    dataflows: BTreeMap<String, DataflowState>,
+    destroy_reply: Option<mpsc::UnboundedSender<ControlReply>>,
+    /// When the daemons were told to exit.
+    destroy_sent: Option<Instant>,
+    stopped_for_destroy: usize,
+    daemons_told: usize,
+    /// Set when the coordinator should exit; holds the CLI connection to flush first.
+    exit_reply: Option<mpsc::UnboundedSender<ControlReply>>,
+    exit: bool,
+}
+
+impl State {
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::DaemonConnected {
+                conn,
+                machine_id,
+                data_address,
+                running,
+                tx,
+            } => {
+                if let Some(old) = self.daemons.get(&machine_id) {
+                    tracing::warn!(
+                        "daemon `{machine_id}` connected again; dropping its previous connection"
+                    );
+                    let _ = old.tx.send(CoordinatorToDaemon::Heartbeat);
+                }
+                tracing::info!("daemon `{machine_id}` registered (data address {data_address})");
+                for (id, name) in running {
+                    let dataflow = self.dataflows.entry(id.clone()).or_insert_with(|| DataflowState {
+                        id: id.clone(),
+                        name,
+                        status: DataflowStatus::Running,
+                        nodes: Vec::new(),
+                        running_on: BTreeSet::new(),
+                        pending_spawn: BTreeSet::new(),
+                        start_reply: None,
+                        outcomes: Vec::new(),
+                        errors: Vec::new(),
+                        logs: Vec::new(),
+                        attached: Vec::new(),
+                        followers: Vec::new(),
+                        stop_waiters: Vec::new(),
+                        stop_sent: false,
+                    });
+                    dataflow.running_on.insert(machine_id.clone());
+                }
+                if self.destroy_reply.is_some() {
+                    let _ = tx.send(CoordinatorToDaemon::Destroy);
+                }
+                self.daemons.insert(
+                    machine_id,
+                    DaemonState {
+                        conn,
+                        tx,
+                        data_address,
+                        last_seen: Instant::now(),
+                    },
+                );
+            }
+            Event::FromDaemon {
+                conn,
+                machine_id,
+                message,
+            } => {
+                match self.daemons.get_mut(&machine_id) {
+                    Some(daemon) if daemon.conn == conn => daemon.last_seen = Instant::now(),
+                    _ => return,
+                }
+                self.from_daemon(&machine_id, message);
+            }
+            Event::DaemonGone {
+                conn,
+                machine_id,
+                reason,
+            } => {
+                if self.daemons.get(&machine_id).is_some_and(|d| d.conn == conn) {
+                    if self.destroy_sent.is_some() {
+                        tracing::info!("daemon `{machine_id}` exited");
+                        self.daemons.remove(&machine_id);
+                    } else {
+                        self.daemon_lost(&machine_id, &reason);
+                    }
+                }
+            }
+            Event::Control { request, reply } => self.control(request, reply),
+        }
+        self.check_destroy();
+    }
+
+    fn heartbeat(&mut self) {
+        let now = Instant::now();
+        let lost: Vec<String> = self
+            .daemons
+            .iter()
+            .filter(|(_, d)| now.duration_since(d.last_seen) > DAEMON_TIMEOUT)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for machine_id in lost {
+            self.daemon_lost(
+                &machine_id,
+                &format!("no heartbeat for {}s", DAEMON_TIMEOUT.as_secs()),
+            );
+        }
+        for daemon in self.daemons.values() {
+            let _ = daemon.tx.send(CoordinatorToDaemon::Heartbeat);
+        }
+        self.check_destroy();
+    }
+
+    fn daemon_lost(&mut self, machine_id: &str, reason: &str) {
+        tracing::warn!("daemon `{machine_id}` lost: {reason}");
+        self.daemons.remove(machine_id);
+        let ids: Vec<String> = self
+            .dataflows
+            .values()
+            .filter(|d| d.running_on.contains(machine_id))
+            .map(|d| d.id.clone())
+            .collect();
+        for id in ids {
+            let message = format!("daemon `{machine_id}` was lost ({reason}); its nodes are gone");
+            if let Some(dataflow) = self.dataflows.get_mut(&id) {
+                dataflow.errors.push(message.clone());
+                dataflow.notice(message);
+                dataflow.pending_spawn.remove(machine_id);
+            }
+            self.machine_finished(&id, machine_id, Vec::new());
+        }
+    }
+
+    fn from_daemon(&mut self, machine_id: &str, message: DaemonToCoordinator) {
+        match message {
+            DaemonToCoordinator::Heartbeat | DaemonToCoordinator::Register { .. } => {}
+            DaemonToCoordinator::Spawned {
+                dataflow_id,
+                result,
+            } => {
+                let Some(dataflow) = self.dataflows.get_mut(&dataflow_id) else {
+                    return;
+                };
+                dataflow.pending_spawn.remove(machine_id);
+                if let Err(err) = result {
+                    dataflow
+                        .errors
+                        .push(format!("spawning on machine `{machine_id}` failed: {err}"));
+                }
+                if dataflow.pending_spawn.is_empty() {
+                    if let Some(reply) = dataflow.start_reply.take() {
+                        if dataflow.errors.is_empty() {
+                            let _ = reply.send(ControlReply::Started {
+                                id: dataflow.id.clone(),
+                                name: dataflow.name.clone(),
+                            });
+                        } else {
+                            let _ = reply.send(ControlReply::Error(dataflow.errors.join("; ")));
+                        }
+                    }
+                    if !dataflow.errors.is_empty() {
+                        self.send_stop(&dataflow_id, Duration::from_secs(1));
+                    }
+                }
+            }
+            DaemonToCoordinator::Log(line) => {
+                let Some(dataflow) = self.dataflows.get_mut(&line.dataflow_id) else {
+                    return;
+                };
+                dataflow
+                    .attached
+                    .retain(|a| a.send(ControlReply::Log(line.clone())).is_ok());
+                dataflow.followers.retain(|(node, f)| {
+                    *node != line.node_id || f.send(ControlReply::Log(line.clone())).is_ok()
+                });
+                dataflow.logs.push(line);
+            }
+            DaemonToCoordinator::Notice {
+                dataflow_id,
+                message,
+            } => {
+                if let Some(dataflow) = self.dataflows.get_mut(&dataflow_id) {
+                    dataflow.notice(format!("[{machine_id}] {message}"));
+                }
+            }
+            DaemonToCoordinator::Finished { dataflow_id, nodes } => {
+                self.machine_finished(&dataflow_id, machine_id, nodes);
+            }
+        }
+    }
+
+    fn machine_finished(&mut self, id: &str, machine_id: &str, nodes: Vec<NodeOutcome>) {
+        let Some(dataflow) = self.dataflows.get_mut(id) else {
+            return;
+        };
+        dataflow.outcomes.extend(nodes);
+        dataflow.running_on.remove(machine_id);
+        if !dataflow.running_on.is_empty() || dataflow.status != DataflowStatus::Running {
+            return;
+        }
+        let result = dataflow.result();
+        dataflow.status = if result.is_success() {
+            DataflowStatus::Succeeded
+        } else {
+            DataflowStatus::Failed
+        };
+        tracing::info!("dataflow {} ({}) {}", dataflow.id, dataflow.name, dataflow.status);
+        if let Some(reply) = dataflow.start_reply.take() {
+            let _ = reply.send(ControlReply::Error(result.errors.join("; ")));
+        }
+        for attached in dataflow.attached.drain(..) {
+            let _ = attached.send(ControlReply::Finished(result.clone()));
+        }
+        for (_, follower) in dataflow.followers.drain(..) {
+            let _ = follower.send(ControlReply::LogEnd);
+        }
+        for waiter in dataflow.stop_waiters.drain(..) {
+            let _ = waiter.send(ControlReply::Stopped(result.clone()));
+        }
+    }
+
+    fn send_stop(&mut self, id: &str, grace_duration: Duration) {
+        let Some(dataflow) = self.dataflows.get_mut(id) else {
+            return;
+        };
+        dataflow.stop_sent = true;
+        for machine in &dataflow.running_on {
+            if let Some(daemon) = self.daemons.get(machine) {
+                let _ = daemon.tx.send(CoordinatorToDaemon::Stop {
+                    dataflow_id: id.to_owned(),
+                    grace_duration,
+                });
+            }
+        }
+    }
+
+    /// Finds a dataflow by UUID or name; with `None`, the only one matching `only`.
+    fn resolve(
+        &self,
+        dataflow: Option<&str>,
+        only: impl Fn(&DataflowState) -> bool,
+        what: &str,
+    ) -> Result<String, String> {
+        let describe = |d: &DataflowState| format!("{} ({}, {})", d.id, d.name, d.status);
+        match dataflow {
+            Some(key) => self
+                .dataflows
+                .values()
+                .rev()
+                .find(|d| d.id == key || d.name == key)
+                .map(|d| d.id.clone())
+                .ok_or_else(|| {
+                    let known: Vec<String> = self.dataflows.values().map(describe).collect();
+                    if known.is_empty() {
+                        format!("no dataflow `{key}`: there are no dataflows")
+                    } else {
+                        format!("no dataflow `{key}`; known dataflows: {}", known.join(", "))
+                    }
+                }),
+            None => {
+                let candidates: Vec<&DataflowState> =
+                    self.dataflows.values().filter(|d| only(d)).collect();
+                match candidates.as_slice() {
+                    [one] => Ok(one.id.clone()),
+                    [] => Err(format!("there is no {what} dataflow")),
+                    many => Err(format!(
+                        "several {what} dataflows, name one: {}",
+                        many.iter().map(|d| describe(d)).collect::<Vec<_>>().join(", ")
+                    )),
+                }
+            }
+        }
+    }
+
+    fn control(&mut self, request: ControlRequest, reply: mpsc::UnboundedSender<ControlReply>) {
+        let error = |message: String| {
+            let _ = reply.send(ControlReply::Error(message));
+        };
+        match request {
+            ControlRequest::Start {
+                descriptor,
+                path,
+                name,
+            } => match self.start(descriptor, path, name, reply.clone()) {
+                Ok(()) => {}
+                Err(message) => error(message),
+            },
+            ControlRequest::Attach { dataflow } => {
+                let id = match self.resolve(Some(&dataflow), |_| true, "") {
+                    Ok(id) => id,
+                    Err(message) => return error(message),
+                };
+                let Some(dataflow) = self.dataflows.get_mut(&id) else {
+                    return;
+                };
+                for line in &dataflow.logs {
+                    let _ = reply.send(ControlReply::Log(line.clone()));
+                }
+                if dataflow.status == DataflowStatus::Running {
+                    dataflow.attached.push(reply);
+                } else {
+                    let _ = reply.send(ControlReply::Finished(dataflow.result()));
+                }
+            }
+            ControlRequest::Stop {
+                dataflow,
+                grace_duration,
+            } => {
+                let id = match self.resolve(
+                    dataflow.as_deref(),
+                    |d| d.status == DataflowStatus::Running,
+                    "running",
+                ) {
+                    Ok(id) => id,
+                    Err(message) => return error(message),
+                };
+                let Some(state) = self.dataflows.get_mut(&id) else {
+                    return;
+                };
+                if state.status != DataflowStatus::Running {
+                    let _ = reply.send(ControlReply::Stopped(state.result()));
+                    return;
+                }
+                state.stop_waiters.push(reply);
+                self.send_stop(&id, grace_duration.unwrap_or(DEFAULT_GRACE));
+            }
+            ControlRequest::List => {
+                let entries = self
+                    .dataflows
+                    .values()
+                    .map(|d| DataflowEntry {
+                        id: d.id.clone(),
+                        name: d.name.clone(),
+                        status: d.status,
+                    })
+                    .collect();
+                let _ = reply.send(ControlReply::List(entries));
+            }
+            ControlRequest::Logs {
+                dataflow,
+                node,
+                follow,
+            } => {
+                let id = match self.resolve(dataflow.as_deref(), |_| true, "") {
+                    Ok(id) => id,
+                    Err(message) => return error(message),
+                };
+                let Some(state) = self.dataflows.get_mut(&id) else {
+                    return;
+                };
+                let known_node = state.nodes.contains(&node)
+                    || state.logs.iter().any(|l| l.node_id == node);
+                if !known_node {
+                    return error(format!(
+                        "dataflow {} ({}) has no node `{node}`; its nodes: {}",
+                        state.id,
+                        state.name,
+                        state.nodes.join(", ")
+                    ));
+                }
+                let lines = state
+                    .logs
+                    .iter()
+                    .filter(|l| l.node_id == node)
+                    .cloned()
+                    .collect();
+                let _ = reply.send(ControlReply::LogLines(lines));
+                if follow && state.status == DataflowStatus::Running {
+                    state.followers.push((node, reply));
+                } else {
+                    let _ = reply.send(ControlReply::LogEnd);
+                }
+            }
+            ControlRequest::Destroy => {
+                let running: Vec<String> = self
+                    .dataflows
+                    .values()
+                    .filter(|d| d.status == DataflowStatus::Running)
+                    .map(|d| d.id.clone())
+                    .collect();
+                self.stopped_for_destroy = running.len();
+                for id in running {
+                    self.send_stop(&id, DEFAULT_GRACE);
+                }
+                self.destroy_reply = Some(reply);
+            }
+            ControlRequest::Status => {
+                let _ = reply.send(ControlReply::Status {
+                    daemons: self.daemons.keys().cloned().collect(),
+                });
+            }
+        }
+    }
+
+    fn start(
+        &mut self,
+        descriptor_text: String,
+        path: std::path::PathBuf,
+        name: Option<String>,
+        reply: mpsc::UnboundedSender<ControlReply>,
+    ) -> Result<(), String> {
+        if self.destroy_reply.is_some() {
+            return Err("the coordinator is shutting down".into());
+        }
+        let descriptor =
+            Descriptor::parse(&descriptor_text, Some(&path)).map_err(|err| err.to_string())?;
+        let running_names: BTreeSet<&str> = self
+            .dataflows
+            .values()
+            .filter(|d| d.status == DataflowStatus::Running)
+            .map(|d| d.name.as_str())
+            .collect();
+        let name = match name {
+            Some(name) if running_names.contains(name.as_str()) => {
+                return Err(format!("a running dataflow is already named `{name}`"))
+            }
+            Some(name) if uuid::Uuid::parse_str(&name).is_ok() => {
+                return Err(format!("`{name}` is a UUID; choose a name that is not one"))
+            }
+            Some(name) => name,
+            None => names::generate(|candidate| !running_names.contains(candidate)),
+        };
+        // Place every node on a daemon.
+        let mut placement: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for node in &descriptor.nodes {
+            let machine = match descriptor.machine_of(node) {
+                Some(machine) => machine.to_owned(),
+                None if self.daemons.contains_key("") => String::new(),
+                None if self.daemons.len() == 1 => {
+                    self.daemons.keys().next().cloned().unwrap_or_default()
+                }
+                None if self.daemons.is_empty() => {
+                    return Err("no daemon is connected to the coordinator (start one with `dora up` or `dora daemon`)".into())
+                }
+                None => {
+                    return Err(format!(
+                        "node `{}` names no machine and there is no default daemon; connected machines: {}",
+                        node.id,
+                        self.daemons.keys().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                    ))
+                }
+            };
+            if !self.daemons.contains_key(&machine) {
+                let connected: Vec<String> = self
+                    .daemons
+                    .keys()
+                    .map(|m| if m.is_empty() { "(default)".into() } else { format!("`{m}`") })
+                    .collect();
+                return Err(format!(
+                    "node `{}` is deployed on machine `{machine}`, but no daemon with that machine id is connected (connected: {})",
+                    node.id,
+                    if connected.is_empty() { "none".into() } else { connected.join(", ") }
+                ));
+            }
+            placement.entry(machine).or_default().push(node.id.clone());
+        }
+        let id = uuid::Uuid::now_v7().to_string();
+        let peers: Vec<(String, SocketAddr)> = placement
+            .keys()
+            .filter_map(|m| self.daemons.get(m).map(|d| (m.clone(), d.data_address)))
+            .collect();
+        for (machine, nodes) in &placement {
+            if let Some(daemon) = self.daemons.get(machine) {
+                let _ = daemon.tx.send(CoordinatorToDaemon::Spawn {
+                    dataflow_id: id.clone(),
+                    name: name.clone(),
+                    descriptor: descriptor_text.clone(),
+                    path: path.clone(),
+                    nodes: nodes.clone(),
+                    peers: peers.clone(),
+                });
+            }
+        }
+        let machines: BTreeSet<String> = placement.keys().cloned().collect();
+        self.dataflows.insert(
+            id.clone(),
+            DataflowState {
+                id,
+                name,
+                status: DataflowStatus::Running,
+                nodes: descriptor.nodes.iter().map(|n| n.id.clone()).collect(),
+                running_on: machines.clone(),
+                pending_spawn: machines,
+                start_reply: Some(reply),
+                outcomes: Vec::new(),
+                errors: Vec::new(),
+                logs: Vec::new(),
+                attached: Vec::new(),
+                followers: Vec::new(),
+                stop_waiters: Vec::new(),
+                stop_sent: false,
+            },
+        );
+        Ok(())
+    }
+
+    /// Completes `dora destroy`: once no dataflow runs, tells the daemons to exit, and once
+    /// they are gone (or did not leave within [`DAEMON_TIMEOUT`]) answers and exits.
+    fn check_destroy(&mut self) {
+        if self.exit || self.destroy_reply.is_none() {
+            return;
+        }
+        if self
+            .dataflows
+            .values()
+            .any(|d| d.status == DataflowStatus::Running)
+        {
+            return;
+        }
+        let sent = *self.destroy_sent.get_or_insert_with(|| {
+            self.daemons_told = self.daemons.len();
+            for daemon in self.daemons.values() {
+                let _ = daemon.tx.send(CoordinatorToDaemon::Destroy);
+            }
+            Instant::now()
+        });
+        if !self.daemons.is_empty() && sent.elapsed() < DAEMON_TIMEOUT {
+            return;
+        }
+        if let Some(reply) = self.destroy_reply.take() {
+            let _ = reply.send(ControlReply::Destroyed {
+                dataflows_stopped: self.stopped_for_destroy,
+                daemons: self.daemons_told,
+            });
+            self.exit_reply = Some(reply);
+        }
+        self.exit = true;
+    }
+}

@@ -1,0 +1,350 @@
+//! The daemon as a long-running service (`dora daemon`): registers with the coordinator,
+//! runs the dataflow parts it is given, streams their logs, and reports how they ended.
+//!
+//! The connection to the coordinator is re-established with backoff whenever it is lost
+//! (a coordinator restart, a network hiccup): dataflows keep running meanwhile, and what
+//! they report is buffered and sent after the daemon registered again. A coordinator that
+//! sends nothing for [`COORDINATOR_TIMEOUT`] (it sends heartbeats every second) counts as
+//! lost.
+
+use std::{
+    collections::{BTreeMap, VecDeque},
+    net::SocketAddr,
+    time::{Duration, Instant},
+};
+
+use dora_descriptor::Descriptor;
+use dora_message::coordinator::{
+    CoordinatorToDaemon, DaemonToCoordinator, NodeOutcome, Role,
+};
+use eyre::WrapErr;
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, oneshot},
+};
+
+use super::{run_dataflow, DataflowSpec, LogSink, NodeExit, SinkEvent, StopRequest};
+use crate::net::{connect, read_frame, write_frame};
+
+/// A coordinator silent for this long is considered lost and the daemon reconnects.
+pub const COORDINATOR_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Messages kept for the coordinator while it is unreachable.
+const MAX_BUFFERED: usize = 100_000;
+
+/// Settings of `dora daemon`.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    pub machine_id: String,
+    pub coordinator_addr: SocketAddr,
+    /// Where dynamic nodes would connect (default 127.0.0.1:53291).
+    pub local_listen_addr: SocketAddr,
+}
+
+struct RunningDataflow {
+    name: String,
+    stop: mpsc::UnboundedSender<StopRequest>,
+}
+
+/// Runs the daemon until the coordinator tells it to exit (`dora destroy`).
+pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
+    let local = TcpListener::bind(options.local_listen_addr)
+        .await
+        .wrap_err_with(|| format!("binding the local listen port {}", options.local_listen_addr))?;
+    tokio::spawn(refuse_dynamic_nodes(local));
+    let data_listener = TcpListener::bind((options.local_listen_addr.ip(), 0))
+        .await
+        .wrap_err("binding the inter-daemon data port")?;
+    let data_address = data_listener.local_addr()?;
+
+    let (to_coordinator, mut outbox) = mpsc::unbounded_channel::<DaemonToCoordinator>();
+    let (sink_tx, mut sink_rx) = mpsc::unbounded_channel::<SinkEvent>();
+    let mut dataflows: BTreeMap<String, RunningDataflow> = BTreeMap::new();
+    let mut buffered: VecDeque<DaemonToCoordinator> = VecDeque::new();
+    let mut backoff = Duration::from_millis(50);
+    let mut destroying = false;
+    let mut warned = false;
+
+    loop {
+        if destroying && dataflows.is_empty() {
+            return Ok(());
+        }
+        let stream = match connect(
+            options.coordinator_addr,
+            Role::Daemon {
+                machine_id: options.machine_id.clone(),
+            },
+        )
+        .await
+        {
+            Ok(stream) => stream,
+            Err(err) => {
+                if !warned {
+                    tracing::warn!("cannot reach the coordinator: {err:#}; retrying");
+                    warned = true;
+                }
+                // Keep collecting what running dataflows report while waiting.
+                let deadline = tokio::time::sleep(backoff);
+                tokio::pin!(deadline);
+                loop {
+                    tokio::select! {
+                        () = &mut deadline => break,
+                        Some(message) = outbox.recv() => {
+                            if let DaemonToCoordinator::Finished { dataflow_id, .. } = &message {
+                                dataflows.remove(dataflow_id);
+                            }
+                            buffer(&mut buffered, message);
+                        }
+                        Some(event) = sink_rx.recv() => buffer(&mut buffered, from_sink(event)),
+                    }
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+                if destroying && dataflows.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
+        warned = false;
+        backoff = Duration::from_millis(50);
+        tracing::info!("connected to the coordinator at {}", options.coordinator_addr);
+        let (mut reader, mut writer) = stream.into_split();
+        let register = DaemonToCoordinator::Register {
+            machine_id: options.machine_id.clone(),
+            data_address,
+            running: dataflows
+                .iter()
+                .map(|(id, d)| (id.clone(), d.name.clone()))
+                .collect(),
+        };
+        if write_frame(&mut writer, &register).await.is_err() {
+            continue;
+        }
+        let mut flushed = true;
+        while let Some(message) = buffered.pop_front() {
+            if write_frame(&mut writer, &message).await.is_err() {
+                buffered.push_front(message);
+                flushed = false;
+                break;
+            }
+        }
+        if !flushed {
+            continue;
+        }
+
+        let (frames_tx, mut frames) = mpsc::unbounded_channel();
+        let reader_task = tokio::spawn(async move {
+            loop {
+                let frame = read_frame::<CoordinatorToDaemon>(&mut reader).await;
+                let end = !matches!(frame, Ok(Some(_)));
+                if frames_tx.send(frame).is_err() || end {
+                    break;
+                }
+            }
+        });
+        let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
+        let mut last_seen = Instant::now();
+        // Serve the connection until it fails.
+        let lost: Option<DaemonToCoordinator> = loop {
+            let outgoing = tokio::select! {
+                frame = frames.recv() => {
+                    match frame {
+                        Some(Ok(Some(message))) => {
+                            last_seen = Instant::now();
+                            match message {
+                                CoordinatorToDaemon::Heartbeat => {}
+                                CoordinatorToDaemon::Spawn { dataflow_id, name, descriptor, path, nodes, peers: _ } => {
+                                    let (stop_tx, stop_rx) = mpsc::unbounded_channel();
+                                    spawn_dataflow(
+                                        dataflow_id.clone(), &options.machine_id, descriptor, path, nodes,
+                                        stop_rx, sink_tx.clone(), to_coordinator.clone(),
+                                    );
+                                    dataflows.insert(dataflow_id, RunningDataflow { name, stop: stop_tx });
+                                }
+                                CoordinatorToDaemon::Stop { dataflow_id, grace_duration } => {
+                                    if let Some(dataflow) = dataflows.get(&dataflow_id) {
+                                        let _ = dataflow.stop.send(StopRequest::Graceful(grace_duration));
+                                    }
+                                }
+                                CoordinatorToDaemon::Destroy => {
+                                    destroying = true;
+                                    for dataflow in dataflows.values() {
+                                        let _ = dataflow.stop.send(StopRequest::Graceful(Duration::from_secs(5)));
+                                    }
+                                }
+                            }
+                            None
+                        }
+                        Some(Ok(None)) | None => {
+                            tracing::warn!("the coordinator closed the connection; reconnecting");
+                            break None;
+                        }
+                        Some(Err(err)) => {
+                            tracing::warn!("dropped the coordinator connection: {err}; reconnecting");
+                            break None;
+                        }
+                    }
+                }
+                Some(message) = outbox.recv() => {
+                    if let DaemonToCoordinator::Finished { dataflow_id, .. } = &message {
+                        dataflows.remove(dataflow_id);
+                    }
+                    Some(message)
+                }
+                Some(event) = sink_rx.recv() => Some(from_sink(event)),
+                _ = heartbeat.tick() => {
+                    if last_seen.elapsed() > COORDINATOR_TIMEOUT {
+                        tracing::warn!("no heartbeat from the coordinator for {COORDINATOR_TIMEOUT:?}; reconnecting");
+                        break None;
+                    }
+                    Some(DaemonToCoordinator::Heartbeat)
+                }
+            };
+            if let Some(message) = outgoing {
+                if let Err(err) = write_frame(&mut writer, &message).await {
+                    tracing::warn!("writing to the coordinator failed: {err}; reconnecting");
+                    break Some(message);
+                }
+            }
+            if destroying && dataflows.is_empty() {
+                reader_task.abort();
+                return Ok(());
+            }
+        };
+        reader_task.abort();
+        if let Some(message) = lost {
+            if !matches!(message, DaemonToCoordinator::Heartbeat) {
+                buffer(&mut buffered, message);
+            }
+        }
+    }
+}
+
+fn buffer(buffered: &mut VecDeque<DaemonToCoordinator>, message: DaemonToCoordinator) {
+    if matches!(message, DaemonToCoordinator::Heartbeat) {
+        return;
+    }
+    if buffered.len() >= MAX_BUFFERED {
+        // Log lines are the least important; results must survive.
+        if let Some(position) = buffered
+            .iter()
+            .position(|m| matches!(m, DaemonToCoordinator::Log(_)))
+        {
+            buffered.remove(position);
+        }
+    }
+    buffered.push_back(message);
+}
+
+fn from_sink(event: SinkEvent) -> DaemonToCoordinator {
+    match event {
+        SinkEvent::Line(line) => DaemonToCoordinator::Log(line),
+        SinkEvent::Notice {
+            dataflow_id,
+            message,
+        } => DaemonToCoordinator::Notice {
+            dataflow_id,
+            message,
+        },
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_dataflow(
+    dataflow_id: String,
+    machine_id: &str,
+    descriptor: String,
+    path: std::path::PathBuf,
+    nodes: Vec<String>,
+    stop: mpsc::UnboundedReceiver<StopRequest>,
+    sink: mpsc::UnboundedSender<SinkEvent>,
+    to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
+) {
+    let machine_id = machine_id.to_owned();
+    tokio::spawn(async move {
+        let report = |result: Result<(), String>| {
+            let _ = to_coordinator.send(DaemonToCoordinator::Spawned {
+                dataflow_id: dataflow_id.clone(),
+                result,
+            });
+        };
+        let finished = |nodes: Vec<NodeOutcome>| {
+            let _ = to_coordinator.send(DaemonToCoordinator::Finished {
+                dataflow_id: dataflow_id.clone(),
+                nodes,
+            });
+        };
+        let descriptor = match Descriptor::parse(&descriptor, Some(&path)) {
+            Ok(descriptor) => descriptor,
+            Err(err) => {
+                report(Err(err.to_string()));
+                return finished(Vec::new());
+            }
+        };
+        let spec = DataflowSpec {
+            id: dataflow_id.clone(),
+            descriptor,
+            local_nodes: Some(nodes),
+        };
+        let sink = LogSink {
+            print: false,
+            forward: Some(sink),
+        };
+        let (spawned_tx, spawned_rx) = oneshot::channel();
+        let run = run_dataflow(spec, stop, sink, Some(spawned_tx));
+        tokio::pin!(run);
+        let result = tokio::select! {
+            result = &mut run => result,
+            spawned = spawned_rx => {
+                if spawned.is_ok() {
+                    report(Ok(()));
+                }
+                let result = run.await;
+                if spawned.is_err() {
+                    if let Err(err) = &result {
+                        report(Err(format!("{err:#}")));
+                    }
+                }
+                result
+            }
+        };
+        match result {
+            Ok(result) => finished(
+                result
+                    .nodes
+                    .into_iter()
+                    .map(|node| NodeOutcome {
+                        failure: (!matches!(node.exit, NodeExit::Success))
+                            .then(|| node.exit.to_string()),
+                        killed: matches!(node.exit, NodeExit::Killed),
+                        node_id: node.node_id,
+                        machine_id: machine_id.clone(),
+                        stderr_tail: node.stderr_tail,
+                    })
+                    .collect(),
+            ),
+            Err(err) => {
+                report(Err(format!("{err:#}")));
+                finished(Vec::new());
+            }
+        }
+    });
+}
+
+/// The local listen port is where dora-rs's dynamic nodes connect. They are not supported
+/// yet: connections are answered with a clear refusal after the handshake.
+async fn refuse_dynamic_nodes(listener: TcpListener) {
+    loop {
+        let Ok((mut stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        tokio::spawn(async move {
+            match crate::net::accept(&mut stream).await {
+                Ok(role) => tracing::warn!(
+                    "refused {role:?} from {peer} on the local listen port: dynamic nodes are not supported yet"
+                ),
+                Err(reason) => tracing::warn!("dropped connection from {peer}: {reason}"),
+            }
+        });
+    }
+}
