@@ -1,0 +1,467 @@
+//! Coordinator, daemon and the lifecycle commands, driven through the real binary on random
+//! ports.
+
+mod common;
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use common::{assert_gone, free_port, pid_in, run_dora, Dataflow, KillOnDrop, Running, TIMEOUT};
+
+/// Ports of one coordinator/daemon pair.
+struct Ports {
+    control: String,
+    daemon: String,
+    local: String,
+}
+
+impl Ports {
+    fn new() -> Self {
+        Self {
+            control: free_port().to_string(),
+            daemon: free_port().to_string(),
+            local: free_port().to_string(),
+        }
+    }
+
+    /// `args` followed by `--coordinator-port CONTROL`.
+    fn cli<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut all = args.to_vec();
+        all.extend(["--coordinator-port", &self.control]);
+        all
+    }
+}
+
+/// `dora up` on random ports; returns the guard that kills what it started.
+fn up(ports: &Ports, cwd: &std::path::Path) -> KillOnDrop {
+    let output = run_dora(
+        &[
+            "up",
+            "--coordinator-port",
+            &ports.control,
+            "--daemon-port",
+            &ports.daemon,
+            "--local-listen-port",
+            &ports.local,
+        ],
+        cwd,
+    );
+    assert!(output.status.success(), "dora up failed: {output:?}");
+    let pids = output
+        .stdout
+        .lines()
+        .filter(|l| l.contains("(pid "))
+        .map(|l| {
+            l.split("(pid ")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .and_then(|p| p.parse().ok())
+                .expect("a pid")
+        })
+        .collect();
+    KillOnDrop(pids)
+}
+
+/// Polls `dora ARGS` until its stdout contains `needle`.
+fn wait_for_output(args: &[&str], cwd: &std::path::Path, needle: &str) -> String {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let output = run_dora(args, cwd);
+        if output.stdout.contains(needle) {
+            return output.stdout;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`dora {}` never printed `{needle}`: {output:?}",
+            args.join(" ")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const TICKER: &str = r#"
+nodes:
+  - id: ticker
+    path: TEST_NODE
+    args: ticks 100000
+    inputs:
+      tick: dora/timer/millis/20
+"#;
+
+#[test]
+fn up_start_list_logs_stop_destroy() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(TICKER);
+    let cwd = dataflow.dir.path();
+    let guard = up(&ports, cwd);
+    assert_eq!(guard.0.len(), 2, "up starts a coordinator and a daemon");
+
+    // A second `up` starts nothing.
+    let again = run_dora(
+        &[
+            "up",
+            "--coordinator-port",
+            &ports.control,
+            "--daemon-port",
+            &ports.daemon,
+        ],
+        cwd,
+    );
+    assert!(
+        again.status.success() && !again.stdout.contains("(pid "),
+        "{again:?}"
+    );
+
+    let started = run_dora(
+        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "clock"]),
+        cwd,
+    );
+    assert!(started.status.success(), "{started:?}");
+    let id = started
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("dataflow started: "))
+        .expect("the UUID is printed")
+        .to_owned();
+    assert_eq!(
+        uuid::Uuid::parse_str(&id).map(|u| u.get_version_num()),
+        Ok(7)
+    );
+    assert!(started.stdout.contains("name: clock"));
+
+    let list = run_dora(&ports.cli(&["list"]), cwd);
+    assert!(
+        list.stdout.contains(&id) && list.stdout.contains("Running"),
+        "{list:?}"
+    );
+
+    wait_for_output(
+        &ports.cli(&["logs", "clock", "ticker"]),
+        cwd,
+        "tick 3 on tick",
+    );
+
+    let unknown = run_dora(&ports.cli(&["logs", "clock", "nobody"]), cwd);
+    assert!(!unknown.status.success());
+    assert!(
+        unknown.stderr.contains("ticker"),
+        "valid nodes listed: {unknown:?}"
+    );
+
+    let stop = run_dora(
+        &ports.cli(&["stop", "--name", "clock", "--grace-duration", "2s"]),
+        cwd,
+    );
+    assert!(stop.status.success(), "{stop:?}");
+    assert!(stop.stdout.contains("stopped"), "{stop:?}");
+
+    let list = run_dora(&ports.cli(&["list"]), cwd);
+    assert!(list.stdout.contains("Succeeded"), "{list:?}");
+    // Logs stay readable after the end.
+    let logs = run_dora(&ports.cli(&["logs", &id, "ticker"]), cwd);
+    assert!(logs.stdout.contains("[ticker] tick 1 on tick"), "{logs:?}");
+
+    let destroy = run_dora(&ports.cli(&["destroy"]), cwd);
+    assert!(destroy.status.success(), "{destroy:?}");
+    for &pid in &guard.0 {
+        assert_gone(pid);
+    }
+    let after = run_dora(&ports.cli(&["destroy"]), cwd);
+    assert!(after.stdout.contains("Nothing to destroy"), "{after:?}");
+    let check = run_dora(&ports.cli(&["check"]), cwd);
+    assert!(!check.status.success(), "{check:?}");
+}
+
+#[test]
+fn attached_start_of_a_failing_dataflow_fails_with_the_stderr_tail() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: broken
+    path: TEST_NODE
+    args: fail 3
+"#,
+    );
+    let cwd = dataflow.dir.path();
+    let _guard = up(&ports, cwd);
+    let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        output.stderr.contains("node `broken` exited with code 3"),
+        "{output:?}"
+    );
+    assert!(
+        output.stderr.contains("failing on purpose with code 3"),
+        "{output:?}"
+    );
+    let list = run_dora(&ports.cli(&["list"]), cwd);
+    assert!(list.stdout.contains("Failed"), "{list:?}");
+    run_dora(&ports.cli(&["destroy"]), cwd);
+}
+
+#[test]
+fn stop_kills_a_node_that_ignores_stop_after_the_grace_duration() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: stubborn
+    path: TEST_NODE
+    args: ignore-stop
+  - id: polite
+    path: TEST_NODE
+    args: wait-stop
+"#,
+    );
+    let cwd = dataflow.dir.path();
+    let _guard = up(&ports, cwd);
+    let started = run_dora(&ports.cli(&["start", "dataflow.yml", "--detach"]), cwd);
+    assert!(started.status.success(), "{started:?}");
+    let line = wait_for_output(&ports.cli(&["logs", "stubborn"]), cwd, "ignoring pid=");
+    let stubborn = pid_in(
+        line.lines()
+            .find(|l| l.contains("ignoring pid="))
+            .expect("line"),
+    );
+    let stop = run_dora(&ports.cli(&["stop", "--grace-duration", "500ms"]), cwd);
+    assert!(stop.status.success(), "{stop:?}");
+    assert!(
+        stop.stdout.contains("node `stubborn` was killed"),
+        "the kill is reported: {stop:?}"
+    );
+    assert!(!stop.stdout.contains("node `polite`"), "{stop:?}");
+    assert_gone(stubborn);
+    run_dora(&ports.cli(&["destroy"]), cwd);
+}
+
+fn spawn_dora(args: &[&str]) -> Child {
+    Command::new(common::dora())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting dora")
+}
+
+#[test]
+fn daemon_reconnects_to_a_restarted_coordinator() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: counter
+    path: TEST_NODE
+    args: ticks 3
+    inputs:
+      tick: dora/timer/millis/10
+"#,
+    );
+    let cwd = dataflow.dir.path();
+    let coordinator_args = [
+        "coordinator",
+        "--port",
+        &ports.daemon,
+        "--control-port",
+        &ports.control,
+    ];
+    let mut coordinator = spawn_dora(&coordinator_args);
+    let mut daemon = spawn_dora(&[
+        "daemon",
+        "--coordinator-port",
+        &ports.daemon,
+        "--local-listen-port",
+        &ports.local,
+    ]);
+    let mut guard = KillOnDrop(vec![coordinator.id() as i32, daemon.id() as i32]);
+    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
+
+    coordinator.kill().expect("killing the coordinator");
+    coordinator.wait().expect("reaping the coordinator");
+    let check = run_dora(&ports.cli(&["check"]), cwd);
+    assert!(!check.status.success(), "{check:?}");
+
+    let mut coordinator = spawn_dora(&coordinator_args);
+    guard.0.push(coordinator.id() as i32);
+    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
+    let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        output.stdout.contains("[counter] tick 3 on tick"),
+        "{output:?}"
+    );
+
+    run_dora(&ports.cli(&["destroy"]), cwd);
+    assert!(wait_exit(&mut daemon), "the daemon exits on destroy");
+    assert!(
+        wait_exit(&mut coordinator),
+        "the coordinator exits on destroy"
+    );
+}
+
+fn wait_exit(child: &mut Child) -> bool {
+    let deadline = Instant::now() + TIMEOUT;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn lost_daemon_fails_its_dataflows_with_a_message() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(TICKER);
+    let cwd = dataflow.dir.path();
+    let guard = up(&ports, cwd);
+    let started = run_dora(&ports.cli(&["start", "dataflow.yml", "--detach"]), cwd);
+    assert!(started.status.success(), "{started:?}");
+    // The daemon is the second process `up` started; freeze it so it stops heartbeating.
+    let daemon = nix::unistd::Pid::from_raw(guard.0[1]);
+    nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGSTOP).expect("stopping");
+    wait_for_output(&ports.cli(&["list"]), cwd, "Failed");
+    let attach = run_dora(&ports.cli(&["stop"]), cwd);
+    assert!(
+        !attach.status.success(),
+        "no dataflow runs anymore: {attach:?}"
+    );
+    nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGKILL).expect("killing");
+    run_dora(&ports.cli(&["destroy"]), cwd);
+}
+
+#[test]
+fn invalid_dataflow_is_refused_before_anything_is_sent() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: a
+    path: TEST_NODE
+    inputs:
+      x: nowhere/out
+"#,
+    );
+    let cwd = dataflow.dir.path();
+    let _guard = up(&ports, cwd);
+    let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    assert!(!output.status.success());
+    assert!(output.stderr.contains("dataflow.yml:6:"), "{output:?}");
+    let list = run_dora(&ports.cli(&["list"]), cwd);
+    assert!(list.stdout.contains("No dataflows"), "{list:?}");
+    run_dora(&ports.cli(&["destroy"]), cwd);
+}
+
+#[test]
+fn a_machine_without_daemon_is_named() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: far
+    _unstable_deploy:
+      machine: mars
+    path: TEST_NODE
+    args: ticks 1
+    inputs:
+      tick: dora/timer/millis/10
+"#,
+    );
+    let cwd = dataflow.dir.path();
+    let _guard = up(&ports, cwd);
+    let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    assert!(!output.status.success());
+    assert!(output.stderr.contains("machine `mars`"), "{output:?}");
+    run_dora(&ports.cli(&["destroy"]), cwd);
+}
+
+/// Sends `bytes` to `port` and waits until the other side closes the connection.
+fn send_garbage(port: &str, bytes: &[u8]) {
+    let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).expect("connecting");
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .expect("setting a timeout");
+    let _ = stream.write_all(bytes);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+}
+
+#[test]
+fn garbage_on_every_port_is_dropped_and_nothing_else_is_affected() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(TICKER);
+    let cwd = dataflow.dir.path();
+    let _guard = up(&ports, cwd);
+    let started = run_dora(&ports.cli(&["start", "dataflow.yml", "--detach"]), cwd);
+    assert!(started.status.success(), "{started:?}");
+
+    let oversized = u64::MAX.to_le_bytes();
+    let truncated = [16u8, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3];
+    let wrong_version = {
+        let handshake = dora_message::coordinator::Handshake {
+            protocol_version: "dora-protocol/0.0.0".into(),
+            role: dora_message::coordinator::Role::Cli,
+        };
+        dora_message::frame::encode(&handshake).expect("encoding")
+    };
+    for port in [&ports.control, &ports.daemon, &ports.local] {
+        send_garbage(port, b"GET / HTTP/1.1\r\n\r\n");
+        send_garbage(port, &oversized);
+        send_garbage(port, &truncated);
+        send_garbage(port, &[0xff; 4096]);
+    }
+    // A wrong version is refused with both versions named.
+    let mut stream =
+        TcpStream::connect(format!("127.0.0.1:{}", ports.control)).expect("connecting");
+    stream.write_all(&wrong_version).expect("writing");
+    let reply: Option<dora_message::coordinator::HandshakeReply> =
+        dora_message::frame::read(&mut stream).expect("a reply");
+    match reply {
+        Some(dora_message::coordinator::HandshakeReply::Refused(reason)) => {
+            assert!(reason.contains("dora-protocol/0.0.0"), "{reason}");
+            assert!(reason.contains(dora_message::PROTOCOL_VERSION), "{reason}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+
+    // Everything still works.
+    let check = run_dora(&ports.cli(&["check"]), cwd);
+    assert!(check.status.success(), "{check:?}");
+    let list = run_dora(&ports.cli(&["list"]), cwd);
+    assert!(
+        list.stdout.contains("Running"),
+        "the dataflow survived: {list:?}"
+    );
+    let stop = run_dora(&ports.cli(&["stop"]), cwd);
+    assert!(stop.status.success(), "{stop:?}");
+    run_dora(&ports.cli(&["destroy"]), cwd);
+}
+
+#[test]
+fn start_attached_streams_output_and_first_ctrl_c_stops() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: polite
+    path: TEST_NODE
+    args: wait-stop
+"#,
+    );
+    let cwd = dataflow.dir.path();
+    let _guard = up(&ports, cwd);
+    let mut run = Running::start(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    run.wait_for_line("[polite] waiting pid=");
+    run.signal(nix::sys::signal::Signal::SIGINT);
+    let output = run.finish();
+    assert!(output.status.success(), "{output:?}");
+    assert!(output.stdout.contains("[polite] stopping"), "{output:?}");
+    run_dora(&ports.cli(&["destroy"]), cwd);
+}
