@@ -465,3 +465,84 @@ nodes:
     assert!(output.stdout.contains("[polite] stopping"), "{output:?}");
     run_dora(&ports.cli(&["destroy"]), cwd);
 }
+
+#[test]
+fn one_dataflow_across_two_daemons_moves_small_and_large_messages() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: sender
+    _unstable_deploy:
+      machine: A
+    path: TEST_NODE
+    args: send 8,1048576 3
+    outputs: [data]
+  - id: receiver
+    deploy:
+      machine: B
+    path: TEST_NODE
+    args: receive 6
+    inputs:
+      data: { source: sender/data, queue_size: 100 }
+"#,
+    );
+    let cwd = dataflow.dir.path();
+    let coordinator = spawn_dora(&[
+        "coordinator",
+        "--port",
+        &ports.daemon,
+        "--control-port",
+        &ports.control,
+    ]);
+    let local_a = free_port().to_string();
+    let local_b = free_port().to_string();
+    let daemon_a = spawn_dora(&[
+        "daemon",
+        "--machine-id",
+        "A",
+        "--coordinator-port",
+        &ports.daemon,
+        "--local-listen-port",
+        &local_a,
+    ]);
+    let daemon_b = spawn_dora(&[
+        "daemon",
+        "--machine-id",
+        "B",
+        "--coordinator-port",
+        &ports.daemon,
+        "--local-listen-port",
+        &local_b,
+    ]);
+    let _guard = KillOnDrop(vec![
+        coordinator.id() as i32,
+        daemon_a.id() as i32,
+        daemon_b.id() as i32,
+    ]);
+    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 2 connected");
+    let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    assert!(output.status.success(), "{output:?}");
+    let received: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("[receiver] ok "))
+        .collect();
+    assert_eq!(
+        received,
+        [
+            "seq=0 size=8",
+            "seq=1 size=8",
+            "seq=2 size=8",
+            "seq=3 size=1048576",
+            "seq=4 size=1048576",
+            "seq=5 size=1048576"
+        ],
+        "{output:?}"
+    );
+    assert!(
+        output.stdout.contains("[receiver] closed data"),
+        "{output:?}"
+    );
+    run_dora(&ports.cli(&["destroy"]), cwd);
+}

@@ -54,6 +54,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         id: uuid::Uuid::now_v7().to_string(),
         descriptor,
         local_nodes: None,
+        remote: None,
     };
     let grace = args.grace_duration;
     let result = runtime

@@ -770,6 +770,10 @@ impl State {
                     descriptor: descriptor_text.clone(),
                     path: path.clone(),
                     nodes: nodes.clone(),
+                    placement: placement
+                        .iter()
+                        .flat_map(|(m, ns)| ns.iter().map(move |n| (n.clone(), m.clone())))
+                        .collect(),
                     peers: peers.clone(),
                 });
             }

@@ -17,6 +17,7 @@
 
 mod control;
 mod node_output;
+mod remote;
 mod routing;
 pub mod service;
 mod spawn;
@@ -51,13 +52,28 @@ use node_output::{NodeLog, Stream};
 const BARRIER_WARNING: Duration = Duration::from_secs(5);
 
 /// A dataflow to run on this daemon.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct DataflowSpec {
     /// The dataflow's UUID (v7).
     pub id: String,
     pub descriptor: Descriptor,
     /// The ids of the nodes this daemon runs; `None` for all of them.
     pub local_nodes: Option<Vec<String>>,
+    /// Where the other nodes run, when the dataflow spans several machines.
+    pub remote: Option<RemoteSpec>,
+}
+
+/// How a dataflow spanning several machines reaches its other parts.
+#[derive(Debug)]
+pub struct RemoteSpec {
+    /// This daemon's machine id.
+    pub machine_id: String,
+    /// The machine of every node of the dataflow.
+    pub placement: Vec<(String, String)>,
+    /// Where each machine's daemon accepts data links.
+    pub peers: Vec<(String, std::net::SocketAddr)>,
+    /// What other machines send to this machine's nodes.
+    pub incoming: std::sync::mpsc::Receiver<dora_message::coordinator::InterDaemon>,
 }
 
 /// A request to stop a running dataflow.
@@ -172,6 +188,7 @@ pub async fn run_dataflow(
         id: dataflow_id,
         descriptor,
         local_nodes: local_ids,
+        remote,
     } = spec;
     let dataflow_path = descriptor
         .path
@@ -229,7 +246,22 @@ pub async fn run_dataflow(
         control_tx,
     ));
 
-    let mut routing = routing::plan(&local_nodes, &dataflow_id, &address)?;
+    let remote_nodes: Vec<(&Node, String)> = match &remote {
+        Some(remote) => descriptor
+            .nodes
+            .iter()
+            .filter(|n| !local_nodes.iter().any(|l| l.id == n.id))
+            .filter_map(|n| {
+                remote
+                    .placement
+                    .iter()
+                    .find(|(id, _)| *id == n.id)
+                    .map(|(_, machine)| (n, machine.clone()))
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut routing = routing::plan(&local_nodes, &remote_nodes, &dataflow_id, &address)?;
     for (config, (_, runtime)) in routing.configs.iter_mut().zip(&programs) {
         config.runtime = runtime.clone();
     }
@@ -295,6 +327,9 @@ pub async fn run_dataflow(
     // The daemon's copies of the data sockets must go, so that a node's exit hangs up its
     // peers' connections.
     drop(routing.fds);
+    if let Some(remote) = remote {
+        start_bridges(&dataflow_id, remote, std::mem::take(&mut routing.bridges));
+    }
     if let Some(spawned) = spawned {
         let _ = spawned.send(());
     }
@@ -497,6 +532,46 @@ pub async fn run_dataflow(
         log_dir,
         nodes: results,
     })
+}
+
+/// Starts forwarding between local nodes and the other machines of the dataflow.
+fn start_bridges(dataflow_id: &str, remote: RemoteSpec, bridges: Vec<remote::Bridge>) {
+    use dora_node_api::transport::Peer;
+    let mut links: HashMap<String, mpsc::UnboundedSender<dora_message::coordinator::InterDaemon>> =
+        HashMap::new();
+    let mut receiving = Vec::new();
+    for bridge in bridges {
+        let peer = Arc::new(Peer::from_owned(bridge.node_id.clone(), bridge.fd));
+        if !bridge.sends.is_empty() {
+            let Some(&(_, addr)) = remote.peers.iter().find(|(m, _)| *m == bridge.machine) else {
+                tracing::warn!(
+                    "dataflow {dataflow_id}: no data address for machine `{}`",
+                    bridge.machine
+                );
+                continue;
+            };
+            let link = links
+                .entry(bridge.machine.clone())
+                .or_insert_with(|| {
+                    let (tx, rx) = mpsc::unbounded_channel();
+                    let hello = dora_message::coordinator::LinkHello {
+                        dataflow_id: dataflow_id.to_owned(),
+                        from_machine: remote.machine_id.clone(),
+                    };
+                    tokio::spawn(remote::link(addr, hello, rx));
+                    tx
+                })
+                .clone();
+            let (peer, node_id, sends) = (peer.clone(), bridge.node_id.clone(), bridge.sends);
+            std::thread::spawn(move || remote::forward_outgoing(peer, node_id, sends, link));
+        }
+        if !bridge.receives.is_empty() {
+            receiving.push((peer, bridge.receives));
+        }
+    }
+    let id = dataflow_id.to_owned();
+    let incoming = remote.incoming;
+    std::thread::spawn(move || remote::deliver_incoming(id, incoming, receiving));
 }
 
 fn start_timers(

@@ -34,6 +34,8 @@ pub struct Routing {
     pub timers: BTreeMap<Duration, Vec<InputRef>>,
     /// Per node, when it has `send_stdout_as`: the inputs its stdout lines feed.
     pub stdout_routes: Vec<Vec<InputRef>>,
+    /// Connections between local nodes and other machines (see [`super::remote`]).
+    pub bridges: Vec<super::remote::Bridge>,
 }
 
 /// The process-level view of a node: inputs and outputs as its process sees them
@@ -65,10 +67,50 @@ impl<'a> RouteNode<'a> {
     }
 }
 
-/// Builds the routing plan for `nodes` (the nodes this daemon runs, in order).
-pub fn plan(nodes: &[&Node], dataflow_id: &str, daemon: &DaemonAddress) -> eyre::Result<Routing> {
+/// Builds the routing plan for `nodes` (the nodes this daemon runs, in order); `remote` are
+/// the dataflow's other nodes with their machines.
+pub fn plan(
+    nodes: &[&Node],
+    remote: &[(&Node, String)],
+    dataflow_id: &str,
+    daemon: &DaemonAddress,
+) -> eyre::Result<Routing> {
     let nodes: Vec<RouteNode> = nodes.iter().map(|n| RouteNode::new(n)).collect();
     let index_of = |id: &str| nodes.iter().position(|n| n.id == id);
+    let machine_of = |id: &str| {
+        remote
+            .iter()
+            .find(|(n, _)| n.id == id)
+            .map(|(_, m)| m.clone())
+    };
+    // (local node, machine) → what crosses: outputs sent, remote outputs received with the
+    // local inputs they feed.
+    type BridgePlan = (BTreeSet<u16>, Vec<((String, String), Vec<u16>)>);
+    let mut bridge_plans: BTreeMap<(usize, String), BridgePlan> = BTreeMap::new();
+    for (remote_node, machine) in remote {
+        for (_, input) in remote_node.inputs() {
+            if let InputMapping::User {
+                source,
+                operator,
+                output,
+            } = &input.mapping
+            {
+                if let Some(sender) = index_of(source) {
+                    let output = match operator {
+                        Some(op) => format!("{op}/{output}"),
+                        None => output.clone(),
+                    };
+                    if let Some(index) = nodes[sender].outputs.iter().position(|o| *o == output) {
+                        bridge_plans
+                            .entry((sender, machine.clone()))
+                            .or_default()
+                            .0
+                            .insert(index as u16);
+                    }
+                }
+            }
+        }
+    }
     let mut configs: Vec<NodeConfig> = nodes
         .iter()
         .map(|node| NodeConfig {
@@ -108,6 +150,24 @@ pub fn plan(nodes: &[&Node], dataflow_id: &str, daemon: &DaemonAddress) -> eyre:
                     operator,
                     output,
                 } => {
+                    if index_of(source).is_none() {
+                        if let Some(machine) = machine_of(source) {
+                            let output = match operator {
+                                Some(op) => format!("{op}/{output}"),
+                                None => output.clone(),
+                            };
+                            let receives = &mut bridge_plans
+                                .entry((receiver, machine))
+                                .or_default()
+                                .1;
+                            let key = (source.clone(), output);
+                            match receives.iter_mut().find(|(k, _)| *k == key) {
+                                Some((_, inputs)) => inputs.push(input_index),
+                                None => receives.push((key, vec![input_index])),
+                            }
+                            continue;
+                        }
+                    }
                     let Some(sender) = index_of(source) else {
                         eyre::bail!(
                             "input `{}` of node `{}` comes from node `{source}`, which this \
@@ -173,10 +233,46 @@ pub fn plan(nodes: &[&Node], dataflow_id: &str, daemon: &DaemonAddress) -> eyre:
             fds[this].push(fd);
         }
     }
+    let mut bridges = Vec::new();
+    for ((local, machine), (sends, receives)) in bridge_plans {
+        let (node_end, daemon_end) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .wrap_err("creating a bridge socket pair")?;
+        for fd in [&node_end, &daemon_end] {
+            let _ = setsockopt(fd, sockopt::SndBuf, &DATA_SOCKET_BUFFER);
+            let _ = setsockopt(fd, sockopt::RcvBuf, &DATA_SOCKET_BUFFER);
+        }
+        configs[local].peers.push(PeerConfig {
+            node_id: format!("dora-daemon/{machine}"),
+            fd: node_end.as_raw_fd(),
+            sends: sends.iter().copied().collect(),
+            receives: receives
+                .iter()
+                .enumerate()
+                .map(|(index, (_, inputs))| (index as u16, inputs.clone()))
+                .collect(),
+        });
+        fds[local].push(node_end);
+        bridges.push(super::remote::Bridge {
+            node_id: nodes[local].id.to_owned(),
+            machine,
+            fd: daemon_end,
+            sends: sends
+                .iter()
+                .map(|&index| (index, nodes[local].outputs[index as usize].clone()))
+                .collect(),
+            receives: receives.into_iter().map(|(key, _)| key).collect(),
+        });
+    }
     Ok(Routing {
         configs,
         fds,
         timers,
         stdout_routes,
+        bridges,
     })
 }

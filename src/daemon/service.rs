@@ -23,8 +23,15 @@ use tokio::{
     sync::{mpsc, oneshot},
 };
 
-use super::{run_dataflow, DataflowSpec, LogSink, NodeExit, SinkEvent, StopRequest};
+use super::{run_dataflow, DataflowSpec, LogSink, NodeExit, RemoteSpec, SinkEvent, StopRequest};
 use crate::net::{connect, read_frame, write_frame};
+
+/// Where data links deliver, by dataflow id.
+type Registry = std::sync::Arc<
+    std::sync::Mutex<
+        BTreeMap<String, std::sync::mpsc::Sender<dora_message::coordinator::InterDaemon>>,
+    >,
+>;
 
 /// A coordinator silent for this long is considered lost and the daemon reconnects.
 pub const COORDINATOR_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,6 +63,8 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
         .await
         .wrap_err("binding the inter-daemon data port")?;
     let data_address = data_listener.local_addr()?;
+    let registry: Registry = Default::default();
+    tokio::spawn(accept_links(data_listener, registry.clone()));
 
     let (to_coordinator, mut outbox) = mpsc::unbounded_channel::<DaemonToCoordinator>();
     let (sink_tx, mut sink_rx) = mpsc::unbounded_channel::<SinkEvent>();
@@ -92,6 +101,9 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                         Some(message) = outbox.recv() => {
                             if let DaemonToCoordinator::Finished { dataflow_id, .. } = &message {
                                 dataflows.remove(dataflow_id);
+                                if let Ok(mut registry) = registry.lock() {
+                                    registry.remove(dataflow_id);
+                                }
                             }
                             buffer(&mut buffered, message);
                         }
@@ -153,11 +165,21 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                             last_seen = Instant::now();
                             match message {
                                 CoordinatorToDaemon::Heartbeat => {}
-                                CoordinatorToDaemon::Spawn { dataflow_id, name, descriptor, path, nodes, peers: _ } => {
+                                CoordinatorToDaemon::Spawn { dataflow_id, name, descriptor, path, nodes, placement, peers } => {
                                     let (stop_tx, stop_rx) = mpsc::unbounded_channel();
+                                    let (incoming_tx, incoming) = std::sync::mpsc::channel();
+                                    if let Ok(mut registry) = registry.lock() {
+                                        registry.insert(dataflow_id.clone(), incoming_tx);
+                                    }
+                                    let remote = RemoteSpec {
+                                        machine_id: options.machine_id.clone(),
+                                        placement,
+                                        peers,
+                                        incoming,
+                                    };
                                     spawn_dataflow(
                                         dataflow_id.clone(), &options.machine_id, descriptor, path, nodes,
-                                        stop_rx, sink_tx.clone(), to_coordinator.clone(),
+                                        remote, stop_rx, sink_tx.clone(), to_coordinator.clone(),
                                     );
                                     dataflows.insert(dataflow_id, RunningDataflow { name, stop: stop_tx });
                                 }
@@ -188,6 +210,9 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                 Some(message) = outbox.recv() => {
                     if let DaemonToCoordinator::Finished { dataflow_id, .. } = &message {
                         dataflows.remove(dataflow_id);
+                        if let Ok(mut registry) = registry.lock() {
+                            registry.remove(dataflow_id);
+                        }
                     }
                     Some(message)
                 }
@@ -256,6 +281,7 @@ fn spawn_dataflow(
     descriptor: String,
     path: std::path::PathBuf,
     nodes: Vec<String>,
+    remote: RemoteSpec,
     stop: mpsc::UnboundedReceiver<StopRequest>,
     sink: mpsc::UnboundedSender<SinkEvent>,
     to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
@@ -285,6 +311,7 @@ fn spawn_dataflow(
             id: dataflow_id.clone(),
             descriptor,
             local_nodes: Some(nodes),
+            remote: Some(remote),
         };
         let sink = LogSink {
             print: false,
@@ -329,6 +356,61 @@ fn spawn_dataflow(
             }
         }
     });
+}
+
+/// Accepts data links from other daemons and feeds what they send to the dataflow named in
+/// their hello (waiting a little for a dataflow this daemon is still starting).
+async fn accept_links(listener: TcpListener, registry: Registry) {
+    use dora_message::coordinator::{InterDaemon, LinkHello};
+    loop {
+        let Ok((mut stream, peer)) = listener.accept().await else {
+            continue;
+        };
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            if let Err(reason) = crate::net::accept(&mut stream).await {
+                return tracing::warn!("dropped data link from {peer}: {reason}");
+            }
+            let hello = match read_frame::<LinkHello>(&mut stream).await {
+                Ok(Some(hello)) => hello,
+                other => return tracing::warn!("dropped data link from {peer}: bad hello {other:?}"),
+            };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let deliver = loop {
+                let found = registry
+                    .lock()
+                    .ok()
+                    .and_then(|r| r.get(&hello.dataflow_id).cloned());
+                match found {
+                    Some(deliver) => break deliver,
+                    None if Instant::now() > deadline => {
+                        return tracing::warn!(
+                            "dropped data link from `{}`: no dataflow {} here",
+                            hello.from_machine,
+                            hello.dataflow_id
+                        )
+                    }
+                    None => tokio::time::sleep(Duration::from_millis(20)).await,
+                }
+            };
+            loop {
+                match read_frame::<InterDaemon>(&mut stream).await {
+                    Ok(Some(message)) => {
+                        if deliver.send(message).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(err) => {
+                        return tracing::warn!(
+                            "data link from `{}` failed: {err}",
+                            hello.from_machine
+                        )
+                    }
+                }
+            }
+        });
+    }
 }
 
 /// The local listen port is where dora-rs's dynamic nodes connect. They are not supported

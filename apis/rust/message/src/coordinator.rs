@@ -157,6 +157,8 @@ pub enum CoordinatorToDaemon {
         descriptor: String,
         path: PathBuf,
         nodes: Vec<String>,
+        /// The machine of every node of the dataflow.
+        placement: Vec<(String, String)>,
         /// Where the other daemons of this dataflow accept data connections, by machine id.
         peers: Vec<(String, std::net::SocketAddr)>,
     },
@@ -192,4 +194,28 @@ pub enum DaemonToCoordinator {
         nodes: Vec<NodeOutcome>,
     },
     Heartbeat,
+}
+
+/// First frame on a daemon-to-daemon data link (after the [`Handshake`]): which dataflow's
+/// messages follow, and from which machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkHello {
+    pub dataflow_id: String,
+    pub from_machine: String,
+}
+
+/// Daemon → daemon, on a data link: the outputs of the sender's nodes that nodes on the
+/// receiving machine consume. This is the seam where another transport (Zenoh) slots in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum InterDaemon {
+    Message {
+        node: String,
+        output: String,
+        metadata: crate::Metadata,
+        data: Vec<u8>,
+    },
+    OutputClosed {
+        node: String,
+        output: String,
+    },
 }

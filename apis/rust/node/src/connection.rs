@@ -20,7 +20,7 @@ use crate::error::NodeError;
 
 /// One peer connection, shared by the sending side (user thread) and the I/O thread.
 #[derive(Debug)]
-pub(crate) struct Peer {
+pub struct Peer {
     pub node_id: String,
     pub fd: OwnedFd,
     /// Release tokens that could not be sent without blocking; the I/O thread retries them.
@@ -30,13 +30,29 @@ pub(crate) struct Peer {
 }
 
 /// Result of one non-blocking receive.
-pub(crate) enum Received {
+pub enum Received {
     Packet { len: usize, fd: Option<OwnedFd> },
     WouldBlock,
     Closed,
 }
 
+impl AsRawFd for Peer {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 impl Peer {
+    /// Wraps a descriptor this process owns (the daemon's end of a socket pair).
+    pub fn from_owned(node_id: String, fd: OwnedFd) -> Self {
+        Self {
+            node_id,
+            fd,
+            pending_releases: Mutex::new(Vec::new()),
+            gone: AtomicBool::new(false),
+        }
+    }
+
     /// Takes ownership of an inherited descriptor after checking it is an open socket.
     pub fn from_inherited(node_id: String, fd: RawFd) -> Result<Self, NodeError> {
         let mut kind: libc::c_int = 0;

@@ -55,4 +55,12 @@ pub mod arrow {
 }
 
 pub use futures;
+
+/// Building blocks of the data plane, for dora's own processes (the daemon forwards messages
+/// between machines with them). Not a stable API for nodes.
+#[doc(hidden)]
+pub mod transport {
+    pub use crate::connection::{Peer, Received};
+    pub use crate::shared_memory::{OwnedRegion, ReceivedRegion};
+}
 pub use uhlc;

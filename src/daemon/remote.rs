@@ -1,0 +1,284 @@
+//! Messages between daemons, for dataflows whose nodes run on several machines.
+//!
+//! A local node talks to a remote machine through a *bridge*: a socket pair like the ones
+//! between local nodes, whose other end the daemon holds. The node cannot tell the difference.
+//! The daemon reads what the node sends on the bridge (mapping shared memory and copying the
+//! payload once, then releasing the region), frames it as [`InterDaemon`] messages and
+//! sends them over a TCP link to the daemon of the receiving machine, which writes them to its
+//! own nodes' bridges — inline, or in a fresh sealed shared memory region for large payloads.
+//!
+//! The link is the one place that knows about TCP: another transport (Zenoh, across real
+//! machines) replaces [`link`] and the accept side without touching routing or bridges.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    os::fd::{AsRawFd, OwnedFd},
+    sync::Arc,
+};
+
+use dora_message::{
+    coordinator::{InterDaemon, LinkHello, Role},
+    data::{decode_packet, encode_packet, DataPacket, Payload, MAX_PACKET_LEN},
+    ZERO_COPY_THRESHOLD,
+};
+use dora_node_api::transport::{OwnedRegion, Peer, Received, ReceivedRegion};
+use tokio::sync::mpsc;
+
+use crate::net::{connect, write_frame};
+
+/// The daemon's end of a bridge between a local node and a remote machine.
+#[derive(Debug)]
+pub struct Bridge {
+    /// The local node.
+    pub node_id: String,
+    /// The remote machine.
+    pub machine: String,
+    pub fd: OwnedFd,
+    /// The local node's outputs that the machine consumes: output index → name.
+    pub sends: Vec<(u16, String)>,
+    /// The remote outputs the local node consumes, by bridge index: (node, output).
+    pub receives: Vec<(String, String)>,
+}
+
+/// Reads what a local node sends on a bridge and hands it to the link to its machine, until
+/// the node hangs up (then its outputs are reported closed).
+pub fn forward_outgoing(
+    peer: Arc<Peer>,
+    node_id: String,
+    sends: Vec<(u16, String)>,
+    link: mpsc::UnboundedSender<InterDaemon>,
+) {
+    let mut buf = vec![0u8; MAX_PACKET_LEN];
+    let mut regions: HashMap<u64, ReceivedRegion> = HashMap::new();
+    let name_of = |output: u16| {
+        sends
+            .iter()
+            .find(|(index, _)| *index == output)
+            .map(|(_, name)| name.clone())
+    };
+    loop {
+        let mut pollfd = libc::pollfd {
+            fd: peer.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut pollfd, 1, -1) };
+        loop {
+            let (len, fd) = match peer.try_recv(&mut buf) {
+                Ok(Received::Packet { len, fd }) => (len, fd),
+                Ok(Received::WouldBlock) => break,
+                Ok(Received::Closed) | Err(_) => {
+                    for (_, output) in &sends {
+                        let _ = link.send(InterDaemon::OutputClosed {
+                            node: node_id.clone(),
+                            output: output.clone(),
+                        });
+                    }
+                    return;
+                }
+            };
+            let Ok((packet, inline)) = decode_packet(&buf[..len]) else {
+                tracing::warn!("dropped a malformed packet from node `{node_id}`");
+                continue;
+            };
+            match packet {
+                DataPacket::Message {
+                    output,
+                    metadata,
+                    payload,
+                } => {
+                    let data = match payload {
+                        Payload::Inline { .. } => inline.to_vec(),
+                        Payload::Region {
+                            region,
+                            len,
+                            fd_attached,
+                        } => {
+                            if let (true, Some(fd)) = (fd_attached, fd) {
+                                match ReceivedRegion::map(fd) {
+                                    Ok(mapping) => {
+                                        regions.insert(region, mapping);
+                                    }
+                                    Err(err) => tracing::warn!("node `{node_id}`: {err}"),
+                                }
+                            }
+                            let bytes = regions.get(&region).and_then(|mapping| {
+                                let len = usize::try_from(len).ok()?;
+                                (len <= mapping.len()).then(|| {
+                                    // SAFETY: `len` bytes lie inside the read-only mapping,
+                                    // which the sender does not touch until we release it.
+                                    unsafe { std::slice::from_raw_parts(mapping.as_ptr(), len) }
+                                        .to_vec()
+                                })
+                            });
+                            peer.release(region);
+                            match bytes {
+                                Some(bytes) => bytes,
+                                None => {
+                                    tracing::warn!("node `{node_id}` sent an unusable region");
+                                    continue;
+                                }
+                            }
+                        }
+                    };
+                    if let Some(output) = name_of(output) {
+                        let _ = link.send(InterDaemon::Message {
+                            node: node_id.clone(),
+                            output,
+                            metadata,
+                            data,
+                        });
+                    }
+                }
+                DataPacket::OutputClosed { output } => {
+                    if let Some(output) = name_of(output) {
+                        let _ = link.send(InterDaemon::OutputClosed {
+                            node: node_id.clone(),
+                            output,
+                        });
+                    }
+                }
+                DataPacket::RetireRegion { region } => {
+                    regions.remove(&region);
+                }
+                // The daemon never lends regions on this side of the bridge.
+                DataPacket::Release { .. } => {}
+            }
+        }
+    }
+}
+
+/// Writes what remote machines send to the local nodes that consume it, until the dataflow
+/// ends (the channel closes).
+pub fn deliver_incoming(
+    dataflow_id: String,
+    incoming: std::sync::mpsc::Receiver<InterDaemon>,
+    bridges: Vec<(Arc<Peer>, Vec<(String, String)>)>,
+) {
+    let mut packet = Vec::new();
+    let mut next_region = 0u64;
+    for message in incoming {
+        let (node, output) = match &message {
+            InterDaemon::Message { node, output, .. } | InterDaemon::OutputClosed { node, output } => {
+                (node.clone(), output.clone())
+            }
+        };
+        for (peer, receives) in &bridges {
+            let Some(index) = receives
+                .iter()
+                .position(|(n, o)| *n == node && *o == output)
+            else {
+                continue;
+            };
+            let index = index as u16;
+            let sent = match &message {
+                InterDaemon::OutputClosed { .. } => {
+                    encode_packet(&mut packet, &DataPacket::OutputClosed { output: index }, &[])
+                        .map_err(|err| err.to_string())
+                        .and_then(|()| peer.send(&packet, None).map_err(|err| err.to_string()))
+                }
+                InterDaemon::Message { metadata, data, .. } if data.len() < ZERO_COPY_THRESHOLD => {
+                    let header = DataPacket::Message {
+                        output: index,
+                        metadata: metadata.clone(),
+                        payload: Payload::Inline {
+                            len: data.len() as u32,
+                        },
+                    };
+                    encode_packet(&mut packet, &header, data)
+                        .map_err(|err| err.to_string())
+                        .and_then(|()| peer.send(&packet, None).map_err(|err| err.to_string()))
+                }
+                InterDaemon::Message { metadata, data, .. } => {
+                    next_region += 1;
+                    let region = next_region;
+                    send_in_region(
+                        peer,
+                        &mut packet,
+                        &format!("dora-{dataflow_id}-bridge-{region}"),
+                        region,
+                        index,
+                        metadata,
+                        data,
+                    )
+                }
+            };
+            if let Err(err) = sent {
+                tracing::warn!("delivering a message from `{node}/{output}`: {err}");
+            }
+        }
+    }
+}
+
+/// Sends `data` in a new sealed region, then retires it: the receiver keeps its mapping only
+/// as long as it holds the message.
+fn send_in_region(
+    peer: &Peer,
+    packet: &mut Vec<u8>,
+    name: &str,
+    region: u64,
+    output: u16,
+    metadata: &dora_message::Metadata,
+    data: &[u8],
+) -> Result<(), String> {
+    let memory = OwnedRegion::create(name, data.len()).map_err(|err| err.to_string())?;
+    // SAFETY: the region was just created with at least `data.len()` bytes and nobody else
+    // has it yet.
+    unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), memory.as_mut_ptr(), data.len()) };
+    let header = DataPacket::Message {
+        output,
+        metadata: metadata.clone(),
+        payload: Payload::Region {
+            region,
+            len: data.len() as u64,
+            fd_attached: true,
+        },
+    };
+    encode_packet(packet, &header, &[]).map_err(|err| err.to_string())?;
+    peer.send(packet, Some(memory.fd.as_raw_fd()))
+        .map_err(|err| err.to_string())?;
+    encode_packet(packet, &DataPacket::RetireRegion { region }, &[]).map_err(|err| err.to_string())?;
+    peer.send(packet, None).map_err(|err| err.to_string())
+}
+
+/// The data link to another daemon for one dataflow: connects (retrying while the other
+/// daemon starts the dataflow), then sends what local bridges forward.
+pub async fn link(
+    addr: SocketAddr,
+    hello: LinkHello,
+    mut outgoing: mpsc::UnboundedReceiver<InterDaemon>,
+) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut stream = loop {
+        match connect(
+            addr,
+            Role::Daemon {
+                machine_id: hello.from_machine.clone(),
+            },
+        )
+        .await
+        {
+            Ok(stream) => break stream,
+            Err(err) if tokio::time::Instant::now() > deadline => {
+                return tracing::warn!(
+                    "dataflow {}: no data link to {addr}: {err:#}; messages to that machine are lost",
+                    hello.dataflow_id
+                );
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    };
+    if write_frame(&mut stream, &hello).await.is_err() {
+        return;
+    }
+    while let Some(message) = outgoing.recv().await {
+        if let Err(err) = write_frame(&mut stream, &message).await {
+            return tracing::warn!(
+                "dataflow {}: data link to {addr} failed: {err}",
+                hello.dataflow_id
+            );
+        }
+    }
+}
