@@ -546,3 +546,62 @@ nodes:
     );
     run_dora(&ports.cli(&["destroy"]), cwd);
 }
+
+#[test]
+fn a_crashing_dataflow_leaves_others_running_and_logs_follow() {
+    let ports = Ports::new();
+    let steady = Dataflow::new(TICKER);
+    let crashing = Dataflow::new(
+        r#"
+nodes:
+  - id: broken
+    path: TEST_NODE
+    args: fail 3
+"#,
+    );
+    let cwd = steady.dir.path();
+    let _guard = up(&ports, cwd);
+    let started = run_dora(
+        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "steady"]),
+        cwd,
+    );
+    assert!(started.status.success(), "{started:?}");
+    let crashed = run_dora(&ports.cli(&["start", "dataflow.yml"]), crashing.dir.path());
+    assert!(!crashed.status.success(), "{crashed:?}");
+
+    // The steady dataflow still runs and its log can be followed.
+    let mut follow = Running::start(&ports.cli(&["logs", "steady", "ticker", "--follow"]), cwd);
+    let first = follow.wait_for_line("[ticker] tick");
+    let n: u64 = first
+        .split_whitespace()
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .expect("a tick number");
+    follow.wait_for_line(&format!("[ticker] tick {} on tick", n + 5));
+    let stop = run_dora(&ports.cli(&["stop", "steady"]), cwd);
+    assert!(stop.status.success(), "{stop:?}");
+    let output = follow.finish();
+    assert!(
+        output.status.success(),
+        "following ends with the dataflow: {output:?}"
+    );
+    run_dora(&ports.cli(&["destroy"]), cwd);
+}
+
+#[test]
+fn attach_and_detach_together_are_refused() {
+    let dataflow = Dataflow::new(TICKER);
+    let output = run_dora(
+        &[
+            "start",
+            "dataflow.yml",
+            "--attach",
+            "--detach",
+            "--coordinator-port",
+            "1",
+        ],
+        dataflow.dir.path(),
+    );
+    assert!(!output.status.success());
+    assert!(output.stderr.contains("--detach"), "{output:?}");
+}
