@@ -11,6 +11,8 @@ mod coordinator;
 mod daemon;
 mod net;
 mod graph;
+mod runtime;
+mod templates;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -81,12 +81,3 @@ impl Command {
         }
     }
 }
-
-/// Exit status of a subcommand that this version does not provide yet.
-pub const EXIT_NOT_IMPLEMENTED: u8 = 2;
-
-/// Says that `command` is not available in this version and returns exit status 2.
-pub fn not_implemented(command: &str) -> eyre::Result<ExitCode> {
-    eprintln!("error: `dora {command}` is not implemented in this version of dora yet");
-    Ok(ExitCode::from(EXIT_NOT_IMPLEMENTED))
-}

@@ -189,6 +189,10 @@ pub fn plan(
                     else {
                         eyre::bail!("node `{source}` has no output `{output}`");
                     };
+                    // Operators of one runtime node talk inside its process.
+                    if sender == receiver {
+                        continue;
+                    }
                     edges
                         .entry((sender, receiver))
                         .or_default()

@@ -98,6 +98,10 @@ impl ReceivedRegion {
         self.map.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.map.len() == 0
+    }
+
     pub fn as_ptr(&self) -> *const u8 {
         self.map.as_ptr()
     }

@@ -1,0 +1,202 @@
+//! The operator ABI: the C types and entry points that `dora runtime` loads from an operator
+//! library, whatever language it was written in.
+//!
+//! This module is the Rust mirror of `cpp/include/dora/operator_api.h`; the two must stay
+//! identical (field order, types, sizes). Version: [`DORA_OPERATOR_API_VERSION`].
+//!
+//! # Entry points (exported by the operator library, unmangled)
+//!
+//! - `DoraInitResult_t dora_init_operator(void)`: creates one operator instance and returns
+//!   its context pointer (opaque to the runtime), or an error.
+//! - `OnEventResult_t dora_on_event(RawEvent_t *event, const SendOutput_t *send_output,
+//!   void *operator_context)`: handles one event; may call the `send_output` callback any
+//!   number of times *during the call* (never after it returned, never from another thread).
+//! - `DoraResult_t dora_drop_operator(void *operator_context)`: destroys the instance.
+//!
+//! The runtime calls them on one thread per operator instance, never concurrently for one
+//! instance. A library may be loaded once and instantiated several times.
+//!
+//! # Ownership across the boundary
+//!
+//! - **Errors** ([`DoraResult::error`]): `NULL` means success; otherwise a NUL-terminated
+//!   message allocated with C `malloc`. Ownership moves with the value: the runtime frees the
+//!   errors operators return, the operator frees (or returns) the errors `send_output` gives it.
+//! - **Events**: everything an event points to (ids, bytes, Arrow structures) is owned by the
+//!   runtime and valid only until `dora_on_event` returns. The operator may *move* the Arrow
+//!   array and schema out (copy the struct, then set the original's `release` to `NULL`), as
+//!   the Arrow C data interface allows; it then owns them and must call their `release`.
+//! - **Outputs**: the `Output_t` and its id/bytes are borrowed for the duration of the
+//!   `send_output` call. If `data_array` is set, the runtime moves the Arrow array and schema
+//!   out (it sets their `release` to `NULL`); otherwise it copies `data_len` bytes from `data`.
+//!   Arrow arrays an operator exports may be kept by the runtime after the call, so libraries
+//!   are never unloaded while the runtime runs.
+//! - **Panics / exceptions** must not unwind across these functions: Rust operators built
+//!   with [`crate::register_operator`] catch panics and return them as errors; C++ operators
+//!   must catch exceptions.
+
+use std::ffi::{c_char, c_void};
+
+pub use arrow_data::ffi::FFI_ArrowArray;
+pub use arrow_schema::ffi::FFI_ArrowSchema;
+
+/// Version of this ABI (`DORA_OPERATOR_API_VERSION` in the C header).
+pub const DORA_OPERATOR_API_VERSION: u32 = 1;
+
+/// Symbol names the runtime looks up.
+pub const INIT_SYMBOL: &[u8] = b"dora_init_operator";
+pub const ON_EVENT_SYMBOL: &[u8] = b"dora_on_event";
+pub const DROP_SYMBOL: &[u8] = b"dora_drop_operator";
+
+/// `DoraResult_t`: success (`error == NULL`) or a `malloc`ed, NUL-terminated message.
+#[repr(C)]
+#[derive(Debug)]
+pub struct DoraResult {
+    pub error: *mut c_char,
+}
+
+impl DoraResult {
+    pub const SUCCESS: DoraResult = DoraResult {
+        error: std::ptr::null_mut(),
+    };
+
+    /// An error result holding a `malloc`ed copy of `message` (interior NULs are replaced).
+    pub fn from_error(message: &str) -> Self {
+        Self {
+            error: malloc_string(message),
+        }
+    }
+
+    /// Takes the error out of the result, freeing the C string.
+    ///
+    /// # Safety
+    /// `error` must be `NULL` or a NUL-terminated string allocated with C `malloc` that
+    /// nothing else owns.
+    pub unsafe fn into_result(self) -> Result<(), String> {
+        if self.error.is_null() {
+            return Ok(());
+        }
+        // SAFETY: per the contract above.
+        let message = unsafe { std::ffi::CStr::from_ptr(self.error) }
+            .to_string_lossy()
+            .into_owned();
+        // SAFETY: allocated with malloc, owned by us now.
+        unsafe { libc::free(self.error.cast()) };
+        Err(message)
+    }
+}
+
+/// `DoraInitResult_t`.
+#[repr(C)]
+#[derive(Debug)]
+pub struct DoraInitResult {
+    pub result: DoraResult,
+    pub operator_context: *mut c_void,
+}
+
+/// `OnEventResult_t`. `status` is a `DoraStatus_t` (`uint8_t`): 0 continue, 1 stop this
+/// operator, 2 stop the whole node. Other values are an error.
+#[repr(C)]
+#[derive(Debug)]
+pub struct OnEventResult {
+    pub result: DoraResult,
+    pub status: u8,
+}
+
+/// `Metadata_t`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Metadata {
+    /// When the message was sent: nanoseconds since the UNIX epoch (from the sender's hybrid
+    /// logical clock).
+    pub timestamp_ns: u64,
+}
+
+/// `Input_t`: one received message.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Input {
+    /// The operator's input id (without the `operator/` prefix), NUL-terminated.
+    pub id: *const c_char,
+    /// The payload's bytes when it is a `UInt8` array without nulls, else `NULL`.
+    pub data: *const u8,
+    pub data_len: usize,
+    /// The payload through the Arrow C data interface (may be moved out, see module docs).
+    pub data_array: *mut FFI_ArrowArray,
+    pub schema: *mut FFI_ArrowSchema,
+    pub metadata: Metadata,
+}
+
+/// `RawEvent_t`: exactly one of `input`, `input_closed`, `stop`, `error` is set.
+#[repr(C)]
+#[derive(Debug)]
+pub struct RawEvent {
+    pub input: *mut Input,
+    /// The id of an input that will receive no more messages.
+    pub input_closed: *const c_char,
+    /// The dataflow is stopping: finish up and return.
+    pub stop: bool,
+    /// An error the runtime reports to the operator (informational).
+    pub error: *const c_char,
+}
+
+/// `Output_t`: a message to send.
+#[repr(C)]
+#[derive(Debug)]
+pub struct Output {
+    /// The operator's output id (without the `operator/` prefix), NUL-terminated.
+    pub id: *const c_char,
+    /// Raw bytes to send as a `UInt8` array; used when `data_array` is `NULL`.
+    pub data: *const u8,
+    pub data_len: usize,
+    /// An Arrow array to send (moved out by the runtime), or `NULL`.
+    pub data_array: *mut FFI_ArrowArray,
+    pub schema: *mut FFI_ArrowSchema,
+}
+
+/// The send callback inside [`SendOutput`].
+pub type SendOutputCall =
+    unsafe extern "C" fn(env_ptr: *mut c_void, output: *mut Output) -> DoraResult;
+
+/// `ArcDynFn1_DoraResult_Output_t` in spirit: a callback plus its environment.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct SendOutputFn {
+    pub env_ptr: *mut c_void,
+    pub call: SendOutputCall,
+}
+
+/// `SendOutput_t`: how an operator sends, valid during `dora_on_event` only.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct SendOutput {
+    pub send_output: SendOutputFn,
+}
+
+/// `dora_init_operator`.
+pub type DoraInitOperator = unsafe extern "C" fn() -> DoraInitResult;
+/// `dora_drop_operator`.
+pub type DoraDropOperator = unsafe extern "C" fn(operator_context: *mut c_void) -> DoraResult;
+/// `dora_on_event`.
+pub type DoraOnEvent = unsafe extern "C" fn(
+    event: *mut RawEvent,
+    send_output: *const SendOutput,
+    operator_context: *mut c_void,
+) -> OnEventResult;
+
+/// A `malloc`ed, NUL-terminated copy of `text` (interior NULs become spaces). Returns `NULL`
+/// only when `malloc` fails.
+pub fn malloc_string(text: &str) -> *mut c_char {
+    let bytes = text.as_bytes();
+    // SAFETY: malloc has no preconditions; the result is checked.
+    let ptr = unsafe { libc::malloc(bytes.len() + 1) }.cast::<u8>();
+    if ptr.is_null() {
+        return std::ptr::null_mut();
+    }
+    for (i, &b) in bytes.iter().enumerate() {
+        // SAFETY: `ptr` has room for `bytes.len() + 1` bytes.
+        unsafe { ptr.add(i).write(if b == 0 { b' ' } else { b }) };
+    }
+    // SAFETY: as above.
+    unsafe { ptr.add(bytes.len()).write(0) };
+    ptr.cast()
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Times the control plane, each as the median of 10 runs on random local ports:
+#   up      `dora up` until coordinator and daemon are ready
+#   start   `dora start` (attached) of a two-node dataflow until the first message is printed
+#   stop    `dora stop` of that dataflow until it has stopped
+#   run     `dora run` of the same dataflow until the first message is printed (the baseline)
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+cargo build --release --quiet --bin dora
+cargo build --release --quiet -p rust-dataflow-talker -p rust-dataflow-listener
+dora="$root/target/release/dora"
+dataflow="$here/control-plane.yml"
+runs=10
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# Prints the microseconds until COMMAND prints a line containing `received on`.
+until_first_message() {
+    local start; start=$(now_us)
+    "$@" 2>/dev/null | while IFS= read -r line; do
+        if [[ $line == *"received on"* ]]; then echo $(( $(now_us) - start )); break; fi
+    done
+}
+
+up_times=(); start_times=(); stop_times=(); run_times=()
+for i in $(seq "$runs"); do
+    control=$(free_port); daemons=$(free_port); local_port=$(free_port)
+    ports=(--coordinator-port "$control")
+    t0=$(now_us)
+    "$dora" up "${ports[@]}" --daemon-port "$daemons" --local-listen-port "$local_port" >/dev/null
+    up_times+=($(( $(now_us) - t0 )))
+
+    name="cp-$i"
+    start_times+=("$(until_first_message "$dora" start "$dataflow" --name "$name" "${ports[@]}")")
+    # The attached CLI above was cut off after the first message; the dataflow still runs.
+    t0=$(now_us)
+    "$dora" stop --name "$name" "${ports[@]}" >/dev/null
+    stop_times+=($(( $(now_us) - t0 )))
+    "$dora" destroy "${ports[@]}" >/dev/null
+
+    run_times+=("$(until_first_message timeout -s INT 5 "$dora" run "$dataflow")")
+done
+
+printf '%-8s %12s\n' step "median (ms)"
+for step in up start stop run; do
+    declare -n values="${step}_times"
+    printf '%-8s %12.1f\n' "$step" "$(printf '%s\n' "${values[@]}" | median | awk '{print $1/1000}')"
+done

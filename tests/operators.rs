@@ -1,0 +1,202 @@
+//! Operators in `dora runtime` end to end: several shared-library operators in one runtime
+//! node, messages between them and to other nodes, failures named after the operator.
+
+mod common;
+
+use std::{path::PathBuf, process::Command, sync::OnceLock};
+
+use common::{run_dora, Dataflow};
+
+/// Builds the test operator once and returns its path as a dataflow names it (without the
+/// `lib` prefix and `.so` suffix, as dora-rs v0.3.6 allows).
+fn test_operator() -> &'static str {
+    static OPERATOR: OnceLock<String> = OnceLock::new();
+    OPERATOR.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "dora-test-operator"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("running cargo to build the test operator");
+        assert!(status.success(), "building the test operator failed");
+        let dir = common::dora()
+            .parent()
+            .map(PathBuf::from)
+            .expect("the dora binary lives in a folder");
+        assert!(dir.join("libdora_test_operator.so").exists());
+        dir.join("dora_test_operator").display().to_string()
+    })
+}
+
+fn dataflow(yaml: &str) -> Dataflow {
+    Dataflow::new(&yaml.replace("TEST_OPERATOR", test_operator()))
+}
+
+#[test]
+fn operators_three_in_one_runtime_node_exchange_messages() {
+    let dataflow = dataflow(
+        r#"
+nodes:
+  - id: runtime-node
+    operators:
+      - id: op1
+        shared-library: TEST_OPERATOR
+        inputs:
+          tick: dora/timer/millis/20
+        outputs:
+          - number
+      - id: op2
+        shared-library: TEST_OPERATOR
+        inputs:
+          number: runtime-node/op1/number
+        outputs:
+          - doubled
+      - id: op3
+        shared-library: TEST_OPERATOR
+        inputs:
+          doubled: runtime-node/op2/doubled
+  - id: listener
+    path: TEST_NODE
+    args: slow-receive 0
+    inputs:
+      data: runtime-node/op2/doubled
+"#,
+    );
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(output.status.success(), "dora run failed: {output:?}");
+    let doubled: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("[runtime-node] doubled "))
+        .collect();
+    assert_eq!(doubled, ["2", "4", "6"], "stdout: {}", output.stdout);
+    // op1 stopped itself after 3 ticks: op2 and op3 saw their inputs close, in order.
+    assert!(output.stdout.contains("[runtime-node] closed number"));
+    assert!(output.stdout.contains("[runtime-node] closed doubled"));
+    // The other node received op2's output, addressed `runtime-node/op2/doubled`.
+    let received = output
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("[listener] got "))
+        .count();
+    assert_eq!(received, 3, "stdout: {}", output.stdout);
+}
+
+fn assert_fails_naming(yaml: &str, operator: &str, cause: &str) {
+    let dataflow = dataflow(yaml);
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(!output.status.success(), "dora run succeeded: {output:?}");
+    let all = format!("{}\n{}", output.stdout, output.stderr);
+    let expected = format!("operator `{operator}` failed: {cause}");
+    assert!(all.contains(&expected), "no `{expected}` in: {all}");
+    assert!(output.stderr.contains("dora: node `runtime-node`"), "{all}");
+}
+
+#[test]
+fn operators_panic_fails_the_dataflow_naming_the_operator() {
+    assert_fails_naming(
+        r#"
+nodes:
+  - id: runtime-node
+    operators:
+      - id: op1
+        shared-library: TEST_OPERATOR
+        inputs:
+          tick: dora/timer/millis/20
+        outputs:
+          - number
+      - id: op2
+        shared-library: TEST_OPERATOR
+        inputs:
+          panic: runtime-node/op1/number
+"#,
+        "op2",
+        "panicked: boom on purpose",
+    );
+}
+
+#[test]
+fn operators_error_fails_the_dataflow_naming_the_operator() {
+    assert_fails_naming(
+        r#"
+nodes:
+  - id: runtime-node
+    operator:
+      id: failing
+      shared-library: TEST_OPERATOR
+      inputs:
+        fail: dora/timer/millis/20
+"#,
+        "failing",
+        "failing on purpose",
+    );
+}
+
+#[test]
+fn operators_stop_all_ends_every_operator() {
+    let dataflow = dataflow(
+        r#"
+nodes:
+  - id: runtime-node
+    operators:
+      - id: stopper
+        shared-library: TEST_OPERATOR
+        inputs:
+          stop-all: dora/timer/millis/50
+      - id: other
+        shared-library: TEST_OPERATOR
+        inputs:
+          something: dora/timer/secs/100
+"#,
+    );
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(output.status.success(), "dora run failed: {output:?}");
+    assert!(output.stdout.contains("[runtime-node] stop"), "{output:?}");
+}
+
+#[test]
+fn operators_python_is_refused_with_a_clear_message() {
+    let dataflow = dataflow(
+        r#"
+nodes:
+  - id: runtime-node
+    operator:
+      python: op.py
+      inputs:
+        tick: dora/timer/millis/20
+"#,
+    );
+    std::fs::write(dataflow.dir.path().join("op.py"), "").expect("writing op.py");
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(!output.status.success(), "dora run succeeded: {output:?}");
+    let all = format!("{}\n{}", output.stdout, output.stderr);
+    assert!(all.contains("is a Python operator"), "{all}");
+}
+
+/// `examples/operators`: a Rust and a C operator in one node, built with `dora build`
+/// (which needs a C compiler: a missing one fails the test).
+#[test]
+fn operators_example_rust_and_c_operators_between_custom_nodes() {
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/operators");
+    let build = run_dora(&["build", "dataflow.yml"], &example);
+    assert!(build.status.success(), "dora build failed: {build:?}");
+    let output = run_dora(&["run", "dataflow.yml"], &example);
+    assert!(output.status.success(), "dora run failed: {output:?}");
+    for n in 1..=5u64 {
+        let message = format!("{n} squared is {}", n * n);
+        assert!(
+            output
+                .stdout
+                .contains(&format!("[sink] message: {message}")),
+            "{output:?}"
+        );
+        assert!(
+            output
+                .stdout
+                .contains(&format!("[sink] shouted: {}", message.to_uppercase())),
+            "{output:?}"
+        );
+    }
+    assert!(output
+        .stdout
+        .contains("[operators] c operator: `message` closed after 5 messages"));
+}
