@@ -1,0 +1,440 @@
+//! The C++ API of dora nodes, generated with `cxx`.
+//!
+//! C++ code includes `dora-node-api.h` (generated at build time; the CMake target
+//! `dora::node_api_cxx` puts it on the include path together with `rust/cxx.h`) and links the
+//! static library `libdora_node_api_cxx.a`. Functions returning `Result` throw `rust::Error`
+//! (a `std::exception`) on failure, with the message of the Rust error.
+//!
+//! ```cpp
+//! auto node = init_dora_node();
+//! while (true) {
+//!     auto event = node.events->next();
+//!     auto type = event_type(event);
+//!     if (type == DoraEventType::Stop || type == DoraEventType::AllInputsClosed) break;
+//!     if (type == DoraEventType::Input) {
+//!         auto input = event_as_input(std::move(event));     // copies the bytes
+//!         send_output(node.send_output, "out", rust::Slice<const uint8_t>{input.data.data(), input.data.size()});
+//!     }
+//! }
+//! ```
+//!
+//! # Zero copy
+//!
+//! - Reading: [`DoraEvent::input_data`] and [`event_as_arrow_input`] give views of the
+//!   received message (shared memory for 4 KiB or more) without copying.
+//! - Writing: [`allocate_output`] lends a buffer (shared memory from 4 KiB on); fill it in
+//!   place and send it with [`send_allocated_output`] (as bytes) or
+//!   [`send_allocated_arrow_output`] (as any Arrow array whose buffers lie inside it). The
+//!   payload is then never copied between the sender's writes and the receivers' reads.
+//!   [`send_output`] and [`send_arrow_output`] copy the payload once, into such a buffer.
+//!
+//! # Arrow C data interface
+//!
+//! Arrow arrays cross the boundary as `ArrowArray` / `ArrowSchema` structs of the Arrow C data
+//! interface (declared in `dora/arrow_c_data.h` unless Arrow's own header is included first),
+//! passed as `uint8_t *`. Sending moves both structs: after the call they are released (their
+//! `release` callbacks were called or moved) whether sending succeeded or not. Receiving
+//! fills both structs; the caller releases them.
+
+// The functions below implement the bridge's signatures, in which C++ holds `rust::Box`es:
+// they take `&Box<T>` and `Box<T>` because that is what crosses the boundary.
+#![allow(clippy::borrowed_box, clippy::boxed_local)]
+
+use std::time::Duration;
+
+use arrow_array::{
+    ffi::{from_ffi, to_ffi, FFI_ArrowArray, FFI_ArrowSchema},
+    make_array, Array,
+};
+use arrow_data::ArrayData;
+use dora_node_api::{ArrowTypeInfo, DataSample, DoraNode, Event, EventStream};
+use layout::layout_within;
+
+mod layout;
+mod region;
+
+pub use region::shared_memory_region;
+
+#[cxx::bridge]
+mod ffi {
+    /// A node joined to its dataflow: its events and its outputs, usable independently
+    /// (for example from two threads).
+    pub struct DoraNode {
+        pub events: Box<Events>,
+        pub send_output: Box<OutputSender>,
+    }
+
+    /// Kind of an event.
+    pub enum DoraEventType {
+        /// The dataflow is stopping: finish up and return.
+        Stop,
+        /// A message on one of the node's inputs.
+        Input,
+        /// An input's source finished; no more messages arrive on it.
+        InputClosed,
+        /// Receiving failed; `error_message()` says why.
+        Error,
+        /// An event this version of the C++ API does not know.
+        Unknown,
+        /// The event stream ended (all inputs closed, or after Stop): stop calling `next`.
+        AllInputsClosed,
+    }
+
+    /// An input message, copied out of the event by `event_as_input`.
+    pub struct DoraInput {
+        /// The input id, as declared in the dataflow.
+        pub id: String,
+        /// The payload bytes (a copy; use `DoraEvent::input_data` for a view).
+        pub data: Vec<u8>,
+        /// The sender's hybrid-logical-clock timestamp (NTP64 format).
+        pub timestamp: u64,
+    }
+
+    extern "Rust" {
+        /// The node's incoming events.
+        type Events;
+        /// The node's outputs.
+        type OutputSender;
+        /// One event; owned by the caller (a `rust::Box`).
+        type DoraEvent;
+        /// A writable output buffer lent by `allocate_output`.
+        type OutputSample;
+
+        /// Joins the dataflow this process was started for; throws when not started by dora.
+        fn init_dora_node() -> Result<DoraNode>;
+
+        /// Blocks until the next event (`AllInputsClosed` once the stream ended).
+        fn next(self: &mut Events) -> Box<DoraEvent>;
+        /// Like `next`, but gives up after `timeout_ms` with an `Error` event.
+        fn next_timeout(self: &mut Events, timeout_ms: u64) -> Box<DoraEvent>;
+
+        fn event_type(event: &Box<DoraEvent>) -> DoraEventType;
+        /// The id, a copy of the bytes and the timestamp of an input; throws for other
+        /// events and for inputs that are not bytes (UInt8 arrays).
+        fn event_as_input(event: Box<DoraEvent>) -> Result<DoraInput>;
+        /// Exports an input's Arrow array into `out_array` / `out_schema` (pointers to
+        /// uninitialised `ArrowArray` / `ArrowSchema`) without copying its data; the caller
+        /// releases both. Throws for other events.
+        unsafe fn event_as_arrow_input(
+            event: &Box<DoraEvent>,
+            out_array: *mut u8,
+            out_schema: *mut u8,
+        ) -> Result<()>;
+
+        /// The input id of an Input or InputClosed event (valid while the event lives).
+        fn input_id(self: &DoraEvent) -> Result<&str>;
+        /// A read-only view of an input's bytes (valid while the event lives); empty for
+        /// timer ticks. Throws when the input is not bytes.
+        fn input_data(self: &DoraEvent) -> Result<&[u8]>;
+        /// The sender's timestamp of an input (NTP64 format).
+        fn input_timestamp(self: &DoraEvent) -> Result<u64>;
+        /// The message of an Error event.
+        fn error_message(self: &DoraEvent) -> Result<&str>;
+
+        /// Sends `data` (copied once) as bytes on output `id`.
+        fn send_output(sender: &mut Box<OutputSender>, id: &str, data: &[u8]) -> Result<()>;
+        /// Sends an Arrow array (copied once) on output `id`; moves the `ArrowArray` and
+        /// `ArrowSchema` that `array` and `schema` point to.
+        unsafe fn send_arrow_output(
+            sender: &mut Box<OutputSender>,
+            id: &str,
+            array: *mut u8,
+            schema: *mut u8,
+        ) -> Result<()>;
+
+        /// Lends a writable buffer of `len` bytes (shared memory from 4 KiB on).
+        fn allocate_output(sender: &mut Box<OutputSender>, len: usize)
+            -> Result<Box<OutputSample>>;
+        /// The sample's buffer, to fill in place.
+        fn data(self: &mut OutputSample) -> &mut [u8];
+        /// The sample's length in bytes.
+        fn len(self: &OutputSample) -> usize;
+        /// Whether the sample lives in shared memory (receivers map it without copying).
+        fn is_shared_memory(self: &OutputSample) -> bool;
+        /// Sends a sample as bytes on output `id`, without copying it.
+        fn send_allocated_output(
+            sender: &mut Box<OutputSender>,
+            id: &str,
+            sample: Box<OutputSample>,
+        ) -> Result<()>;
+        /// Sends a sample as the Arrow array described by `array` / `schema`, without copying:
+        /// every buffer of the array must lie inside the sample (throws otherwise). Moves the
+        /// `ArrowArray` and `ArrowSchema`; their release callbacks are called, the sample's
+        /// memory is what receivers see.
+        unsafe fn send_allocated_arrow_output(
+            sender: &mut Box<OutputSender>,
+            id: &str,
+            sample: Box<OutputSample>,
+            array: *mut u8,
+            schema: *mut u8,
+        ) -> Result<()>;
+
+        /// Which shared memory region holds `address` in this process: `"<device>:<inode>
+        /// <name>"`, equal in every process that maps the region, or an empty string when
+        /// the address is not in shared memory. For checking that data was not copied.
+        fn shared_memory_region(address: usize) -> String;
+    }
+}
+
+use ffi::{DoraEventType, DoraInput};
+
+/// Errors of the C++ API; cxx turns them into `rust::Error` exceptions with this message.
+#[derive(Debug, thiserror::Error)]
+pub enum CxxApiError {
+    #[error(transparent)]
+    Node(#[from] dora_node_api::NodeError),
+    #[error("the event is {0}, not an input")]
+    NotAnInput(&'static str),
+    #[error("the event is {0}, not an error")]
+    NotAnError(&'static str),
+    #[error("input `{id}` holds a {data_type} array, not bytes (UInt8); use event_as_arrow_input")]
+    NotBytes {
+        id: String,
+        data_type: arrow_schema::DataType,
+    },
+    #[error("argument `{0}` is NULL")]
+    Null(&'static str),
+    #[error("invalid Arrow array: {0}")]
+    Arrow(#[from] arrow_schema::ArrowError),
+    #[error("malformed Arrow C data interface structs (the import panicked)")]
+    MalformedArrow,
+    #[error("the Arrow array is not inside the allocated sample: {0}")]
+    OutsideSample(String),
+}
+
+/// The node's incoming events.
+pub struct Events(EventStream);
+
+/// The node's outputs.
+pub struct OutputSender(DoraNode);
+
+/// One event; `None` once the stream has ended.
+pub struct DoraEvent(Option<Event>);
+
+/// A writable output buffer lent by [`allocate_output`].
+pub struct OutputSample(DataSample);
+
+fn init_dora_node() -> Result<ffi::DoraNode, CxxApiError> {
+    let (node, events) = DoraNode::init_from_env()?;
+    Ok(ffi::DoraNode {
+        events: Box::new(Events(events)),
+        send_output: Box::new(OutputSender(node)),
+    })
+}
+
+impl Events {
+    fn next(&mut self) -> Box<DoraEvent> {
+        Box::new(DoraEvent(self.0.recv()))
+    }
+
+    fn next_timeout(&mut self, timeout_ms: u64) -> Box<DoraEvent> {
+        Box::new(DoraEvent(
+            self.0.recv_timeout(Duration::from_millis(timeout_ms)),
+        ))
+    }
+}
+
+fn event_name(event: &Option<Event>) -> &'static str {
+    match event {
+        None => "the end of the event stream",
+        Some(Event::Stop) => "a Stop event",
+        Some(Event::Input { .. }) => "an Input event",
+        Some(Event::InputClosed { .. }) => "an InputClosed event",
+        Some(Event::Error(_)) => "an Error event",
+        Some(_) => "an unknown event",
+    }
+}
+
+fn event_type(event: &Box<DoraEvent>) -> DoraEventType {
+    match &event.0 {
+        None => DoraEventType::AllInputsClosed,
+        Some(Event::Stop) => DoraEventType::Stop,
+        Some(Event::Input { .. }) => DoraEventType::Input,
+        Some(Event::InputClosed { .. }) => DoraEventType::InputClosed,
+        Some(Event::Error(_)) => DoraEventType::Error,
+        Some(_) => DoraEventType::Unknown,
+    }
+}
+
+impl DoraEvent {
+    fn input_id(&self) -> Result<&str, CxxApiError> {
+        match &self.0 {
+            Some(Event::Input { id, .. } | Event::InputClosed { id }) => Ok(id.as_str()),
+            other => Err(CxxApiError::NotAnInput(event_name(other))),
+        }
+    }
+
+    fn input_data(&self) -> Result<&[u8], CxxApiError> {
+        let Some(Event::Input { id, data, .. }) = &self.0 else {
+            return Err(CxxApiError::NotAnInput(event_name(&self.0)));
+        };
+        if let Some(bytes) = data.as_bytes() {
+            return Ok(bytes);
+        }
+        if data.is_empty() {
+            return Ok(&[]);
+        }
+        Err(CxxApiError::NotBytes {
+            id: id.to_string(),
+            data_type: data.data_type().clone(),
+        })
+    }
+
+    fn input_timestamp(&self) -> Result<u64, CxxApiError> {
+        match &self.0 {
+            Some(Event::Input { metadata, .. }) => Ok(metadata.timestamp().get_time().as_u64()),
+            other => Err(CxxApiError::NotAnInput(event_name(other))),
+        }
+    }
+
+    fn error_message(&self) -> Result<&str, CxxApiError> {
+        match &self.0 {
+            Some(Event::Error(message)) => Ok(message),
+            other => Err(CxxApiError::NotAnError(event_name(other))),
+        }
+    }
+}
+
+fn event_as_input(event: Box<DoraEvent>) -> Result<DoraInput, CxxApiError> {
+    let data = event.input_data()?.to_vec();
+    Ok(DoraInput {
+        id: event.input_id()?.to_owned(),
+        data,
+        timestamp: event.input_timestamp()?,
+    })
+}
+
+/// # Safety
+/// `out_array` / `out_schema` point to writable `ArrowArray` / `ArrowSchema` structs whose
+/// previous contents (if any) were released: they are overwritten, not released.
+unsafe fn event_as_arrow_input(
+    event: &Box<DoraEvent>,
+    out_array: *mut u8,
+    out_schema: *mut u8,
+) -> Result<(), CxxApiError> {
+    let Some(Event::Input { data, .. }) = &event.0 else {
+        return Err(CxxApiError::NotAnInput(event_name(&event.0)));
+    };
+    if out_array.is_null() {
+        return Err(CxxApiError::Null("out_array"));
+    }
+    if out_schema.is_null() {
+        return Err(CxxApiError::Null("out_schema"));
+    }
+    // The exported array keeps its own reference to the data: the event may be dropped first.
+    let (array, schema) = to_ffi(&data.to_data())?;
+    // SAFETY: both pointers are non-NULL and, by the contract, valid for writes.
+    unsafe {
+        std::ptr::write(out_array.cast::<FFI_ArrowArray>(), array);
+        std::ptr::write(out_schema.cast::<FFI_ArrowSchema>(), schema);
+    }
+    Ok(())
+}
+
+/// Moves the C structs into Rust and imports the array (no copy of its buffers).
+///
+/// # Safety
+/// `array` / `schema` are NULL or point to valid, unreleased Arrow C data interface structs.
+unsafe fn import_arrow(array: *mut u8, schema: *mut u8) -> Result<ArrayData, CxxApiError> {
+    if array.is_null() {
+        return Err(CxxApiError::Null("array"));
+    }
+    if schema.is_null() {
+        return Err(CxxApiError::Null("schema"));
+    }
+    // SAFETY: non-NULL and valid by the contract; `from_raw` leaves them marked released.
+    let (array, schema) = unsafe {
+        (
+            FFI_ArrowArray::from_raw(array.cast()),
+            FFI_ArrowSchema::from_raw(schema.cast()),
+        )
+    };
+    // arrow-rs trusts the producer (it skips validation and asserts on some malformed
+    // inputs): validate here and turn a panic into an error, so bad arrays from C++ are
+    // reported, never undefined behaviour in Rust or an abort.
+    let imported = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: the structs follow the C data interface by the contract.
+        let data = unsafe { from_ffi(array, &schema) }?;
+        data.validate_data()?;
+        Ok::<_, arrow_schema::ArrowError>(data)
+    }));
+    match imported {
+        Ok(data) => Ok(data?),
+        Err(_) => Err(CxxApiError::MalformedArrow),
+    }
+}
+
+fn send_output(sender: &mut Box<OutputSender>, id: &str, data: &[u8]) -> Result<(), CxxApiError> {
+    Ok(sender
+        .0
+        .send_output_bytes(id.into(), Default::default(), data.len(), data)?)
+}
+
+/// # Safety
+/// See [`import_arrow`].
+unsafe fn send_arrow_output(
+    sender: &mut Box<OutputSender>,
+    id: &str,
+    array: *mut u8,
+    schema: *mut u8,
+) -> Result<(), CxxApiError> {
+    // SAFETY: by the contract.
+    let data = unsafe { import_arrow(array, schema) }?;
+    Ok(sender
+        .0
+        .send_output(id.into(), Default::default(), make_array(data))?)
+}
+
+fn allocate_output(
+    sender: &mut Box<OutputSender>,
+    len: usize,
+) -> Result<Box<OutputSample>, CxxApiError> {
+    Ok(Box::new(OutputSample(sender.0.allocate_data_sample(len)?)))
+}
+
+impl OutputSample {
+    fn data(&mut self) -> &mut [u8] {
+        &mut self.0
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_shared_memory(&self) -> bool {
+        self.0.len() >= dora_message::ZERO_COPY_THRESHOLD
+    }
+}
+
+fn send_allocated_output(
+    sender: &mut Box<OutputSender>,
+    id: &str,
+    sample: Box<OutputSample>,
+) -> Result<(), CxxApiError> {
+    let len = sample.0.len();
+    Ok(sender.0.send_output_sample(
+        id.into(),
+        ArrowTypeInfo::byte_array(len),
+        Default::default(),
+        Some(sample.0),
+    )?)
+}
+
+/// # Safety
+/// See [`import_arrow`].
+unsafe fn send_allocated_arrow_output(
+    sender: &mut Box<OutputSender>,
+    id: &str,
+    sample: Box<OutputSample>,
+    array: *mut u8,
+    schema: *mut u8,
+) -> Result<(), CxxApiError> {
+    // SAFETY: by the contract.
+    let data = unsafe { import_arrow(array, schema) }?;
+    let type_info = layout_within(&sample.0, &data).map_err(CxxApiError::OutsideSample)?;
+    // Releases the C structs; the payload stays in the sample.
+    drop(data);
+    Ok(sender
+        .0
+        .send_output_sample(id.into(), type_info, Default::default(), Some(sample.0))?)
+}
