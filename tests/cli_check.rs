@@ -88,28 +88,37 @@ fn check_without_dataflow_fails_when_coordinator_unreachable() {
     assert!(!out.status.success());
     assert_eq!(
         text(&out.stdout),
-        format!("coordinator: not reachable at 127.0.0.1:{port}\n")
+        format!(
+            "coordinator: not reachable at 127.0.0.1:{port}\ndaemon: unknown (no coordinator)\n"
+        )
     );
 }
 
 #[test]
-fn check_without_dataflow_succeeds_when_coordinator_listens() {
-    // The kernel completes the TCP handshake for a listening socket, no accept needed.
+fn check_without_dataflow_fails_when_something_else_listens() {
+    // Not a coordinator: it accepts and hangs up without answering the handshake.
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     let port = listener
         .local_addr()
         .expect("local addr")
         .port()
         .to_string();
+    let server = std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            drop(stream);
+        }
+    });
     let out = dora_check(&[
         "--coordinator-addr",
         "127.0.0.1",
         "--coordinator-port",
         &port,
     ]);
-    assert!(out.status.success(), "stderr: {}", text(&out.stderr));
-    assert_eq!(
-        text(&out.stdout),
-        format!("coordinator: reachable at 127.0.0.1:{port}\n")
+    assert!(!out.status.success(), "stderr: {}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with(&format!("coordinator: not reachable at 127.0.0.1:{port}")),
+        "{}",
+        text(&out.stdout)
     );
+    server.join().expect("the listener thread");
 }
