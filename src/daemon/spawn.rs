@@ -114,6 +114,11 @@ fn resolve_custom(node: &Node, custom: &CustomNode, working_dir: &Path) -> eyre:
             program: "sh".into(),
             args: vec!["-c".into(), custom.args.clone().unwrap_or_default()],
         }),
+        NodeSource::Ros2(_) => bail!(
+            "node `{}` is a ROS 2 bridge (`ros2:`); the bridge process is not part of this \
+             version yet, so `dora check` and `dora graph` accept the node but it cannot run",
+            node.id
+        ),
         NodeSource::Dynamic => bail!(
             "node `{}` is `path: dynamic`: dynamic nodes connect to a running daemon \
              (`dora up` / `dora start`), which `dora run` does not provide",

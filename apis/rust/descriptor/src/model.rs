@@ -138,6 +138,8 @@ pub enum NodeSource {
     /// Any other path: relative to the dataflow's folder, absolute, or a program looked up in
     /// `PATH`; a `.py` file runs with `python3`.
     Path(String),
+    /// `ros2:`: a bridge to ROS 2, run by dora itself.
+    Ros2(Box<Ros2Bridge>),
 }
 
 /// A node made of operators.
@@ -361,4 +363,89 @@ fn all_outputs<'a>(
 ) -> impl Iterator<Item = &'a str> {
     let stdout = send_stdout_as.filter(|s| !outputs.iter().any(|o| o == s));
     outputs.iter().map(String::as_str).chain(stdout)
+}
+
+/// A ROS 2 bridge node (`ros2:`): its dataflow inputs are published on ROS 2 topics or sent as
+/// service requests/replies, and what arrives from ROS 2 becomes its outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ros2Bridge {
+    /// ROS 2 node name (default: the dataflow node id).
+    pub node_name: Option<String>,
+    /// ROS 2 namespace (default `/`).
+    pub namespace: Option<String>,
+    /// DDS domain (default: `ROS_DOMAIN_ID`, else 0).
+    pub domain_id: Option<u32>,
+    pub topics: Vec<Ros2Topic>,
+    pub services: Vec<Ros2Service>,
+    /// Extra folders of message packages (besides `AMENT_PREFIX_PATH`, `DORA_ROS2_MSG_PATH`
+    /// and the shipped interfaces).
+    pub msg_paths: Vec<String>,
+}
+
+/// One topic of a bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ros2Topic {
+    /// As written (`/chatter`, `chatter`, `~/out`); resolved by the bridge with ROS 2 rules.
+    pub topic: String,
+    /// `pkg/Type` or `pkg/msg/Type`.
+    pub message_type: String,
+    pub direction: Ros2Direction,
+    /// The dataflow side: the output a subscription feeds, or the input a publisher reads.
+    pub dataflow_id: String,
+    pub qos: Ros2Qos,
+}
+
+/// Which way a topic goes, seen from the dataflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ros2Direction {
+    /// ROS 2 → dataflow output.
+    Subscribe,
+    /// Dataflow input → ROS 2.
+    Publish,
+}
+
+/// One service of a bridge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ros2Service {
+    pub service: String,
+    /// `pkg/Type` or `pkg/srv/Type`.
+    pub service_type: String,
+    pub role: Ros2Role,
+    pub qos: Ros2Qos,
+}
+
+/// The bridge's side of a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ros2Role {
+    /// Each input is a request to a ROS 2 server; each reply becomes an output.
+    Client,
+    /// Each ROS 2 request becomes an output (with a `request_id` parameter); the input with
+    /// the same `request_id` is the reply.
+    Server,
+}
+
+/// ROS 2 quality of service. The defaults are ROS 2's: reliable, volatile, keep-last 10.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ros2Qos {
+    pub reliable: bool,
+    pub transient_local: bool,
+    /// `None` is keep-all.
+    pub keep_last: Option<u32>,
+    pub lifespan: Option<Duration>,
+    pub deadline: Option<Duration>,
+    /// Liveliness lease duration (automatic liveliness).
+    pub liveliness: Option<Duration>,
+}
+
+impl Default for Ros2Qos {
+    fn default() -> Self {
+        Self {
+            reliable: true,
+            transient_local: false,
+            keep_last: Some(10),
+            lifespan: None,
+            deadline: None,
+            liveliness: None,
+        }
+    }
 }

@@ -33,9 +33,41 @@ const NODE_KEYS: &[&str] = &[
     "custom",
     "operator",
     "operators",
+    "ros2",
 ];
 /// The keys that say what a node runs; a node has exactly one.
-const NODE_KINDS: &[&str] = &["path", "custom", "operator", "operators"];
+const NODE_KINDS: &[&str] = &["path", "custom", "operator", "operators", "ros2"];
+const ROS2_KEYS: &[&str] = &[
+    "topic",
+    "message_type",
+    "direction",
+    "topics",
+    "service",
+    "service_type",
+    "role",
+    "node_name",
+    "namespace",
+    "domain_id",
+    "qos",
+    "msg_paths",
+];
+const ROS2_TOPIC_KEYS: &[&str] = &[
+    "topic",
+    "message_type",
+    "direction",
+    "output",
+    "input",
+    "qos",
+];
+const ROS2_QOS_KEYS: &[&str] = &[
+    "reliable",
+    "durability",
+    "keep_last",
+    "keep_all",
+    "lifespan",
+    "deadline",
+    "liveliness",
+];
 /// Node keys that only apply to a node with `path`.
 const PATH_NODE_KEYS: &[&str] = &["args", "build", "send_stdout_as", "inputs", "outputs"];
 const CUSTOM_KEYS: &[&str] = &[
@@ -307,16 +339,19 @@ impl<'a> Walker<'a> {
         }
         if kind_key.value != "path" {
             for key in PATH_NODE_KEYS {
+                if kind_key.value == "ros2" && (*key == "inputs" || *key == "outputs") {
+                    continue;
+                }
                 if let Some((k, _)) = map.entry(key) {
                     let place = if kind_key.value == "operators" {
                         "each operator"
                     } else {
                         "`operator`"
                     };
-                    let place = if kind_key.value == "custom" {
-                        "`custom`"
-                    } else {
-                        place
+                    let place = match kind_key.value.as_str() {
+                        "custom" => "`custom`",
+                        "ros2" => "a node with `path` (a bridge has no process of its own)",
+                        _ => place,
                     };
                     self.error(
                         k.location,
@@ -342,6 +377,20 @@ impl<'a> Walker<'a> {
                     send_stdout_as: self.opt_id(&map, "send_stdout_as", "output id"),
                     inputs: self.inputs(map.get("inputs"), &map.field("inputs")),
                     outputs: self.outputs(map.get("outputs"), &map.field("outputs")),
+                };
+                (NodeKind::Custom(custom), vec![path.clone()])
+            }
+            "ros2" => {
+                let inputs = self.inputs(map.get("inputs"), &map.field("inputs"));
+                let outputs = self.outputs(map.get("outputs"), &map.field("outputs"));
+                let bridge = self.ros2(kind_value, &kind_field, &inputs, &outputs)?;
+                let custom = CustomNode {
+                    source: NodeSource::Ros2(Box::new(bridge)),
+                    args: None,
+                    build: Vec::new(),
+                    send_stdout_as: None,
+                    inputs,
+                    outputs,
                 };
                 (NodeKind::Custom(custom), vec![path.clone()])
             }
@@ -380,6 +429,311 @@ impl<'a> Walker<'a> {
             },
             input_fields,
         })
+    }
+
+    /// `ros2:` — one topic, several `topics`, or one `service`, and where the dataflow side is.
+    fn ros2(
+        &mut self,
+        yaml: &Yaml,
+        path: &str,
+        inputs: &[(String, Input)],
+        outputs: &[String],
+    ) -> Option<Ros2Bridge> {
+        let map = self.map(yaml, path, ROS2_KEYS, "a ROS 2 bridge")?;
+        let shared_qos = match map.value("qos") {
+            Some(qos) => self.ros2_qos(qos, &map.field("qos"), Ros2Qos::default()),
+            None => Ros2Qos::default(),
+        };
+        let domain_id = match map.value("domain_id") {
+            Some(value) => match value {
+                Yaml::Scalar(s) if value.as_i64().is_some_and(|d| (0..=232).contains(&d)) => {
+                    s.value.parse().ok()
+                }
+                other => {
+                    self.expected(other, &map.field("domain_id"), "a DDS domain id (0 to 232)");
+                    None
+                }
+            },
+            None => None,
+        };
+        let msg_paths = match map.value("msg_paths") {
+            Some(Yaml::Sequence { items, .. }) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    self.string(item, &format!("{}[{i}]", map.field("msg_paths")))
+                })
+                .collect(),
+            Some(other) => {
+                self.expected(other, &map.field("msg_paths"), "a list of folders");
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        let mut bridge = Ros2Bridge {
+            node_name: self.opt_string(&map, "node_name"),
+            namespace: self.opt_string(&map, "namespace"),
+            domain_id,
+            topics: Vec::new(),
+            services: Vec::new(),
+            msg_paths,
+        };
+        let forms: Vec<&str> = ["topic", "topics", "service"]
+            .into_iter()
+            .filter(|k| map.get(k).is_some())
+            .collect();
+        match forms.as_slice() {
+            ["topic"] => {
+                let direction = self.ros2_direction(&map, "direction")?;
+                let (side, ids, what) = match direction {
+                    Ros2Direction::Subscribe => ("outputs", outputs.to_vec(), "output"),
+                    Ros2Direction::Publish => (
+                        "inputs",
+                        inputs.iter().map(|(id, _)| id.clone()).collect(),
+                        "input",
+                    ),
+                };
+                let [dataflow_id] = ids.as_slice() else {
+                    self.error(
+                        map.location,
+                        path,
+                        format!(
+                            "a bridge with one topic and `direction: {}` needs exactly one {what} in the node's `{side}`, found {}",
+                            if direction == Ros2Direction::Subscribe { "subscribe" } else { "publish" },
+                            ids.len()
+                        ),
+                    );
+                    return None;
+                };
+                bridge.topics.push(Ros2Topic {
+                    topic: self.required_string(&map, "topic")?,
+                    message_type: self.required_string(&map, "message_type")?,
+                    direction,
+                    dataflow_id: dataflow_id.clone(),
+                    qos: shared_qos,
+                });
+            }
+            ["topics"] => {
+                let field = map.field("topics");
+                let Some(Yaml::Sequence { items, .. }) = map.value("topics") else {
+                    if let Some(other) = map.get("topics") {
+                        self.expected(other, &field, "a list of topics");
+                    }
+                    return None;
+                };
+                for (i, item) in items.iter().enumerate() {
+                    let item_path = format!("{field}[{i}]");
+                    let Some(topic_map) = self.map(item, &item_path, ROS2_TOPIC_KEYS, "a topic")
+                    else {
+                        continue;
+                    };
+                    let qos = match topic_map.value("qos") {
+                        Some(qos) => self.ros2_qos(qos, &topic_map.field("qos"), shared_qos),
+                        None => shared_qos,
+                    };
+                    let Some(direction) = self.ros2_direction(&topic_map, "direction") else {
+                        continue;
+                    };
+                    let (key, known): (&str, Vec<String>) = match direction {
+                        Ros2Direction::Subscribe => ("output", outputs.to_vec()),
+                        Ros2Direction::Publish => {
+                            ("input", inputs.iter().map(|(id, _)| id.clone()).collect())
+                        }
+                    };
+                    let Some(dataflow_id) = self.opt_id(&topic_map, key, &format!("{key} id"))
+                    else {
+                        self.error(
+                            topic_map.location,
+                            &item_path,
+                            format!("a topic with this direction names its dataflow `{key}`"),
+                        );
+                        continue;
+                    };
+                    if !known.contains(&dataflow_id) {
+                        let hint =
+                            crate::suggest::closest(&dataflow_id, known.iter().map(String::as_str))
+                                .map(|c| format!(" (did you mean `{c}`?)"))
+                                .unwrap_or_default();
+                        self.error(
+                            topic_map.location,
+                            &topic_map.field(key),
+                            format!("`{dataflow_id}` is not one of the node's {key}s{hint}"),
+                        );
+                        continue;
+                    }
+                    let (Some(topic), Some(message_type)) = (
+                        self.required_string(&topic_map, "topic"),
+                        self.required_string(&topic_map, "message_type"),
+                    ) else {
+                        continue;
+                    };
+                    bridge.topics.push(Ros2Topic {
+                        topic,
+                        message_type,
+                        direction,
+                        dataflow_id,
+                        qos,
+                    });
+                }
+            }
+            ["service"] => {
+                let role = match map.value("role") {
+                    Some(value) => match self.string(value, &map.field("role")).as_deref() {
+                        Some("client") => Ros2Role::Client,
+                        Some("server") => Ros2Role::Server,
+                        Some(other) => {
+                            self.error(
+                                value.location(),
+                                &map.field("role"),
+                                format!("unknown role `{other}`: expected `client` or `server`"),
+                            );
+                            return None;
+                        }
+                        None => return None,
+                    },
+                    None => {
+                        self.error(
+                            map.location,
+                            &map.field("role"),
+                            "missing required key `role` (`client` or `server`)",
+                        );
+                        return None;
+                    }
+                };
+                if outputs.len() != 1 || inputs.is_empty() {
+                    self.error(
+                        map.location,
+                        path,
+                        "a service bridge needs one output and at least one input (requests and replies)",
+                    );
+                }
+                bridge.services.push(Ros2Service {
+                    service: self.required_string(&map, "service")?,
+                    service_type: self.required_string(&map, "service_type")?,
+                    role,
+                    qos: shared_qos,
+                });
+            }
+            [] => {
+                self.error(
+                    map.location,
+                    path,
+                    "a ROS 2 bridge needs `topic` (one topic), `topics` (a list) or `service`",
+                );
+                return None;
+            }
+            several => {
+                self.error(
+                    map.location,
+                    path,
+                    format!(
+                        "a ROS 2 bridge has one of `topic`, `topics` or `service`; found {}",
+                        list(several.iter().copied())
+                    ),
+                );
+                return None;
+            }
+        }
+        Some(bridge)
+    }
+
+    fn required_string(&mut self, map: &Map<'_>, key: &str) -> Option<String> {
+        match map.value(key) {
+            Some(value) => self.non_empty_string(value, &map.field(key), "a string"),
+            None => {
+                self.error(
+                    map.location,
+                    &map.field(key),
+                    format!("missing required key `{key}`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn ros2_direction(&mut self, map: &Map<'_>, key: &str) -> Option<Ros2Direction> {
+        let Some(value) = map.value(key) else {
+            self.error(
+                map.location,
+                &map.field(key),
+                "missing required key `direction` (`subscribe` or `publish`)",
+            );
+            return None;
+        };
+        match self.string(value, &map.field(key)).as_deref() {
+            Some("subscribe") => Some(Ros2Direction::Subscribe),
+            Some("publish") => Some(Ros2Direction::Publish),
+            Some(other) => {
+                self.error(
+                    value.location(),
+                    &map.field(key),
+                    format!("unknown direction `{other}`: expected `subscribe` or `publish`"),
+                );
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn ros2_qos(&mut self, yaml: &Yaml, path: &str, base: Ros2Qos) -> Ros2Qos {
+        let mut qos = base;
+        let Some(map) = self.map(yaml, path, ROS2_QOS_KEYS, "a QoS profile") else {
+            return qos;
+        };
+        if let Some(value) = map.value("reliable") {
+            match value.as_bool() {
+                Some(reliable) => qos.reliable = reliable,
+                None => self.expected(value, &map.field("reliable"), "true or false"),
+            }
+        }
+        if let Some(value) = map.value("durability") {
+            match self.string(value, &map.field("durability")).as_deref() {
+                Some("volatile") => qos.transient_local = false,
+                Some("transient_local") => qos.transient_local = true,
+                Some(other) => self.error(
+                    value.location(),
+                    &map.field("durability"),
+                    format!(
+                        "unknown durability `{other}`: expected `volatile` or `transient_local`"
+                    ),
+                ),
+                None => {}
+            }
+        }
+        if let Some(value) = map.value("keep_last") {
+            match value.as_i64() {
+                Some(depth) if depth >= 1 && depth <= i64::from(u32::MAX) => {
+                    qos.keep_last = Some(depth as u32)
+                }
+                _ => self.expected(
+                    value,
+                    &map.field("keep_last"),
+                    "a history depth of at least 1",
+                ),
+            }
+        }
+        if let Some(value) = map.value("keep_all") {
+            match value.as_bool() {
+                Some(true) => qos.keep_last = None,
+                Some(false) => {}
+                None => self.expected(value, &map.field("keep_all"), "true or false"),
+            }
+        }
+        for (key, slot) in [
+            ("lifespan", &mut qos.lifespan),
+            ("deadline", &mut qos.deadline),
+            ("liveliness", &mut qos.liveliness),
+        ] {
+            if let Some(value) = map.value(key) {
+                match value.as_f64() {
+                    Some(secs) if secs > 0.0 && secs.is_finite() => {
+                        *slot = Some(Duration::from_secs_f64(secs))
+                    }
+                    _ => self.expected(value, &map.field(key), "a duration in seconds"),
+                }
+            }
+        }
+        qos
     }
 
     /// `path:`; `shell` and `dynamic` are special.

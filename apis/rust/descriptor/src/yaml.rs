@@ -130,6 +130,30 @@ pub(crate) enum Yaml {
 }
 
 impl Yaml {
+    /// The value as a boolean, when it is a scalar that reads as one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Yaml::Scalar(s) => s.as_bool(),
+            _ => None,
+        }
+    }
+
+    /// The value as an integer, when it is a scalar that reads as one.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Yaml::Scalar(s) => s.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// The value as a number, when it is a scalar that reads as one.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Yaml::Scalar(s) => s.as_f64(),
+            _ => None,
+        }
+    }
+
     pub fn location(&self) -> Location {
         match self {
             Yaml::Scalar(s) => s.location,
