@@ -9,8 +9,8 @@ mod build;
 mod cli;
 mod coordinator;
 mod daemon;
-mod net;
 mod graph;
+mod net;
 mod runtime;
 mod templates;
 

@@ -69,19 +69,22 @@ pub async fn connect(addr: SocketAddr, role: Role) -> eyre::Result<TcpStream> {
     match reply {
         Some(HandshakeReply::Accepted { .. }) => Ok(stream),
         Some(HandshakeReply::Refused(reason)) => Err(eyre::eyre!("{addr} refused: {reason}")),
-        None => Err(eyre::eyre!("{addr} closed the connection during the handshake")),
+        None => Err(eyre::eyre!(
+            "{addr} closed the connection during the handshake"
+        )),
     }
 }
 
 /// Accepts the handshake of a new connection; `Err` carries the reason it was dropped
 /// (already answered to the peer when it was a version mismatch).
 pub async fn accept(stream: &mut TcpStream) -> Result<Role, String> {
-    let handshake = match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame::<Handshake>(stream)).await {
-        Err(_) => return Err(format!("no handshake within {HANDSHAKE_TIMEOUT:?}")),
-        Ok(Ok(Some(handshake))) => handshake,
-        Ok(Ok(None)) => return Err("closed before the handshake".into()),
-        Ok(Err(err)) => return Err(format!("invalid handshake: {err}")),
-    };
+    let handshake =
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame::<Handshake>(stream)).await {
+            Err(_) => return Err(format!("no handshake within {HANDSHAKE_TIMEOUT:?}")),
+            Ok(Ok(Some(handshake))) => handshake,
+            Ok(Ok(None)) => return Err("closed before the handshake".into()),
+            Ok(Err(err)) => return Err(format!("invalid handshake: {err}")),
+        };
     if handshake.protocol_version != PROTOCOL_VERSION {
         let reason = format!(
             "protocol version mismatch: this side speaks {PROTOCOL_VERSION}, the peer speaks {}",

@@ -40,7 +40,13 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
             } else {
                 let names: Vec<String> = daemons
                     .iter()
-                    .map(|d| if d.is_empty() { "(default)".into() } else { d.clone() })
+                    .map(|d| {
+                        if d.is_empty() {
+                            "(default)".into()
+                        } else {
+                            d.clone()
+                        }
+                    })
                     .collect();
                 println!("daemon: {} connected ({})", daemons.len(), names.join(", "));
                 true

@@ -46,9 +46,9 @@ impl Control {
                 "no dora coordinator is reachable at {addr} ({err:#}); start one with `dora up`"
             )
         })?;
-        write_frame(&mut stream, request)
-            .await
-            .map_err(|err| eyre::eyre!("sending the request to the coordinator at {addr}: {err}"))?;
+        write_frame(&mut stream, request).await.map_err(|err| {
+            eyre::eyre!("sending the request to the coordinator at {addr}: {err}")
+        })?;
         Ok(Self { stream })
     }
 
@@ -64,7 +64,9 @@ impl Control {
         match self.next().await? {
             Some(ControlReply::Error(message)) => Err(eyre::eyre!(message)),
             Some(reply) => Ok(reply),
-            None => Err(eyre::eyre!("the coordinator closed the connection without replying")),
+            None => Err(eyre::eyre!(
+                "the coordinator closed the connection without replying"
+            )),
         }
     }
 }
@@ -111,7 +113,10 @@ pub fn print_result(result: &dora_message::coordinator::DataflowResult) -> bool 
     }
     let success = result.is_success();
     if success {
-        eprintln!("dora: dataflow {} ({}) finished successfully", result.id, result.name);
+        eprintln!(
+            "dora: dataflow {} ({}) finished successfully",
+            result.id, result.name
+        );
     } else {
         eprintln!("dora: dataflow {} ({}) failed", result.id, result.name);
     }

@@ -13,7 +13,10 @@ pub struct Args {
 }
 
 pub fn exec(args: Args) -> eyre::Result<ExitCode> {
-    let reply = block_on(request(args.coordinator.socket_addr(), &ControlRequest::List))??;
+    let reply = block_on(request(
+        args.coordinator.socket_addr(),
+        &ControlRequest::List,
+    ))??;
     let ControlReply::List(entries) = reply else {
         eyre::bail!("unexpected reply from the coordinator: {reply:?}");
     };
@@ -21,10 +24,18 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         println!("No dataflows.");
         return Ok(ExitCode::SUCCESS);
     }
-    let name_width = entries.iter().map(|e| e.name.len()).max().unwrap_or(4).max(4);
+    let name_width = entries
+        .iter()
+        .map(|e| e.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     println!("{:<36}  {:<name_width$}  STATUS", "UUID", "NAME");
     for entry in entries {
-        println!("{:<36}  {:<name_width$}  {}", entry.id, entry.name, entry.status);
+        println!(
+            "{:<36}  {:<name_width$}  {}",
+            entry.id, entry.name, entry.status
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod build;
-mod client;
 mod check;
+mod client;
 mod coordinator;
 mod daemon;
 mod destroy;

@@ -41,8 +41,8 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         .dataflow
         .canonicalize()
         .wrap_err_with(|| format!("resolving {}", args.dataflow.display()))?;
-    let descriptor = std::fs::read_to_string(&path)
-        .wrap_err_with(|| format!("reading {}", path.display()))?;
+    let descriptor =
+        std::fs::read_to_string(&path).wrap_err_with(|| format!("reading {}", path.display()))?;
     let addr = args.coordinator.socket_addr();
     let start = ControlRequest::Start {
         descriptor,
@@ -65,7 +65,13 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
 
 async fn attach(addr: std::net::SocketAddr, id: String) -> eyre::Result<ExitCode> {
     use tokio::signal::unix::{signal, SignalKind};
-    let mut control = Control::request(addr, &ControlRequest::Attach { dataflow: id.clone() }).await?;
+    let mut control = Control::request(
+        addr,
+        &ControlRequest::Attach {
+            dataflow: id.clone(),
+        },
+    )
+    .await?;
     let mut sigint = signal(SignalKind::interrupt()).wrap_err("installing the SIGINT handler")?;
     let mut stop_requested = false;
     loop {

@@ -47,7 +47,10 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     println!("dataflow {} ({}) stopped", result.id, result.name);
     for node in &result.nodes {
         if node.killed {
-            println!("node `{}` was killed: it did not stop within the grace period", node.node_id);
+            println!(
+                "node `{}` was killed: it did not stop within the grace period",
+                node.node_id
+            );
         } else if let Some(failure) = &node.failure {
             println!("node `{}` failed: {failure}", node.node_id);
         }

@@ -10,7 +10,9 @@ use std::{
 use dora_message::coordinator::{ControlReply, ControlRequest};
 use eyre::WrapErr;
 
-use super::client::{block_on, request, CoordinatorArgs, DEFAULT_DAEMON_PORT, DEFAULT_LOCAL_LISTEN_PORT};
+use super::client::{
+    block_on, request, CoordinatorArgs, DEFAULT_DAEMON_PORT, DEFAULT_LOCAL_LISTEN_PORT,
+};
 
 /// How long `dora up` waits for what it started to be ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);

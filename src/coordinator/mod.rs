@@ -65,7 +65,11 @@ pub async fn run(options: CoordinatorOptions) -> eyre::Result<()> {
         options.control_addr
     );
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-    let acceptor = tokio::spawn(accept_loop(daemon_listener, control_listener, events_tx.clone()));
+    let acceptor = tokio::spawn(accept_loop(
+        daemon_listener,
+        control_listener,
+        events_tx.clone(),
+    ));
     let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
     let mut state = State::default();
     loop {
@@ -333,22 +337,25 @@ impl State {
                 }
                 tracing::info!("daemon `{machine_id}` registered (data address {data_address})");
                 for (id, name) in running {
-                    let dataflow = self.dataflows.entry(id.clone()).or_insert_with(|| DataflowState {
-                        id: id.clone(),
-                        name,
-                        status: DataflowStatus::Running,
-                        nodes: Vec::new(),
-                        running_on: BTreeSet::new(),
-                        pending_spawn: BTreeSet::new(),
-                        start_reply: None,
-                        outcomes: Vec::new(),
-                        errors: Vec::new(),
-                        logs: Vec::new(),
-                        attached: Vec::new(),
-                        followers: Vec::new(),
-                        stop_waiters: Vec::new(),
-                        stop_sent: false,
-                    });
+                    let dataflow =
+                        self.dataflows
+                            .entry(id.clone())
+                            .or_insert_with(|| DataflowState {
+                                id: id.clone(),
+                                name,
+                                status: DataflowStatus::Running,
+                                nodes: Vec::new(),
+                                running_on: BTreeSet::new(),
+                                pending_spawn: BTreeSet::new(),
+                                start_reply: None,
+                                outcomes: Vec::new(),
+                                errors: Vec::new(),
+                                logs: Vec::new(),
+                                attached: Vec::new(),
+                                followers: Vec::new(),
+                                stop_waiters: Vec::new(),
+                                stop_sent: false,
+                            });
                     dataflow.running_on.insert(machine_id.clone());
                 }
                 if self.destroy_reply.is_some() {
@@ -380,7 +387,11 @@ impl State {
                 machine_id,
                 reason,
             } => {
-                if self.daemons.get(&machine_id).is_some_and(|d| d.conn == conn) {
+                if self
+                    .daemons
+                    .get(&machine_id)
+                    .is_some_and(|d| d.conn == conn)
+                {
                     if self.destroy_sent.is_some() {
                         tracing::info!("daemon `{machine_id}` exited");
                         self.daemons.remove(&machine_id);
@@ -507,7 +518,12 @@ impl State {
         } else {
             DataflowStatus::Failed
         };
-        tracing::info!("dataflow {} ({}) {}", dataflow.id, dataflow.name, dataflow.status);
+        tracing::info!(
+            "dataflow {} ({}) {}",
+            dataflow.id,
+            dataflow.name,
+            dataflow.status
+        );
         if let Some(reply) = dataflow.start_reply.take() {
             let _ = reply.send(ControlReply::Error(result.errors.join("; ")));
         }
@@ -568,7 +584,10 @@ impl State {
                     [] => Err(format!("there is no {what} dataflow")),
                     many => Err(format!(
                         "several {what} dataflows, name one: {}",
-                        many.iter().map(|d| describe(d)).collect::<Vec<_>>().join(", ")
+                        many.iter()
+                            .map(|d| describe(d))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     )),
                 }
             }
@@ -651,8 +670,8 @@ impl State {
                 let Some(state) = self.dataflows.get_mut(&id) else {
                     return;
                 };
-                let known_node = state.nodes.contains(&node)
-                    || state.logs.iter().any(|l| l.node_id == node);
+                let known_node =
+                    state.nodes.contains(&node) || state.logs.iter().any(|l| l.node_id == node);
                 if !known_node {
                     return error(format!(
                         "dataflow {} ({}) has no node `{node}`; its nodes: {}",
@@ -747,7 +766,13 @@ impl State {
                 let connected: Vec<String> = self
                     .daemons
                     .keys()
-                    .map(|m| if m.is_empty() { "(default)".into() } else { format!("`{m}`") })
+                    .map(|m| {
+                        if m.is_empty() {
+                            "(default)".into()
+                        } else {
+                            format!("`{m}`")
+                        }
+                    })
                     .collect();
                 return Err(format!(
                     "node `{}` is deployed on machine `{machine}`, but no daemon with that machine id is connected (connected: {})",

@@ -2,14 +2,14 @@
 
 const ADJECTIVES: &[&str] = &[
     "agile", "brave", "calm", "clever", "eager", "fancy", "gentle", "happy", "jolly", "keen",
-    "lively", "mighty", "nimble", "proud", "quick", "quiet", "rapid", "sharp", "steady",
-    "swift", "tidy", "vivid", "witty", "zesty",
+    "lively", "mighty", "nimble", "proud", "quick", "quiet", "rapid", "sharp", "steady", "swift",
+    "tidy", "vivid", "witty", "zesty",
 ];
 
 const NOUNS: &[&str] = &[
-    "badger", "beacon", "comet", "falcon", "gecko", "harbor", "heron", "lynx", "meadow",
-    "otter", "panda", "pebble", "piston", "quasar", "raven", "rover", "sensor", "servo",
-    "sparrow", "summit", "tiger", "turtle", "walrus", "wombat",
+    "badger", "beacon", "comet", "falcon", "gecko", "harbor", "heron", "lynx", "meadow", "otter",
+    "panda", "pebble", "piston", "quasar", "raven", "rover", "sensor", "servo", "sparrow",
+    "summit", "tiger", "turtle", "walrus", "wombat",
 ];
 
 /// A name accepted by `is_free`, picked pseudo-randomly.

@@ -476,9 +476,10 @@ pub async fn run_dataflow(
             }
             Some(StopRequest::Graceful(grace_duration)) => {
                 stopping = true;
-                sink.notice(&dataflow_id, &format!(
-                    "stopping the dataflow (nodes have {grace_duration:?} to exit)"
-                ));
+                sink.notice(
+                    &dataflow_id,
+                    &format!("stopping the dataflow (nodes have {grace_duration:?} to exit)"),
+                );
                 for timer in timers.drain(..) {
                     timer.abort();
                 }

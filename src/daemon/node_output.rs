@@ -30,7 +30,10 @@ pub struct LogSink {
 #[derive(Debug, Clone)]
 pub enum SinkEvent {
     Line(dora_message::coordinator::LogLine),
-    Notice { dataflow_id: String, message: String },
+    Notice {
+        dataflow_id: String,
+        message: String,
+    },
 }
 
 impl LogSink {
@@ -133,8 +136,10 @@ impl NodeLog {
             let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
             let _ = writeln!(file, "[dora] {message}");
         }
-        self.sink
-            .notice(&self.dataflow_id, &format!("node `{}`: {message}", self.node_id));
+        self.sink.notice(
+            &self.dataflow_id,
+            &format!("node `{}`: {message}", self.node_id),
+        );
     }
 
     /// The last stderr lines.

@@ -161,9 +161,8 @@ pub fn deliver_incoming(
     let mut next_region = 0u64;
     for message in incoming {
         let (node, output) = match &message {
-            InterDaemon::Message { node, output, .. } | InterDaemon::OutputClosed { node, output } => {
-                (node.clone(), output.clone())
-            }
+            InterDaemon::Message { node, output, .. }
+            | InterDaemon::OutputClosed { node, output } => (node.clone(), output.clone()),
         };
         for (peer, receives) in &bridges {
             let Some(index) = receives
@@ -174,11 +173,13 @@ pub fn deliver_incoming(
             };
             let index = index as u16;
             let sent = match &message {
-                InterDaemon::OutputClosed { .. } => {
-                    encode_packet(&mut packet, &DataPacket::OutputClosed { output: index }, &[])
-                        .map_err(|err| err.to_string())
-                        .and_then(|()| peer.send(&packet, None).map_err(|err| err.to_string()))
-                }
+                InterDaemon::OutputClosed { .. } => encode_packet(
+                    &mut packet,
+                    &DataPacket::OutputClosed { output: index },
+                    &[],
+                )
+                .map_err(|err| err.to_string())
+                .and_then(|()| peer.send(&packet, None).map_err(|err| err.to_string())),
                 InterDaemon::Message { metadata, data, .. } if data.len() < ZERO_COPY_THRESHOLD => {
                     let header = DataPacket::Message {
                         output: index,
@@ -239,7 +240,8 @@ fn send_in_region(
     encode_packet(packet, &header, &[]).map_err(|err| err.to_string())?;
     peer.send(packet, Some(memory.fd.as_raw_fd()))
         .map_err(|err| err.to_string())?;
-    encode_packet(packet, &DataPacket::RetireRegion { region }, &[]).map_err(|err| err.to_string())?;
+    encode_packet(packet, &DataPacket::RetireRegion { region }, &[])
+        .map_err(|err| err.to_string())?;
     peer.send(packet, None).map_err(|err| err.to_string())
 }
 

@@ -156,10 +156,8 @@ pub fn plan(
                                 Some(op) => format!("{op}/{output}"),
                                 None => output.clone(),
                             };
-                            let receives = &mut bridge_plans
-                                .entry((receiver, machine))
-                                .or_default()
-                                .1;
+                            let receives =
+                                &mut bridge_plans.entry((receiver, machine)).or_default().1;
                             let key = (source.clone(), output);
                             match receives.iter_mut().find(|(k, _)| *k == key) {
                                 Some((_, inputs)) => inputs.push(input_index),

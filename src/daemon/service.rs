@@ -14,9 +14,7 @@ use std::{
 };
 
 use dora_descriptor::Descriptor;
-use dora_message::coordinator::{
-    CoordinatorToDaemon, DaemonToCoordinator, NodeOutcome, Role,
-};
+use dora_message::coordinator::{CoordinatorToDaemon, DaemonToCoordinator, NodeOutcome, Role};
 use eyre::WrapErr;
 use tokio::{
     net::TcpListener,
@@ -57,7 +55,12 @@ struct RunningDataflow {
 pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
     let local = TcpListener::bind(options.local_listen_addr)
         .await
-        .wrap_err_with(|| format!("binding the local listen port {}", options.local_listen_addr))?;
+        .wrap_err_with(|| {
+            format!(
+                "binding the local listen port {}",
+                options.local_listen_addr
+            )
+        })?;
     tokio::spawn(refuse_dynamic_nodes(local));
     let data_listener = TcpListener::bind((options.local_listen_addr.ip(), 0))
         .await
@@ -119,7 +122,10 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
         };
         warned = false;
         backoff = Duration::from_millis(50);
-        tracing::info!("connected to the coordinator at {}", options.coordinator_addr);
+        tracing::info!(
+            "connected to the coordinator at {}",
+            options.coordinator_addr
+        );
         let (mut reader, mut writer) = stream.into_split();
         let register = DaemonToCoordinator::Register {
             machine_id: options.machine_id.clone(),
@@ -373,7 +379,9 @@ async fn accept_links(listener: TcpListener, registry: Registry) {
             }
             let hello = match read_frame::<LinkHello>(&mut stream).await {
                 Ok(Some(hello)) => hello,
-                other => return tracing::warn!("dropped data link from {peer}: bad hello {other:?}"),
+                other => {
+                    return tracing::warn!("dropped data link from {peer}: bad hello {other:?}")
+                }
             };
             let deadline = Instant::now() + Duration::from_secs(10);
             let deliver = loop {

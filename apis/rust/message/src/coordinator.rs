@@ -110,7 +110,9 @@ pub enum ControlRequest {
         name: Option<String>,
     },
     /// Stream the dataflow's logs and end with its result.
-    Attach { dataflow: String },
+    Attach {
+        dataflow: String,
+    },
     Stop {
         /// A UUID or a name; `None` when exactly one dataflow runs.
         dataflow: Option<String>,
@@ -131,7 +133,10 @@ pub enum ControlRequest {
 /// Coordinator → CLI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ControlReply {
-    Started { id: String, name: String },
+    Started {
+        id: String,
+        name: String,
+    },
     Log(LogLine),
     /// A message from dora itself while attached (a node killed, a daemon lost, ...).
     Notice(String),
@@ -142,8 +147,13 @@ pub enum ControlReply {
     LogLines(Vec<LogLine>),
     /// End of a followed log: the dataflow finished.
     LogEnd,
-    Destroyed { dataflows_stopped: usize, daemons: usize },
-    Status { daemons: Vec<String> },
+    Destroyed {
+        dataflows_stopped: usize,
+        daemons: usize,
+    },
+    Status {
+        daemons: Vec<String>,
+    },
     Error(String),
 }
 
@@ -188,7 +198,10 @@ pub enum DaemonToCoordinator {
     },
     Log(LogLine),
     /// A message from dora about a dataflow (killed nodes, dropped messages).
-    Notice { dataflow_id: String, message: String },
+    Notice {
+        dataflow_id: String,
+        message: String,
+    },
     Finished {
         dataflow_id: String,
         nodes: Vec<NodeOutcome>,
