@@ -11,6 +11,7 @@ mod coordinator;
 mod daemon;
 mod graph;
 mod net;
+mod ros2;
 mod runtime;
 mod templates;
 
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
 /// Diagnostics go to stderr, filtered by `RUST_LOG` (default: warnings and errors).
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rustdds=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

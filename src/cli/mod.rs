@@ -15,6 +15,7 @@ mod graph;
 mod list;
 mod logs;
 mod new;
+mod ros2_bridge;
 mod run;
 mod runtime;
 mod start;
@@ -59,6 +60,9 @@ pub enum Command {
     Coordinator(coordinator::Args),
     /// Run the given dataflow on this machine, without a coordinator or daemon running
     Run(run::Args),
+    /// Run a ROS 2 bridge node (started by the daemon for nodes declared with `ros2:`)
+    #[command(hide = true)]
+    Ros2Bridge(ros2_bridge::Args),
 }
 
 impl Command {
@@ -78,6 +82,7 @@ impl Command {
             Command::Runtime(args) => runtime::exec(args),
             Command::Coordinator(args) => coordinator::exec(args),
             Command::Run(args) => run::exec(args),
+            Command::Ros2Bridge(args) => ros2_bridge::exec(args),
         }
     }
 }

@@ -210,7 +210,7 @@ pub async fn run_dataflow(
         .collect();
     let programs = local_nodes
         .iter()
-        .map(|node| spawn::resolve(node, &working_dir))
+        .map(|node| spawn::resolve(node, &working_dir, Some(&dataflow_path)))
         .collect::<eyre::Result<Vec<_>>>()?;
 
     let log_dir = working_dir.join("out").join(&dataflow_id);

@@ -21,13 +21,21 @@ use tokio::process::{Child, Command};
 pub struct Program {
     pub program: PathBuf,
     pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
 }
 
 /// Works out what to execute for `node` (checking that executables and operator libraries
 /// exist), and for a runtime node the operators `dora runtime` must load.
-pub fn resolve(node: &Node, working_dir: &Path) -> eyre::Result<(Program, Option<RuntimeConfig>)> {
+pub fn resolve(
+    node: &Node,
+    working_dir: &Path,
+    dataflow_path: Option<&Path>,
+) -> eyre::Result<(Program, Option<RuntimeConfig>)> {
     match &node.kind {
-        NodeKind::Custom(custom) => resolve_custom(node, custom, working_dir).map(|p| (p, None)),
+        NodeKind::Custom(custom) => {
+            resolve_custom(node, custom, working_dir, dataflow_path).map(|p| (p, None))
+        }
         NodeKind::Runtime(runtime) => {
             let operators = resolve_operators(node, runtime, working_dir)?;
             let program = std::env::current_exe()
@@ -36,6 +44,7 @@ pub fn resolve(node: &Node, working_dir: &Path) -> eyre::Result<(Program, Option
                 Program {
                     program,
                     args: vec!["runtime".into()],
+                    env: Vec::new(),
                 },
                 Some(RuntimeConfig { operators }),
             ))
@@ -103,7 +112,12 @@ fn shared_library(path: &str, working_dir: &Path) -> Option<PathBuf> {
     })
 }
 
-fn resolve_custom(node: &Node, custom: &CustomNode, working_dir: &Path) -> eyre::Result<Program> {
+fn resolve_custom(
+    node: &Node,
+    custom: &CustomNode,
+    working_dir: &Path,
+    dataflow_path: Option<&Path>,
+) -> eyre::Result<Program> {
     let args = match &custom.args {
         Some(args) => shell_words::split(args)
             .wrap_err_with(|| format!("node `{}`: cannot split `args: {args}`", node.id))?,
@@ -113,12 +127,21 @@ fn resolve_custom(node: &Node, custom: &CustomNode, working_dir: &Path) -> eyre:
         NodeSource::Shell => Ok(Program {
             program: "sh".into(),
             args: vec!["-c".into(), custom.args.clone().unwrap_or_default()],
+            env: Vec::new(),
         }),
-        NodeSource::Ros2(_) => bail!(
-            "node `{}` is a ROS 2 bridge (`ros2:`); the bridge process is not part of this \
-             version yet, so `dora check` and `dora graph` accept the node but it cannot run",
-            node.id
-        ),
+        NodeSource::Ros2(_) => Ok(Program {
+            program: std::env::current_exe()
+                .wrap_err("locating the dora executable to run the ROS 2 bridge")?,
+            args: vec!["ros2-bridge".into()],
+            env: dataflow_path
+                .map(|path| {
+                    vec![(
+                        crate::ros2::DATAFLOW_PATH_ENV.to_owned(),
+                        path.display().to_string(),
+                    )]
+                })
+                .unwrap_or_default(),
+        }),
         NodeSource::Dynamic => bail!(
             "node `{}` is `path: dynamic`: dynamic nodes connect to a running daemon \
              (`dora up` / `dora start`), which `dora run` does not provide",
@@ -139,11 +162,13 @@ fn resolve_custom(node: &Node, custom: &CustomNode, working_dir: &Path) -> eyre:
                 Ok(Program {
                     program: "python3".into(),
                     args: python_args,
+                    env: Vec::new(),
                 })
             } else {
                 Ok(Program {
                     program: resolved,
                     args,
+                    env: Vec::new(),
                 })
             }
         }
@@ -182,6 +207,7 @@ pub fn spawn(
         .args(&program.args)
         .current_dir(working_dir)
         .envs(node.env.iter().map(|(k, v)| (k, v.to_string())))
+        .envs(program.env.iter().map(|(k, v)| (k, v)))
         .env(dora_message::NODE_CONFIG_ENV, config_json)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -11,6 +11,9 @@
 //! - `hold`: prints `holding pid=P bytes=N` after its first message and keeps it forever.
 //! - `slow-receive DELAY_MS`: prints `got seq=S` for each message, sleeping DELAY_MS after each.
 //! - `send-hang SIZE`: sends one message of SIZE bytes, prints `sent pid=P`, then hangs.
+//! - `ros-talk N INTERVAL_MS`: sends N rows `{data: "dora K"}` on `out`, INTERVAL_MS apart.
+//! - `ros-print N`: prints the `data` field of every row it receives (`got: …`); exits after
+//!   N rows.
 //! - `async-receive`: like `slow-receive 0`, through `recv_async` on a futures executor.
 //! - `bad-output`: sends on an undeclared output and prints the error.
 //! - `send-arrow` / `receive-arrow`: send a set of Arrow arrays (nested, with nulls, sliced,
@@ -59,6 +62,8 @@ fn main() -> ExitCode {
         "hold" => hold(),
         "slow-receive" => slow_receive(arg(1).parse().unwrap_or(10)),
         "async-receive" => async_receive(),
+        "ros-talk" => ros_talk(arg(1).parse().unwrap_or(10), arg(2).parse().unwrap_or(50)),
+        "ros-print" => ros_print(arg(1).parse().unwrap_or(1)),
         "send-hang" => send_hang(arg(1).parse().unwrap_or(1 << 20)),
         "bad-output" => bad_output(),
         "send-arrow" => send_arrow(),
@@ -293,4 +298,44 @@ fn send_hang(size: usize) -> Result<ExitCode> {
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }
+}
+
+fn ros_talk(count: usize, interval_ms: u64) -> Result<ExitCode> {
+    let (mut node, _events) = DoraNode::init_from_env()?;
+    for i in 0..count {
+        let data: ArrayRef = Arc::new(StringArray::from(vec![format!("dora {i}")]));
+        let row = StructArray::from(vec![(
+            Arc::new(Field::new("data", DataType::Utf8, false)),
+            data,
+        )]);
+        node.send_output("out".into(), Default::default(), row)?;
+        std::thread::sleep(Duration::from_millis(interval_ms));
+    }
+    println!("talked {count}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ros_print(count: usize) -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    let mut seen = 0;
+    while let Some(event) = events.recv() {
+        if let Event::Input { data, .. } = event {
+            let rows = data
+                .as_any()
+                .downcast_ref::<StructArray>()
+                .ok_or("expected a struct array")?;
+            let strings = rows
+                .column_by_name("data")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
+                .ok_or("expected a `data` string field")?;
+            for text in strings.iter().flatten() {
+                println!("got: {text}");
+                seen += 1;
+            }
+            if seen >= count {
+                break;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

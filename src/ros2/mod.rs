@@ -1,0 +1,319 @@
+//! The ROS 2 bridge: a dataflow node whose other side is a ROS 2 participant on the DDS wire.
+//!
+//! The daemon runs it as `dora ros2-bridge` for a node declared with `ros2:`. Inputs of the
+//! node are published on ROS 2 topics (each row of the incoming Arrow `StructArray` is one
+//! message); messages of subscribed topics become the node's outputs (one row each). Message
+//! layouts come from `.msg` files read at run time (see `dora-ros2-types`), so any type a
+//! ROS 2 installation knows can be bridged without generated code.
+//!
+//! The bridge announces its node on `ros_discovery_info` as ROS 2's own nodes do, so ROS 2
+//! tools list it with its topics. With `ROS_LOCALHOST_ONLY=1` or
+//! `ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST` it keeps all DDS traffic on the loopback
+//! interface.
+//!
+//! Design note: `ros2-client` maps ROS 2 types to Rust types at compile time through serde;
+//! the bridge only knows its types at run time, so it speaks DDS through `rustdds` directly
+//! with raw CDR payloads that `dora-ros2-types` encodes and decodes.
+
+mod codec;
+mod dds;
+mod names;
+
+use std::{net::Ipv4Addr, path::PathBuf};
+
+use dora_descriptor::{Descriptor, NodeKind, NodeSource, Ros2Bridge, Ros2Direction, Ros2Qos};
+use dora_node_api::{DoraNode, Event};
+use eyre::{bail, eyre, WrapErr};
+use futures::{stream::select_all, StreamExt};
+use rustdds::{DomainParticipantBuilder, TopicKind};
+
+use codec::Codec;
+use dds::{RawCdr, RawMessage};
+
+/// Environment variable with the dataflow file's path, set by the daemon for a bridge.
+pub const DATAFLOW_PATH_ENV: &str = "DORA_DATAFLOW_PATH";
+
+/// Runs the bridge of this process's node until the dataflow stops.
+pub fn run_from_env() -> eyre::Result<()> {
+    let (mut node, events) =
+        DoraNode::init_from_env().wrap_err("joining the dataflow as a ROS 2 bridge")?;
+    let path = std::env::var_os(DATAFLOW_PATH_ENV)
+        .map(PathBuf::from)
+        .ok_or_else(|| eyre!("{DATAFLOW_PATH_ENV} is not set: the bridge is started by dora"))?;
+    let descriptor = Descriptor::read(&path).map_err(|err| eyre!("{err}"))?;
+    let path = Some(path);
+    let node_id = node.id().to_owned();
+    let bridge = match descriptor.node(&node_id).map(|n| &n.kind) {
+        Some(NodeKind::Custom(custom)) => match &custom.source {
+            NodeSource::Ros2(bridge) => (**bridge).clone(),
+            _ => bail!("node `{node_id}` is not a ROS 2 bridge"),
+        },
+        _ => bail!("node `{node_id}` is not a ROS 2 bridge"),
+    };
+    let working_dir = path
+        .as_deref()
+        .and_then(|p| p.parent())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let store = codec::TypeStore::load(&bridge.msg_paths, &working_dir)?;
+    let endpoints = Endpoints::create(&bridge, &node_id, &store)?;
+    futures::executor::block_on(endpoints.run(&mut node, events))
+}
+
+/// One subscribed topic: its DDS reader and where its messages go.
+struct Subscription {
+    reader: dds::RawReader,
+    output: String,
+    codec: Codec,
+    topic: String,
+}
+
+/// One published topic.
+struct Publication {
+    writer: dds::RawWriter,
+    input: String,
+    codec: Codec,
+    topic: String,
+}
+
+/// Everything the bridge created on the DDS side.
+struct Endpoints {
+    _participant: rustdds::DomainParticipant,
+    subscriptions: Vec<Subscription>,
+    publications: Vec<Publication>,
+    _discovery: dds::RawWriter,
+}
+
+fn domain_id(bridge: &Ros2Bridge) -> eyre::Result<u16> {
+    if let Some(id) = bridge.domain_id {
+        return Ok(id as u16);
+    }
+    match std::env::var("ROS_DOMAIN_ID") {
+        Ok(value) if !value.trim().is_empty() => value
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|d| *d <= 232)
+            .ok_or_else(|| eyre!("ROS_DOMAIN_ID=`{value}` is not a domain id (0 to 232)")),
+        _ => Ok(0),
+    }
+}
+
+/// Whether ROS 2's environment asks to stay on this machine.
+fn localhost_only() -> bool {
+    std::env::var("ROS_LOCALHOST_ONLY").is_ok_and(|v| v == "1")
+        || std::env::var("ROS_AUTOMATIC_DISCOVERY_RANGE").is_ok_and(|v| v == "LOCALHOST")
+}
+
+impl Endpoints {
+    fn create(bridge: &Ros2Bridge, node_id: &str, store: &codec::TypeStore) -> eyre::Result<Self> {
+        if !bridge.services.is_empty() {
+            bail!("ROS 2 services in the bridge are not supported yet (node `{node_id}`)");
+        }
+        let node_name = bridge
+            .node_name
+            .clone()
+            .unwrap_or_else(|| node_id.replace('-', "_"));
+        names::validate_node_name(&node_name).map_err(|err| eyre!("node name: {err}"))?;
+        let namespace = names::validate_namespace(bridge.namespace.as_deref().unwrap_or("/"))
+            .map_err(|err| eyre!("namespace: {err}"))?;
+        let domain = domain_id(bridge)?;
+        // Everything that can be wrong in the configuration is found before any DDS traffic.
+        let mut planned = Vec::new();
+        for topic in &bridge.topics {
+            let resolved = names::resolve(&topic.topic, &namespace, &node_name)
+                .map_err(|err| eyre!("topic: {err}"))?;
+            let codec = store.codec(&topic.message_type)?;
+            planned.push((topic, resolved, codec));
+        }
+        let mut builder = DomainParticipantBuilder::new(domain);
+        if localhost_only() {
+            builder = builder.with_only_networks([Ipv4Addr::LOCALHOST]);
+        }
+        let participant = builder
+            .build()
+            .map_err(|err| eyre!("creating the DDS participant in domain {domain}: {err:?}"))?;
+        let default_qos = dds::qos(&Ros2Qos::default());
+        let publisher = participant
+            .create_publisher(&default_qos)
+            .map_err(|err| eyre!("creating a DDS publisher: {err:?}"))?;
+        let subscriber = participant
+            .create_subscriber(&default_qos)
+            .map_err(|err| eyre!("creating a DDS subscriber: {err:?}"))?;
+
+        let mut subscriptions = Vec::new();
+        let mut publications = Vec::new();
+        let mut reader_gids = Vec::new();
+        let mut writer_gids = Vec::new();
+        for (topic, resolved, codec) in planned {
+            let qos = dds::qos(&topic.qos);
+            let dds_topic = participant
+                .create_topic(
+                    names::dds_topic(&resolved),
+                    codec.dds_type_name(),
+                    &qos,
+                    TopicKind::NoKey,
+                )
+                .map_err(|err| eyre!("creating DDS topic for {resolved}: {err:?}"))?;
+            match topic.direction {
+                Ros2Direction::Subscribe => {
+                    let reader = subscriber
+                        .create_datareader_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
+                        .map_err(|err| eyre!("subscribing to {resolved}: {err:?}"))?;
+                    reader_gids.push(rustdds::RTPSEntity::guid(&reader).to_bytes());
+                    tracing::info!(
+                        "subscribed to {resolved} ({}) with {}",
+                        topic.message_type,
+                        dds::describe(&topic.qos)
+                    );
+                    subscriptions.push(Subscription {
+                        reader,
+                        output: topic.dataflow_id.clone(),
+                        codec,
+                        topic: resolved,
+                    });
+                }
+                Ros2Direction::Publish => {
+                    let writer = publisher
+                        .create_datawriter_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
+                        .map_err(|err| eyre!("publishing on {resolved}: {err:?}"))?;
+                    writer_gids.push(rustdds::RTPSEntity::guid(&writer).to_bytes());
+                    tracing::info!(
+                        "publishing {resolved} ({}) with {}",
+                        topic.message_type,
+                        dds::describe(&topic.qos)
+                    );
+                    publications.push(Publication {
+                        writer,
+                        input: topic.dataflow_id.clone(),
+                        codec,
+                        topic: resolved,
+                    });
+                }
+            }
+        }
+
+        // Announce the node like rmw implementations do.
+        let discovery_qos = dds::qos(&Ros2Qos {
+            reliable: true,
+            transient_local: true,
+            keep_last: Some(1),
+            ..Ros2Qos::default()
+        });
+        let discovery_topic = participant
+            .create_topic(
+                "ros_discovery_info".into(),
+                "rmw_dds_common::msg::dds_::ParticipantEntitiesInfo_".into(),
+                &discovery_qos,
+                TopicKind::NoKey,
+            )
+            .map_err(|err| eyre!("creating ros_discovery_info: {err:?}"))?;
+        let discovery = publisher
+            .create_datawriter_no_key::<RawMessage, RawCdr>(&discovery_topic, Some(discovery_qos))
+            .map_err(|err| eyre!("announcing the node: {err:?}"))?;
+        let info = dds::participant_entities_info(
+            rustdds::RTPSEntity::guid(&participant).to_bytes(),
+            &namespace,
+            &node_name,
+            &reader_gids,
+            &writer_gids,
+        );
+        discovery
+            .write(RawMessage(info), None)
+            .map_err(|err| eyre!("announcing the node: {err:?}"))?;
+        tracing::info!("ROS 2 node {namespace}/{node_name} in domain {domain} is up");
+        Ok(Self {
+            _participant: participant,
+            subscriptions,
+            publications,
+            _discovery: discovery,
+        })
+    }
+
+    async fn run(
+        self,
+        node: &mut DoraNode,
+        events: dora_node_api::EventStream,
+    ) -> eyre::Result<()> {
+        enum Item {
+            Dora(Option<Event>),
+            Ros(usize, Result<RawMessage, String>),
+        }
+        let Endpoints {
+            _participant,
+            subscriptions,
+            publications,
+            _discovery,
+        } = self;
+        let mut codecs = Vec::new();
+        let mut streams: Vec<futures::stream::BoxStream<'static, Item>> = Vec::new();
+        // The event stream ends the loop; map its end to one `None` item.
+        streams.push(
+            events
+                .map(|e| Item::Dora(Some(e)))
+                .chain(futures::stream::once(async { Item::Dora(None) }))
+                .boxed(),
+        );
+        for (index, subscription) in subscriptions.into_iter().enumerate() {
+            codecs.push((subscription.output, subscription.codec, subscription.topic));
+            streams.push(
+                subscription
+                    .reader
+                    .async_sample_stream()
+                    .map(move |sample| {
+                        Item::Ros(
+                            index,
+                            sample
+                                .map(|s| s.into_value())
+                                .map_err(|err| format!("{err:?}")),
+                        )
+                    })
+                    .boxed(),
+            );
+        }
+        let mut all = select_all(streams);
+        while let Some(item) = all.next().await {
+            match item {
+                Item::Dora(None) | Item::Dora(Some(Event::Stop)) => break,
+                Item::Dora(Some(Event::Input { id, data, .. })) => {
+                    let Some(publication) = publications.iter().find(|p| p.input == id.as_str())
+                    else {
+                        continue;
+                    };
+                    match publication.codec.encode(&data.0) {
+                        Ok(messages) => {
+                            for message in messages {
+                                if let Err(err) = publication.writer.write(RawMessage(message), None)
+                                {
+                                    tracing::warn!("publishing on {}: {err:?}", publication.topic);
+                                }
+                            }
+                        }
+                        Err(err) => {
+                            // Bad input is the sender's bug: say so on the node's log and go on.
+                            eprintln!(
+                                "dropped a message for {} (input `{id}`): {err}",
+                                publication.topic
+                            );
+                        }
+                    }
+                }
+                Item::Dora(Some(_)) => {}
+                Item::Ros(index, Ok(message)) => {
+                    let (output, codec, topic) = &codecs[index];
+                    match codec.decode(&message.0) {
+                        Ok(array) => {
+                            node.send_output(output.clone().into(), Default::default(), array)
+                                .wrap_err_with(|| format!("sending output `{output}`"))?;
+                        }
+                        Err(err) => eprintln!("dropped a malformed message from {topic}: {err}"),
+                    }
+                }
+                Item::Ros(index, Err(err)) => {
+                    eprintln!("reading {}: {err}", codecs[index].2);
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! The ROS 2 bridge against a real DDS implementation that ROS 2 uses: Eclipse Cyclone DDS
+//! peers built from `ros2_ws/interop_peers` with Debian's `cyclonedds-dev`.
+//!
+//! Every case runs inside a private network namespace (`unshare -n`, loopback with multicast
+//! and a 224.0.0.0/4 route), so discovery traffic never reaches the machine's interfaces.
+//! Volatile topics lose what is sent before discovery completes: the cases wait for matches
+//! (the peer publisher waits for a reader) or assert a lower bound on what arrived.
+
+mod common;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    sync::OnceLock,
+};
+
+use common::{dora, test_node, Dataflow};
+
+/// Builds the Cyclone DDS peer once per test binary.
+fn peer() -> &'static Path {
+    static PEER: OnceLock<PathBuf> = OnceLock::new();
+    PEER.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = root.join("target/ros2-interop-peers");
+        let status = Command::new("sh")
+            .arg(root.join("ros2_ws/interop_peers/build.sh"))
+            .arg(&out)
+            .status()
+            .expect("running the peer build (needs cyclonedds-dev, cyclonedds-tools, cc)");
+        assert!(status.success(), "building the Cyclone DDS peer failed");
+        out.join("string_peer")
+    })
+}
+
+/// Runs `script` with `sh` in a fresh network namespace; returns (success, output).
+fn in_private_network(script: &str, cwd: &Path) -> (bool, String) {
+    let setup =
+        "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo";
+    let mut command = Command::new("timeout");
+    command.args(["-s", "KILL", "90", "unshare"]);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc_geteuid() } != 0 {
+        command.arg("-r");
+    }
+    let output = command
+        .args(["-n", "sh", "-c", &format!("{setup} && {script}")])
+        .current_dir(cwd)
+        .env("DORA", dora())
+        .env("PEER", peer())
+        .output()
+        .expect("running unshare");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+#[test]
+fn ros2_string_from_ros_reaches_the_dataflow() {
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: ros-in
+    ros2:
+      topic: /chatter
+      message_type: std_msgs/String
+      direction: subscribe
+    outputs: [chatter]
+  - id: printer
+    path: TEST_NODE
+    args: ros-print 5
+    inputs:
+      chatter: ros-in/chatter
+"#,
+    );
+    let _ = test_node();
+    let script = r#"
+"$DORA" run dataflow.yml --grace-duration 1s > run.out 2>&1 &
+run=$!
+"$PEER" pub /chatter 5 50 hello || echo PEER-FAILED
+for i in $(seq 100); do grep -q "got: hello 4" run.out && break; sleep 0.05; done
+kill -TERM $run; wait $run
+cat run.out
+"#;
+    let (_, output) = in_private_network(script, dataflow.dir.path());
+    assert!(!output.contains("PEER-FAILED"), "{output}");
+    for i in 0..5 {
+        assert!(
+            output.contains(&format!("[printer] got: hello {i}")),
+            "{output}"
+        );
+    }
+}
+
+#[test]
+fn ros2_string_from_the_dataflow_reaches_ros() {
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: talker
+    path: TEST_NODE
+    args: ros-talk 100 30
+    outputs: [out]
+  - id: ros-out
+    ros2:
+      topic: from_dora
+      message_type: std_msgs/msg/String
+      direction: publish
+    inputs:
+      text: talker/out
+"#,
+    );
+    let _ = test_node();
+    let script = r#"
+"$PEER" sub /from_dora 20 20000 > peer.out 2>&1 &
+peer=$!
+"$DORA" run dataflow.yml --grace-duration 1s > run.out 2>&1
+wait $peer; echo "peer-exit=$?"
+cat peer.out run.out
+"#;
+    let (_, output) = in_private_network(script, dataflow.dir.path());
+    assert!(
+        output.contains("peer-exit=0"),
+        "the peer got 20 messages: {output}"
+    );
+    assert!(output.contains("received: dora "), "{output}");
+    assert!(output.contains("finished successfully"), "{output}");
+}
+
+#[test]
+fn ros2_unknown_message_type_is_named_before_any_traffic() {
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: ros-in
+    ros2:
+      topic: /x
+      message_type: nope_msgs/Nope
+      direction: subscribe
+    outputs: [x]
+"#,
+    );
+    let script = r#""$DORA" run dataflow.yml; echo "exit=$?""#;
+    let (_, output) = in_private_network(script, dataflow.dir.path());
+    assert!(
+        output.contains("node `ros-in` exited with code 1"),
+        "{output}"
+    );
+    assert!(output.contains("nope_msgs/Nope"), "{output}");
+    assert!(output.contains("exit=1"), "{output}");
+}
