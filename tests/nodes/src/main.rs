@@ -14,6 +14,8 @@
 //! - `ros-talk N INTERVAL_MS`: sends N rows `{data: "dora K"}` on `out`, INTERVAL_MS apart.
 //! - `ros-print N`: prints the `data` field of every row it receives (`got: …`); exits after
 //!   N rows.
+//! - `ping SIZE COUNT`: sends COUNT messages of SIZE bytes, 10 ms apart.
+//! - `pong`: prints the median latency (receive time − send timestamp) of what it got.
 //! - `async-receive`: like `slow-receive 0`, through `recv_async` on a futures executor.
 //! - `bad-output`: sends on an undeclared output and prints the error.
 //! - `send-arrow` / `receive-arrow`: send a set of Arrow arrays (nested, with nulls, sliced,
@@ -64,6 +66,8 @@ fn main() -> ExitCode {
         "async-receive" => async_receive(),
         "ros-talk" => ros_talk(arg(1).parse().unwrap_or(10), arg(2).parse().unwrap_or(50)),
         "ros-print" => ros_print(arg(1).parse().unwrap_or(1)),
+        "ping" => ping(arg(1).parse().unwrap_or(8), arg(2).parse().unwrap_or(100)),
+        "pong" => pong(),
         "send-hang" => send_hang(arg(1).parse().unwrap_or(1 << 20)),
         "bad-output" => bad_output(),
         "send-arrow" => send_arrow(),
@@ -336,6 +340,38 @@ fn ros_print(count: usize) -> Result<ExitCode> {
                 break;
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ping(size: usize, count: usize) -> Result<ExitCode> {
+    let (mut node, _events) = DoraNode::init_from_env()?;
+    for _ in 0..count {
+        node.send_output_raw("data".into(), Default::default(), size, |buf| {
+            if let Some(first) = buf.first_mut() {
+                *first = 1;
+            }
+        })?;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pong() -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    let mut latencies = Vec::new();
+    while let Some(event) = events.recv() {
+        if let Event::Input { metadata, .. } = event {
+            let sent = metadata.timestamp().get_time().to_system_time();
+            let latency = std::time::SystemTime::now()
+                .duration_since(sent)
+                .unwrap_or_default();
+            latencies.push(latency.as_secs_f64() * 1e6);
+        }
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    if let Some(median) = latencies.get(latencies.len() / 2) {
+        println!("median latency {median:.1} us over {}", latencies.len());
     }
     Ok(ExitCode::SUCCESS)
 }
