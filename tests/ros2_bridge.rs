@@ -153,6 +153,67 @@ nodes:
         output.contains("node `ros-in` exited with code 1"),
         "{output}"
     );
-    assert!(output.contains("nope_msgs/Nope"), "{output}");
+    assert!(
+        output.contains("unknown ROS 2 type `nope_msgs/msg/Nope`"),
+        "{output}"
+    );
+    assert!(
+        output.contains("looked in"),
+        "where it looked is listed: {output}"
+    );
     assert!(output.contains("exit=1"), "{output}");
+}
+
+#[test]
+fn ros2_example_drives_a_turtle_with_twist_and_reads_its_pose() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "-p", "ros2-bridge-example-controller"])
+        .current_dir(root)
+        .status()
+        .expect("building the example controller");
+    assert!(status.success());
+    // The example's dataflow, pointed at the debug build and made to end by itself.
+    let yaml = std::fs::read_to_string(root.join("examples/ros2-bridge/dataflow.yml"))
+        .expect("reading the example");
+    let controller = root.join("target/debug/ros2-bridge-example-controller");
+    let yaml = yaml
+        .replace(
+            "path: ../../target/release/ros2-bridge-example-controller",
+            &format!("path: {}\n    env:\n      COUNT: 40", controller.display()),
+        )
+        .replace(
+            "msg_paths: [msg]",
+            &format!(
+                "msg_paths: [{}]",
+                root.join("examples/ros2-bridge/msg").display()
+            ),
+        );
+    let dataflow = Dataflow::new(&yaml);
+    let turtle = peer().with_file_name("turtle_peer");
+    let script = format!(
+        r#"
+"{turtle}" 8000 10 > turtle.out 2>&1 &
+turtle=$!
+"$DORA" run dataflow.yml --grace-duration 1s > run.out 2>&1 &
+run=$!
+wait $turtle; echo "turtle-exit=$?"
+kill -TERM $run; wait $run
+cat turtle.out run.out
+"#,
+        turtle = turtle.display()
+    );
+    let (_, output) = in_private_network(&script, dataflow.dir.path());
+    assert!(
+        output.contains("turtle-exit=0"),
+        "the turtle got commands: {output}"
+    );
+    assert!(
+        output.contains("cmd_vel: linear.x=1.00 angular.z=0.50"),
+        "{output}"
+    );
+    assert!(
+        output.contains("[controller] pose: x="),
+        "poses came back: {output}"
+    );
 }

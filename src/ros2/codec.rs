@@ -1,95 +1,84 @@
 //! Message types of the bridge: from a `pkg/Type` name to its DDS type name and the
-//! conversion between CDR payloads and Arrow rows.
+//! conversion between CDR payloads and Arrow rows, on top of `dora-ros2-types`.
 
 use std::{path::Path, sync::Arc};
 
-use arrow_array::{Array, ArrayRef, StringArray, StructArray};
-use arrow_schema::{DataType, Field};
+use arrow_array::{Array, ArrayRef, StructArray};
+use dora_ros2_types::{MessageType, ENCAPSULATION_HEADER};
 use eyre::eyre;
 
-use super::names;
-
 /// The message types the bridge can use.
-pub struct TypeStore {}
+pub struct TypeStore {
+    store: dora_ros2_types::TypeStore,
+}
 
 impl TypeStore {
-    /// Loads the type definitions from the usual places plus `extra` folders (relative to
-    /// `working_dir`).
-    pub fn load(_extra: &[String], _working_dir: &Path) -> eyre::Result<Self> {
-        Ok(Self {})
+    /// Loads the type definitions: the node's `msg_paths` (relative to `working_dir`) first,
+    /// then `DORA_ROS2_MSG_PATH`, `AMENT_PREFIX_PATH` and the interfaces shipped with dora.
+    pub fn load(extra: &[String], working_dir: &Path) -> eyre::Result<Self> {
+        let mut builder = dora_ros2_types::TypeStore::builder();
+        for path in extra {
+            builder = builder.path(working_dir.join(path));
+        }
+        Ok(Self {
+            store: builder.build(),
+        })
     }
 
     /// The codec of a message type given as `pkg/Type` or `pkg/msg/Type`.
     pub fn codec(&self, message_type: &str) -> eyre::Result<Codec> {
-        let (package, name) = names::split_type(message_type, "msg").ok_or_else(|| {
-            eyre!("`{message_type}` is not a message type (expected `pkg/Type` or `pkg/msg/Type`)")
-        })?;
-        if (package, name) != ("std_msgs", "String") {
-            return Err(eyre!("unknown message type `{message_type}`"));
-        }
-        Ok(Codec {
-            dds_type: names::dds_type(package, "msg", name),
-        })
+        let message = self
+            .store
+            .message(message_type)
+            .map_err(|err| eyre!("{err}"))?;
+        Ok(Codec { message })
     }
 }
 
 /// Encodes and decodes one message type.
 pub struct Codec {
-    dds_type: String,
+    message: Arc<MessageType>,
 }
 
 impl Codec {
     pub fn dds_type_name(&self) -> String {
-        self.dds_type.clone()
+        self.message.name.dds_name()
     }
 
-    /// The CDR payload (after the encapsulation header) of every row of `array`.
+    /// The CDR payload (after the encapsulation header) of every row of `array`, which must
+    /// be a struct array shaped like the message.
     pub fn encode(&self, array: &ArrayRef) -> eyre::Result<Vec<Vec<u8>>> {
-        let strings = match array.data_type() {
-            DataType::Struct(_) => {
-                let structs = array
-                    .as_any()
-                    .downcast_ref::<StructArray>()
-                    .ok_or_else(|| eyre!("expected a struct array"))?;
-                structs
-                    .column_by_name("data")
-                    .ok_or_else(|| eyre!("data: missing field"))?
-                    .clone()
-            }
-            _ => array.clone(),
-        };
-        let strings = strings
+        let rows = array
             .as_any()
-            .downcast_ref::<StringArray>()
-            .ok_or_else(|| eyre!("data: expected Utf8, got {}", strings.data_type()))?;
-        Ok(strings
-            .iter()
-            .map(|s| {
-                let s = s.unwrap_or_default();
-                let mut out = Vec::with_capacity(s.len() + 5);
-                out.extend_from_slice(&((s.len() + 1) as u32).to_le_bytes());
-                out.extend_from_slice(s.as_bytes());
-                out.push(0);
-                out
-            })
-            .collect())
+            .downcast_ref::<StructArray>()
+            .ok_or_else(|| {
+                eyre!(
+                    "expected a struct array shaped like {}, got {}",
+                    self.message.name,
+                    array.data_type()
+                )
+            })?;
+        let mut messages = Vec::with_capacity(rows.len());
+        let mut buffer = Vec::new();
+        for row in 0..rows.len() {
+            buffer.clear();
+            dora_ros2_types::serialize_into(&self.message, rows, row, &mut buffer)
+                .map_err(|err| eyre!("{err}"))?;
+            messages.push(
+                buffer
+                    .get(ENCAPSULATION_HEADER.len()..)
+                    .unwrap_or_default()
+                    .to_vec(),
+            );
+        }
+        Ok(messages)
     }
 
-    /// One message as a one-row struct array.
-    pub fn decode(&self, payload: &[u8]) -> eyre::Result<ArrayRef> {
-        let len = payload
-            .get(..4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-            .ok_or_else(|| eyre!("truncated message"))?;
-        let bytes = payload
-            .get(4..4 + len)
-            .ok_or_else(|| eyre!("string of {len} bytes in a {}-byte message", payload.len()))?;
-        let text = std::str::from_utf8(bytes.strip_suffix(&[0]).unwrap_or(bytes))
-            .map_err(|err| eyre!("data: {err}"))?;
-        let data: ArrayRef = Arc::new(StringArray::from(vec![text]));
-        Ok(Arc::new(StructArray::from(vec![(
-            Arc::new(Field::new("data", DataType::Utf8, false)),
-            data,
-        )])))
+    /// One message (a full CDR buffer, with its encapsulation header) as a one-row struct
+    /// array.
+    pub fn decode(&self, message: &[u8]) -> eyre::Result<ArrayRef> {
+        let row =
+            dora_ros2_types::deserialize(&self.message, message).map_err(|err| eyre!("{err}"))?;
+        Ok(Arc::new(row))
     }
 }

@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use dora_descriptor::Ros2Qos;
 use rustdds::{
-    no_key::{DataReader, DataWriter, Decode, DefaultDecoder, DeserializerAdapter, SerializerAdapter},
+    no_key::{
+        DataReader, DataWriter, Decode, DefaultDecoder, DeserializerAdapter, SerializerAdapter,
+    },
     policy::{Deadline, Durability, History, Lifespan, Liveliness, Reliability},
     QosPolicies, QosPolicyBuilder, RepresentationIdentifier,
 };
 
-/// A serialized message: the CDR payload after the 4-byte encapsulation header.
+/// A serialized message. Written: the CDR payload after the 4-byte encapsulation header
+/// (rustdds adds the header). Read: the whole buffer, header included.
 #[derive(Debug, Clone)]
 pub struct RawMessage(pub Vec<u8>);
 
@@ -61,7 +64,10 @@ impl<'de> Decode<'de, RawMessage> for RawDecoder {
                 format!("unsupported representation {encoding:?} (only little-endian CDR)"),
             ));
         }
-        Ok(RawMessage(input_bytes.to_vec()))
+        let mut message = Vec::with_capacity(4 + input_bytes.len());
+        message.extend_from_slice(&[0x00, 0x01, 0x00, 0x00]);
+        message.extend_from_slice(input_bytes);
+        Ok(RawMessage(message))
     }
 }
 
@@ -115,8 +121,16 @@ pub fn qos(profile: &Ros2Qos) -> QosPolicies {
 pub fn describe(profile: &Ros2Qos) -> String {
     format!(
         "{{ reliability: {}, durability: {}, history: {} }}",
-        if profile.reliable { "reliable" } else { "best_effort" },
-        if profile.transient_local { "transient_local" } else { "volatile" },
+        if profile.reliable {
+            "reliable"
+        } else {
+            "best_effort"
+        },
+        if profile.transient_local {
+            "transient_local"
+        } else {
+            "volatile"
+        },
         match profile.keep_last {
             Some(depth) => format!("keep_last({depth})"),
             None => "keep_all".into(),

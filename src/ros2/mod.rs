@@ -283,7 +283,8 @@ impl Endpoints {
                     match publication.codec.encode(&data.0) {
                         Ok(messages) => {
                             for message in messages {
-                                if let Err(err) = publication.writer.write(RawMessage(message), None)
+                                if let Err(err) =
+                                    publication.writer.write(RawMessage(message), None)
                                 {
                                     tracing::warn!("publishing on {}: {err:?}", publication.topic);
                                 }

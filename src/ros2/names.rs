@@ -1,5 +1,5 @@
-//! ROS 2 names: topic and service names resolved and validated with the ROS 2 rules, and
-//! their DDS spellings (`rt/…` topics, `pkg::msg::dds_::T_` types).
+//! ROS 2 names: topic names resolved and validated with the ROS 2 rules, and their DDS
+//! spelling (`rt/…`).
 
 use std::fmt;
 
@@ -12,7 +12,11 @@ pub struct InvalidName {
 
 impl fmt::Display for InvalidName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` is not a valid ROS 2 name: {}", self.name, self.rule)
+        write!(
+            f,
+            "`{}` is not a valid ROS 2 name: {}",
+            self.name, self.rule
+        )
     }
 }
 
@@ -101,26 +105,6 @@ pub fn dds_topic(resolved: &str) -> String {
     format!("rt{resolved}")
 }
 
-/// The DDS request and reply topics of a resolved ROS 2 service.
-pub fn dds_service_topics(resolved: &str) -> (String, String) {
-    (format!("rq{resolved}Request"), format!("rr{resolved}Reply"))
-}
-
-/// Splits `pkg/Type` or `pkg/msg/Type` (or `pkg/srv/Type`) into package, kind and name.
-pub fn split_type<'a>(name: &'a str, kind: &'a str) -> Option<(&'a str, &'a str)> {
-    let parts: Vec<&str> = name.split('/').collect();
-    match parts.as_slice() {
-        [pkg, ty] if !pkg.is_empty() && !ty.is_empty() => Some((pkg, ty)),
-        [pkg, k, ty] if *k == kind && !pkg.is_empty() && !ty.is_empty() => Some((pkg, ty)),
-        _ => None,
-    }
-}
-
-/// The DDS type name of a ROS 2 type (`std_msgs/String` → `std_msgs::msg::dds_::String_`).
-pub fn dds_type(package: &str, kind: &str, name: &str) -> String {
-    format!("{package}::{kind}::dds_::{name}_")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,22 +112,20 @@ mod tests {
     #[test]
     fn resolves_like_ros2() {
         assert_eq!(resolve("/chatter", "/", "n").as_deref(), Ok("/chatter"));
-        assert_eq!(resolve("chatter", "/robot", "n").as_deref(), Ok("/robot/chatter"));
+        assert_eq!(
+            resolve("chatter", "/robot", "n").as_deref(),
+            Ok("/robot/chatter")
+        );
         assert_eq!(resolve("chatter", "/", "n").as_deref(), Ok("/chatter"));
-        assert_eq!(resolve("~/out", "/robot", "cam").as_deref(), Ok("/robot/cam/out"));
+        assert_eq!(
+            resolve("~/out", "/robot", "cam").as_deref(),
+            Ok("/robot/cam/out")
+        );
         assert!(resolve("bad name", "/", "n").is_err());
         assert!(resolve("/a//b", "/", "n").is_err());
         assert!(resolve("/1abc", "/", "n").is_err());
         assert!(resolve("/a/", "/", "n").is_err());
         assert!(resolve("/a__b", "/", "n").is_err());
         assert_eq!(dds_topic("/chatter"), "rt/chatter");
-        assert_eq!(
-            dds_service_topics("/add_two_ints"),
-            ("rq/add_two_intsRequest".into(), "rr/add_two_intsReply".into())
-        );
-        assert_eq!(split_type("std_msgs/msg/String", "msg"), Some(("std_msgs", "String")));
-        assert_eq!(split_type("std_msgs/String", "msg"), Some(("std_msgs", "String")));
-        assert_eq!(split_type("std_msgs", "msg"), None);
-        assert_eq!(dds_type("std_msgs", "msg", "String"), "std_msgs::msg::dds_::String_");
     }
 }
