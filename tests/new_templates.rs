@@ -275,6 +275,17 @@ fn cmake_operator(lang: &str) {
         &["robot_operator", "--kind", "operator", "--lang", lang],
         dir.path(),
     );
+    if lang != "c" {
+        // The C++ template is written against the C++ operator API (cxx), not the C header.
+        let project = dir.path().join("robot_operator");
+        let read = |file: &str| {
+            std::fs::read_to_string(project.join(file))
+                .unwrap_or_else(|err| panic!("reading the generated {file}: {err}"))
+        };
+        assert!(read("operator.h").contains("#include \"dora-operator-api.h\""));
+        assert!(read("CMakeLists.txt").contains("dora_add_cxx_operator(robot_operator"));
+        assert!(!read("operator.cpp").contains("dora/operator_api.h"));
+    }
     std::fs::write(
         dir.path().join("dataflow.yml"),
         r#"

@@ -2,10 +2,13 @@
 //! node, messages between them and to other nodes, failures named after the operator.
 
 mod common;
+#[path = "c_nodes/support.rs"]
+mod support;
 
 use std::{path::PathBuf, process::Command, sync::OnceLock};
 
 use common::{run_dora, Dataflow};
+use support::{repo, require_tools, run, BUILD_TIMEOUT};
 
 /// Builds the test operator once and returns its path as a dataflow names it (without the
 /// `lib` prefix and `.so` suffix, as dora-rs v0.3.6 allows).
@@ -27,8 +30,49 @@ fn test_operator() -> &'static str {
     })
 }
 
+/// Builds the C++ test operator of `tests/cxx_operators` once (CMake and g++ through the
+/// `cpp/` integration, cargo's debug profile) and returns its path as a dataflow names it.
+fn cxx_test_operator() -> &'static str {
+    static OPERATOR: OnceLock<String> = OnceLock::new();
+    OPERATOR.get_or_init(|| {
+        require_tools();
+        // Beside the dora binary, so later runs rebuild incrementally.
+        let build_dir = common::dora()
+            .parent()
+            .map(|dir| dir.join("cxx-test-operator"))
+            .expect("the dora binary lives in a folder");
+        let mut configure = Command::new("cmake");
+        configure
+            .arg("-S")
+            .arg(repo().join("tests").join("cxx_operators"))
+            .arg("-B")
+            .arg(&build_dir)
+            .arg("-DDORA_CARGO_PROFILE=debug");
+        let configured = run(configure, BUILD_TIMEOUT);
+        assert!(
+            configured.success,
+            "cmake configure failed: {configured:#?}"
+        );
+        let mut build = Command::new("cmake");
+        build.arg("--build").arg(&build_dir);
+        let built = run(build, BUILD_TIMEOUT);
+        assert!(built.success, "cmake build failed: {built:#?}");
+        assert!(build_dir.join("libcxx_test_operator.so").exists());
+        build_dir.join("cxx_test_operator").display().to_string()
+    })
+}
+
+/// A dataflow whose `TEST_OPERATOR` / `CXX_TEST_OPERATOR` are replaced by the operators'
+/// paths (each built only when used).
 fn dataflow(yaml: &str) -> Dataflow {
-    Dataflow::new(&yaml.replace("TEST_OPERATOR", test_operator()))
+    let mut yaml = yaml.to_owned();
+    if yaml.contains("CXX_TEST_OPERATOR") {
+        yaml = yaml.replace("CXX_TEST_OPERATOR", cxx_test_operator());
+    }
+    if yaml.contains("TEST_OPERATOR") {
+        yaml = yaml.replace("TEST_OPERATOR", test_operator());
+    }
+    Dataflow::new(&yaml)
 }
 
 #[test]
@@ -132,6 +176,101 @@ nodes:
 }
 
 #[test]
+fn operators_cxx_exception_fails_the_dataflow_naming_the_operator() {
+    assert_fails_naming(
+        r#"
+nodes:
+  - id: runtime-node
+    operators:
+      - id: echo
+        shared-library: CXX_TEST_OPERATOR
+        inputs:
+          tick: dora/timer/millis/20
+        outputs:
+          - echo
+      - id: thrower
+        shared-library: CXX_TEST_OPERATOR
+        inputs:
+          throw: runtime-node/echo/echo
+"#,
+        "thrower",
+        "on_input threw: thrown on purpose",
+    );
+}
+
+#[test]
+fn operators_cxx_exception_in_new_operator_fails_the_dataflow_naming_the_operator() {
+    assert_fails_naming(
+        r#"
+nodes:
+  - id: runtime-node
+    env:
+      DORA_TEST_THROW_IN_NEW_OPERATOR: "1"
+    operator:
+      id: cxx-unborn
+      shared-library: CXX_TEST_OPERATOR
+      inputs:
+        tick: dora/timer/millis/20
+"#,
+        "cxx-unborn",
+        "initialization failed: panicked while initializing: new_operator() threw: thrown in \
+         new_operator on purpose",
+    );
+}
+
+#[test]
+fn operators_cxx_error_result_fails_the_dataflow_naming_the_operator() {
+    assert_fails_naming(
+        r#"
+nodes:
+  - id: runtime-node
+    operator:
+      id: cxx-failing
+      shared-library: CXX_TEST_OPERATOR
+      inputs:
+        fail: dora/timer/millis/20
+"#,
+        "cxx-failing",
+        "failing on purpose",
+    );
+}
+
+#[test]
+fn operators_cxx_stop_result_finishes_only_that_operator() {
+    let dataflow = dataflow(
+        r#"
+nodes:
+  - id: runtime-node
+    operators:
+      - id: stopper
+        shared-library: CXX_TEST_OPERATOR
+        inputs:
+          stop: dora/timer/millis/20
+        outputs:
+          - echo
+      - id: rust-op
+        shared-library: TEST_OPERATOR
+        inputs:
+          closing: runtime-node/stopper/echo
+"#,
+    );
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(output.status.success(), "dora run failed: {output:?}");
+    assert!(
+        output
+            .stdout
+            .contains("[runtime-node] cxx test operator: stop after 1 inputs"),
+        "{output:?}"
+    );
+    // The stopped operator's output closed, which finished the Rust operator, and with it
+    // the node.
+    assert!(
+        output.stdout.contains("[runtime-node] closed closing"),
+        "{output:?}"
+    );
+}
+
+#[test]
 fn operators_stop_all_ends_every_operator() {
     let dataflow = dataflow(
         r#"
@@ -172,10 +311,11 @@ nodes:
     assert!(all.contains("is a Python operator"), "{all}");
 }
 
-/// `examples/operators`: a Rust and a C operator in one node, built with `dora build`
-/// (which needs a C compiler: a missing one fails the test).
+/// `examples/operators`: a Rust, a C and a C++ operator in one node, built with `dora build`
+/// (which needs a C compiler, CMake and g++: a missing one fails the test).
 #[test]
-fn operators_example_rust_and_c_operators_between_custom_nodes() {
+fn operators_example_rust_c_and_cxx_operators_between_custom_nodes() {
+    require_tools();
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/operators");
     let build = run_dora(&["build", "dataflow.yml"], &example);
     assert!(build.status.success(), "dora build failed: {build:?}");
@@ -189,14 +329,25 @@ fn operators_example_rust_and_c_operators_between_custom_nodes() {
                 .contains(&format!("[sink] message: {message}")),
             "{output:?}"
         );
+        let shouted = message.to_uppercase();
         assert!(
             output
                 .stdout
-                .contains(&format!("[sink] shouted: {}", message.to_uppercase())),
+                .contains(&format!("[sink] shouted: {shouted}")),
+            "{output:?}"
+        );
+        let reversed: String = shouted.chars().rev().collect();
+        assert!(
+            output
+                .stdout
+                .contains(&format!("[sink] reversed: {reversed}")),
             "{output:?}"
         );
     }
     assert!(output
         .stdout
         .contains("[operators] c operator: `message` closed after 5 messages"));
+    assert!(output
+        .stdout
+        .contains("[operators] cxx operator: reversed message 5"));
 }

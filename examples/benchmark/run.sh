@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the dora benchmark and the socket floor, then prints both side by side and leaves the
-# results in examples/benchmark/benchmark.csv. Works from any directory. With `--via-start`,
-# the dora side runs through `dora up` + `dora start` instead of `dora run`.
+# Runs the dora benchmark with the Rust pair (dataflow.yml, mode `dora`) and the C++ pair
+# (dataflow-cxx.yml, mode `cxx`), then the socket floor, prints them side by side and leaves
+# the results in examples/benchmark/benchmark.csv. Works from any directory. Needs cmake and
+# g++ for the C++ pair. With `--via-start`, the dataflows run through `dora up` +
+# `dora start` instead of `dora run`.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,25 +14,35 @@ bin="$root/target/release"
 cd "$root"
 cargo build --release --bin dora
 cargo build --release -p dora-benchmark
+# The C++ pair: its build line runs CMake, which builds the C++ node API in release mode.
+"$bin/dora" build "$here/dataflow-cxx.yml"
 
 rm -f "$csv"
 status=0
 
-echo "== dora: $here/dataflow.yml"
+dataflows=(dataflow.yml dataflow-cxx.yml)
 if [[ "${1:-}" == "--via-start" ]]; then
     # Through a coordinator and a daemon (`dora up` + `dora start`) instead of `dora run`.
     # The daemon's nodes write the CSV in the dataflow's folder, which is where $csv is.
     port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
     ports=(--coordinator-port "$(port)")
     "$bin/dora" up "${ports[@]}" --daemon-port "$(port)" --local-listen-port "$(port)"
-    if ! (cd "$here" && env -u BENCHMARK_CSV "$bin/dora" start dataflow.yml "${ports[@]}"); then
-        echo "dora start failed" >&2
-        status=1
-    fi
+    for dataflow in "${dataflows[@]}"; do
+        echo "== dora start: $here/$dataflow"
+        if ! (cd "$here" && env -u BENCHMARK_CSV "$bin/dora" start "$dataflow" "${ports[@]}"); then
+            echo "dora start $dataflow failed" >&2
+            status=1
+        fi
+    done
     "$bin/dora" destroy "${ports[@]}"
-elif ! BENCHMARK_CSV="$csv" "$bin/dora" run "$here/dataflow.yml"; then
-    echo "dora run failed" >&2
-    status=1
+else
+    for dataflow in "${dataflows[@]}"; do
+        echo "== dora run: $here/$dataflow"
+        if ! BENCHMARK_CSV="$csv" "$bin/dora" run "$here/$dataflow"; then
+            echo "dora run $dataflow failed" >&2
+            status=1
+        fi
+    done
 fi
 
 echo "== floor: Unix socket pair, no framework"

@@ -299,6 +299,13 @@ fn cpp(lang: Lang, kind: Kind) -> Result<Vec<(String, String)>, NewError> {
                     include_str!("../../cpp/templates/cxx/operator.cpp"),
                 ),
             ));
+            if !c {
+                // The C++ operator API's bridge glue includes the user's `operator.h`.
+                files.push((
+                    "operator.h".into(),
+                    include_str!("../../cpp/templates/cxx/operator.h").into(),
+                ));
+            }
         }
     }
     Ok(files)

@@ -1,4 +1,6 @@
-//! Prints the results file as two tables, dora and the floor side by side per size.
+//! Prints the results file as two tables (latency, throughput) with the modes side by side
+//! per size: `dora` (the Rust pair), `cxx` (the C++ pair) and `floor`, each when present,
+//! with the ratios dora/floor and cxx/dora.
 //!
 //! ```text
 //! benchmark-report [PATH]
@@ -15,6 +17,9 @@ use dora_benchmark::{
     Result,
 };
 
+/// The modes in the order of the columns; a mode without rows in the file is left out.
+const MODES: [&str; 3] = ["dora", "cxx", "floor"];
+
 fn run() -> Result<()> {
     let path = std::env::args()
         .nth(1)
@@ -25,52 +30,65 @@ fn run() -> Result<()> {
         rows.iter()
             .find(|row| row.mode == mode && row.size_bytes == size as u64)
     };
+    let modes: Vec<&str> = MODES
+        .into_iter()
+        .filter(|mode| rows.iter().any(|row| row.mode == *mode))
+        .collect();
+    // dora against the floor, and the C++ pair against the Rust pair.
+    let ratios = [("dora", "floor"), ("cxx", "dora")]
+        .into_iter()
+        .filter(|(a, b)| modes.contains(a) && modes.contains(b))
+        .collect::<Vec<_>>();
+    let ratio = |a: Option<&Row>, b: Option<&Row>, value: fn(&Row) -> f64| match (a, b) {
+        (Some(a), Some(b)) if value(b) > 0.0 => format!("{:>9.2}", value(a) / value(b)),
+        _ => format!("{:>9}", "-"),
+    };
 
     println!("Latency phase, µs (receive time - send timestamp; 100 messages 10 ms apart)");
-    println!(
-        "{:>10} | {:>8} {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8} {:>8} | {:>8}",
-        "", "dora", "", "", "", "floor", "", "", "", "dora/"
-    );
-    println!(
-        "{:>10} | {:>8} {:>8} {:>8} {:>8} | {:>8} {:>8} {:>8} {:>8} | {:>8}",
-        "size_bytes", "p50", "p90", "p99", "max", "p50", "p90", "p99", "max", "floor p50"
-    );
+    let mut titles = format!("{:>10} |", "");
+    let mut columns = format!("{:>10} |", "size_bytes");
+    for mode in &modes {
+        titles += &format!(" {mode:>8} {:>8} {:>8} {:>8} |", "", "", "");
+        columns += &format!(" {:>8} {:>8} {:>8} {:>8} |", "p50", "p90", "p99", "max");
+    }
+    for (a, b) in &ratios {
+        titles += &format!(" {:>9}", format!("{a}/"));
+        columns += &format!(" {:>9}", format!("{b} p50"));
+    }
+    println!("{titles}\n{columns}");
     for size in SIZES {
-        let (dora, floor) = (find("dora", size), find("floor", size));
-        let ratio = match (dora, floor) {
-            (Some(d), Some(f)) if f.p50_us > 0.0 => format!("{:.2}", d.p50_us / f.p50_us),
-            _ => "-".into(),
-        };
-        println!(
-            "{size:>10} | {} | {} | {ratio:>8}",
-            latencies(dora),
-            latencies(floor)
-        );
+        let mut line = format!("{size:>10} |");
+        for mode in &modes {
+            line += &format!(" {} |", latencies(find(mode, size)));
+        }
+        for (a, b) in &ratios {
+            line += &format!(" {}", ratio(find(a, size), find(b, size), |r| r.p50_us));
+        }
+        println!("{line}");
     }
 
     println!();
     println!("Throughput phase (back-to-back messages, first send to last arrival)");
-    println!(
-        "{:>10} | {:>10} {:>10} | {:>10} {:>10} | {:>8}",
-        "", "dora", "", "floor", "", "dora/"
-    );
-    println!(
-        "{:>10} | {:>10} {:>10} | {:>10} {:>10} | {:>8}",
-        "size_bytes", "msg/s", "MB/s", "msg/s", "MB/s", "floor"
-    );
+    let mut titles = format!("{:>10} |", "");
+    let mut columns = format!("{:>10} |", "size_bytes");
+    for mode in &modes {
+        titles += &format!(" {mode:>10} {:>10} |", "");
+        columns += &format!(" {:>10} {:>10} |", "msg/s", "MB/s");
+    }
+    for (a, b) in &ratios {
+        titles += &format!(" {:>9}", format!("{a}/"));
+        columns += &format!(" {b:>9}");
+    }
+    println!("{titles}\n{columns}");
     for size in SIZES {
-        let (dora, floor) = (find("dora", size), find("floor", size));
-        let ratio = match (dora, floor) {
-            (Some(d), Some(f)) if f.msgs_per_s > 0.0 => {
-                format!("{:.2}", d.msgs_per_s / f.msgs_per_s)
-            }
-            _ => "-".into(),
-        };
-        println!(
-            "{size:>10} | {} | {} | {ratio:>8}",
-            throughput(dora),
-            throughput(floor)
-        );
+        let mut line = format!("{size:>10} |");
+        for mode in &modes {
+            line += &format!(" {} |", throughput(find(mode, size)));
+        }
+        for (a, b) in &ratios {
+            line += &format!(" {}", ratio(find(a, size), find(b, size), |r| r.msgs_per_s));
+        }
+        println!("{line}");
     }
     Ok(())
 }
