@@ -488,7 +488,7 @@ nodes:
 "#,
     );
     let cwd = dataflow.dir.path();
-    let coordinator = spawn_dora(&[
+    let mut coordinator = spawn_dora(&[
         "coordinator",
         "--port",
         &ports.daemon,
@@ -497,7 +497,7 @@ nodes:
     ]);
     let local_a = free_port().to_string();
     let local_b = free_port().to_string();
-    let daemon_a = spawn_dora(&[
+    let mut daemon_a = spawn_dora(&[
         "daemon",
         "--machine-id",
         "A",
@@ -506,7 +506,7 @@ nodes:
         "--local-listen-port",
         &local_a,
     ]);
-    let daemon_b = spawn_dora(&[
+    let mut daemon_b = spawn_dora(&[
         "daemon",
         "--machine-id",
         "B",
@@ -545,6 +545,9 @@ nodes:
         "{output:?}"
     );
     run_dora(&ports.cli(&["destroy"]), cwd);
+    for child in [&mut coordinator, &mut daemon_a, &mut daemon_b] {
+        assert!(wait_exit(child), "destroy ends every process");
+    }
 }
 
 #[test]

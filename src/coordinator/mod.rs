@@ -380,7 +380,7 @@ impl State {
                     Some(daemon) if daemon.conn == conn => daemon.last_seen = Instant::now(),
                     _ => return,
                 }
-                self.from_daemon(&machine_id, message);
+                self.daemon_message(&machine_id, message);
             }
             Event::DaemonGone {
                 conn,
@@ -445,7 +445,7 @@ impl State {
         }
     }
 
-    fn from_daemon(&mut self, machine_id: &str, message: DaemonToCoordinator) {
+    fn daemon_message(&mut self, machine_id: &str, message: DaemonToCoordinator) {
         match message {
             DaemonToCoordinator::Heartbeat | DaemonToCoordinator::Register { .. } => {}
             DaemonToCoordinator::Spawned {

@@ -150,12 +150,16 @@ pub fn forward_outgoing(
     }
 }
 
+/// A bridge that receives from other machines, with the remote `(node, output)`s it carries
+/// in bridge index order.
+pub type ReceivingBridge = (Arc<Peer>, Vec<(String, String)>);
+
 /// Writes what remote machines send to the local nodes that consume it, until the dataflow
 /// ends (the channel closes).
 pub fn deliver_incoming(
     dataflow_id: String,
     incoming: std::sync::mpsc::Receiver<InterDaemon>,
-    bridges: Vec<(Arc<Peer>, Vec<(String, String)>)>,
+    bridges: Vec<ReceivingBridge>,
 ) {
     let mut packet = Vec::new();
     let mut next_region = 0u64;
