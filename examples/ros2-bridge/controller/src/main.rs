@@ -67,7 +67,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 let value = |name: &str| {
                     pose.column_by_name(name)
-                        .and_then(|c| c.as_any().downcast_ref::<Float32Array>().map(|a| a.value(0)))
+                        .and_then(|c| {
+                            c.as_any()
+                                .downcast_ref::<Float32Array>()
+                                .map(|a| a.value(0))
+                        })
                         .unwrap_or(f32::NAN)
                 };
                 println!(
