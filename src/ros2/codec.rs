@@ -33,6 +33,23 @@ impl TypeStore {
             .map_err(|err| eyre!("{err}"))?;
         Ok(Codec { message })
     }
+
+    /// The request and response codecs of a service type given as `pkg/Srv` or
+    /// `pkg/srv/Srv`.
+    pub fn service_codecs(&self, service_type: &str) -> eyre::Result<(Codec, Codec)> {
+        let service = self
+            .store
+            .service(service_type)
+            .map_err(|err| eyre!("{err}"))?;
+        Ok((
+            Codec {
+                message: service.request.clone(),
+            },
+            Codec {
+                message: service.response.clone(),
+            },
+        ))
+    }
 }
 
 /// Encodes and decodes one message type.

@@ -18,6 +18,8 @@
 mod codec;
 mod dds;
 mod names;
+mod qos_watch;
+mod service;
 
 use std::{net::Ipv4Addr, path::PathBuf};
 
@@ -56,6 +58,9 @@ pub fn run_from_env() -> eyre::Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
     let store = codec::TypeStore::load(&bridge.msg_paths, &working_dir)?;
+    if !bridge.services.is_empty() {
+        return service::run(&bridge, &descriptor, &node_id, &store, node, events);
+    }
     let endpoints = Endpoints::create(&bridge, &node_id, &store)?;
     futures::executor::block_on(endpoints.run(&mut node, events))
 }
@@ -82,6 +87,8 @@ struct Endpoints {
     subscriptions: Vec<Subscription>,
     publications: Vec<Publication>,
     _discovery: dds::RawWriter,
+    /// Our readers and writers with their QoS, for incompatibility warnings.
+    qos_watch: qos_watch::QosWatch,
 }
 
 fn domain_id(bridge: &Ros2Bridge) -> eyre::Result<u16> {
@@ -145,6 +152,7 @@ impl Endpoints {
         let mut publications = Vec::new();
         let mut reader_gids = Vec::new();
         let mut writer_gids = Vec::new();
+        let mut qos_watch = qos_watch::QosWatch::default();
         for (topic, resolved, codec) in planned {
             let qos = dds::qos(&topic.qos);
             let dds_topic = participant
@@ -161,6 +169,7 @@ impl Endpoints {
                         .create_datareader_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
                         .map_err(|err| eyre!("subscribing to {resolved}: {err:?}"))?;
                     reader_gids.push(rustdds::RTPSEntity::guid(&reader).to_bytes());
+                    qos_watch.add(rustdds::RTPSEntity::guid(&reader), &resolved, &topic.qos);
                     tracing::info!(
                         "subscribed to {resolved} ({}) with {}",
                         topic.message_type,
@@ -178,6 +187,7 @@ impl Endpoints {
                         .create_datawriter_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
                         .map_err(|err| eyre!("publishing on {resolved}: {err:?}"))?;
                     writer_gids.push(rustdds::RTPSEntity::guid(&writer).to_bytes());
+                    qos_watch.add(rustdds::RTPSEntity::guid(&writer), &resolved, &topic.qos);
                     tracing::info!(
                         "publishing {resolved} ({}) with {}",
                         topic.message_type,
@@ -227,6 +237,7 @@ impl Endpoints {
             subscriptions,
             publications,
             _discovery: discovery,
+            qos_watch,
         })
     }
 
@@ -238,12 +249,14 @@ impl Endpoints {
         enum Item {
             Dora(Option<Event>),
             Ros(usize, Result<RawMessage, String>),
+            Status(rustdds::DomainParticipantStatusEvent),
         }
         let Endpoints {
             _participant,
             subscriptions,
             publications,
             _discovery,
+            mut qos_watch,
         } = self;
         let mut codecs = Vec::new();
         let mut streams: Vec<futures::stream::BoxStream<'static, Item>> = Vec::new();
@@ -271,7 +284,10 @@ impl Endpoints {
                     .boxed(),
             );
         }
-        let mut all = select_all(streams);
+        // Discovery events of the participant: QoS mismatches with peers become warnings.
+        let status = _participant.status_listener();
+        let status_events = rustdds::StatusEvented::as_async_status_stream(&status);
+        let mut all = futures::stream::select(select_all(streams), status_events.map(Item::Status));
         while let Some(item) = all.next().await {
             match item {
                 Item::Dora(None) | Item::Dora(Some(Event::Stop)) => break,
@@ -308,6 +324,11 @@ impl Endpoints {
                                 .wrap_err_with(|| format!("sending output `{output}`"))?;
                         }
                         Err(err) => eprintln!("dropped a malformed message from {topic}: {err}"),
+                    }
+                }
+                Item::Status(event) => {
+                    if let Some(warning) = qos_watch.warning(&event) {
+                        eprintln!("{warning}");
                     }
                 }
                 Item::Ros(index, Err(err)) => {
