@@ -242,7 +242,7 @@ fn send_in_region(
         },
     };
     encode_packet(packet, &header, &[]).map_err(|err| err.to_string())?;
-    peer.send(packet, Some(memory.fd.as_raw_fd()))
+    peer.send(packet, memory.raw_fd())
         .map_err(|err| err.to_string())?;
     encode_packet(packet, &DataPacket::RetireRegion { region }, &[])
         .map_err(|err| err.to_string())?;

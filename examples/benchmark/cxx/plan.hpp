@@ -21,7 +21,7 @@ constexpr std::uint64_t kLatencyMessages = 100;
 constexpr std::chrono::milliseconds kLatencyInterval{10};
 
 // Pause before the first phase and after each throughput phase (`plan::SETTLE`).
-constexpr std::chrono::milliseconds kSettle{500};
+constexpr std::chrono::milliseconds kSettle{2000};
 
 // Messages per throughput phase for `size` (`plan::throughput_messages`).
 constexpr std::uint64_t throughput_messages(std::size_t size) {

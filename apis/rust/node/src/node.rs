@@ -217,7 +217,7 @@ impl DoraNode {
         }
         let pool = Pool::new(
             format!("dora-{}-{}", config.dataflow_id, config.node_id),
-            peers.len(),
+            config.peers.iter().map(|p| !p.sends.is_empty()).collect(),
         );
         let queue = EventQueue::new(config.inputs.iter().map(|i| i.queue_size).collect())
             .map_err(|err| NodeError::DaemonConnection(format!("cannot create a pipe: {err}")))?;
@@ -357,8 +357,7 @@ impl DoraNode {
                 len: data_len,
             });
         }
-        let (lease, retired) = self.shared.pool().lend(data_len)?;
-        self.retire(retired);
+        let lease = self.shared.pool().lend(data_len)?;
         Ok(DataSample {
             inner: SampleInner::Shared {
                 lease,
@@ -384,7 +383,13 @@ impl DoraNode {
         let len = sample.len;
         match std::mem::replace(&mut sample.inner, SampleInner::Inline(Vec::new())) {
             SampleInner::Inline(bytes) => self.send_inline(output, metadata, &bytes[..len]),
-            SampleInner::Shared { lease, .. } => self.send_region(output, metadata, lease, len),
+            SampleInner::Shared { lease, .. } => {
+                let sent = self.send_region(output, metadata, lease, len);
+                // Shrinking a pool grown by a burst happens after the send, off its latency.
+                let retired = self.shared.pool().retire_surplus();
+                self.retire(retired);
+                sent
+            }
         }
     }
 
@@ -442,7 +447,10 @@ impl DoraNode {
             let sent = encode_packet(&mut self.packet, &packet, &[])
                 .map_err(|err| NodeError::Encode(err.to_string()))
                 .and_then(|()| {
-                    peer.send(&self.packet, attach.then(|| lease.memory.fd.as_raw_fd()))
+                    peer.send(
+                        &self.packet,
+                        attach.then(|| lease.memory.raw_fd()).flatten(),
+                    )
                 });
             if let Err(err) = sent {
                 self.shared.pool().unsend(lease.id, peer_index, attach);

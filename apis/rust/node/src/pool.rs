@@ -6,35 +6,42 @@
 //! sample that fits, so a steady stream of large messages maps no new memory. Tokens held by a
 //! peer that hangs up are returned at once. At most [`MAX_FREE_REGIONS`] free regions are
 //! kept; beyond that the largest are retired (receivers are told to unmap them), at most
-//! [`RETIRE_PER_LEND`] per new region so that shrinking a pool grown by a burst never stalls a
-//! send.
+//! [`RETIRE_PER_LEND`] after each send — after, so that the retirement never delays a message.
+//!
+//! Every operation is a map lookup, whatever the pool size: a burst into a deep queue can
+//! leave thousands of regions behind, and a linear scan per message would then cost more than
+//! the message.
 
-use std::sync::Arc;
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+};
 
 use crate::{error::NodeError, shared_memory::OwnedRegion};
 
 /// Free regions kept for reuse.
 pub const MAX_FREE_REGIONS: usize = 8;
 
-/// Regions retired per new region created.
+/// Regions retired after each send, while more than [`MAX_FREE_REGIONS`] are free.
 pub const RETIRE_PER_LEND: usize = 2;
 
 /// One region and its bookkeeping.
 #[derive(Debug)]
 struct PoolRegion {
-    id: u64,
     memory: Arc<OwnedRegion>,
     /// Lent to the user as a sample that has not been sent yet.
     lent: bool,
     /// Outstanding tokens per peer index.
     tokens: Vec<u32>,
+    /// Sum of `tokens`.
+    outstanding: u32,
     /// Peers that already have this region's file descriptor.
     shared_with: Vec<bool>,
 }
 
 impl PoolRegion {
     fn is_free(&self) -> bool {
-        !self.lent && self.tokens.iter().all(|&t| t == 0)
+        !self.lent && self.outstanding == 0
     }
 }
 
@@ -53,76 +60,100 @@ pub(crate) type Retired = (u64, Vec<usize>);
 pub(crate) struct Pool {
     name_prefix: String,
     peers: usize,
-    regions: Vec<PoolRegion>,
+    /// Peers that receive some output of this node: once a region's descriptor reached all of
+    /// them it is closed.
+    routed: Vec<bool>,
+    regions: HashMap<u64, PoolRegion>,
+    /// Free regions by (capacity, id).
+    free: BTreeSet<(usize, u64)>,
     next_id: u64,
 }
 
 impl Pool {
-    pub fn new(name_prefix: String, peers: usize) -> Self {
+    pub fn new(name_prefix: String, routed: Vec<bool>) -> Self {
         Self {
             name_prefix,
-            peers,
-            regions: Vec::new(),
+            peers: routed.len(),
+            routed,
+            regions: HashMap::new(),
+            free: BTreeSet::new(),
             next_id: 0,
         }
     }
 
-    /// Lends a free region of at least `len` bytes, creating one when none fits. Returns the
-    /// regions retired to make room (their peers must be told).
-    pub fn lend(&mut self, len: usize) -> Result<(Lease, Vec<Retired>), NodeError> {
+    /// Lends a free region of at least `len` bytes, creating one when none fits.
+    pub fn lend(&mut self, len: usize) -> Result<Lease, NodeError> {
         // The smallest free region that fits without wasting more than half of it.
-        let best = self
-            .regions
-            .iter_mut()
-            .filter(|r| r.is_free() && r.memory.capacity() >= len)
-            .filter(|r| r.memory.capacity() / 2 <= len.max(64 * 1024))
-            .min_by_key(|r| r.memory.capacity());
-        if let Some(region) = best {
-            region.lent = true;
-            let lease = Lease {
-                id: region.id,
-                memory: region.memory.clone(),
-            };
-            return Ok((lease, self.retire_surplus()));
+        let fitting = self
+            .free
+            .range((len, 0)..)
+            .next()
+            .copied()
+            .filter(|&(capacity, _)| capacity / 2 <= len.max(64 * 1024));
+        if let Some(key @ (_, id)) = fitting {
+            self.free.remove(&key);
+            if let Some(region) = self.regions.get_mut(&id) {
+                region.lent = true;
+                return Ok(Lease {
+                    id,
+                    memory: region.memory.clone(),
+                });
+            }
         }
-        let retired = self.retire_surplus();
         let id = self.next_id;
         self.next_id += 1;
         let memory = Arc::new(OwnedRegion::create(
             &format!("{}-{id}", self.name_prefix),
             len,
         )?);
-        self.regions.push(PoolRegion {
+        self.regions.insert(
             id,
-            memory: memory.clone(),
-            lent: true,
-            tokens: vec![0; self.peers],
-            shared_with: vec![false; self.peers],
-        });
-        Ok((Lease { id, memory }, retired))
+            PoolRegion {
+                memory: memory.clone(),
+                lent: true,
+                tokens: vec![0; self.peers],
+                outstanding: 0,
+                shared_with: vec![false; self.peers],
+            },
+        );
+        Ok(Lease { id, memory })
+    }
+
+    /// Puts `id` on the free list if nothing holds it anymore.
+    fn update_free(&mut self, id: u64) {
+        if let Some(region) = self.regions.get(&id) {
+            if region.is_free() {
+                self.free.insert((region.memory.capacity(), id));
+            }
+        }
     }
 
     /// Returns a lent region that was not sent.
     pub fn give_back(&mut self, id: u64) {
-        if let Some(region) = self.regions.iter_mut().find(|r| r.id == id) {
+        if let Some(region) = self.regions.get_mut(&id) {
             region.lent = false;
         }
+        self.update_free(id);
     }
 
     /// Records that region `id` was sent to `peer`; returns true when the peer does not have
     /// the region's file descriptor yet (it must be attached, and is then marked shared).
     pub fn sent_to(&mut self, id: u64, peer: usize) -> bool {
-        let Some(region) = self.regions.iter_mut().find(|r| r.id == id) else {
+        let Some(region) = self.regions.get_mut(&id) else {
             return false;
         };
         region.tokens[peer] += 1;
+        region.outstanding += 1;
         !std::mem::replace(&mut region.shared_with[peer], true)
     }
 
     /// Undoes [`Pool::sent_to`] for a send that failed.
     pub fn unsend(&mut self, id: u64, peer: usize, attached: bool) {
-        if let Some(region) = self.regions.iter_mut().find(|r| r.id == id) {
-            region.tokens[peer] = region.tokens[peer].saturating_sub(1);
+        if let Some(region) = self.regions.get_mut(&id) {
+            if region.tokens[peer] > 0 {
+                region.tokens[peer] -= 1;
+                region.outstanding -= 1;
+            }
             if attached {
                 region.shared_with[peer] = false;
             }
@@ -131,47 +162,92 @@ impl Pool {
 
     /// The send of region `id` is complete (all tokens handed out).
     pub fn finish_send(&mut self, id: u64) {
-        if let Some(region) = self.regions.iter_mut().find(|r| r.id == id) {
+        if let Some(region) = self.regions.get_mut(&id) {
             region.lent = false;
+            let everyone_has_it = (0..self.peers).all(|p| !self.routed[p] || region.shared_with[p]);
+            if everyone_has_it {
+                region.memory.close_fd();
+            }
         }
+        self.update_free(id);
     }
 
     /// A token for region `id` came back from `peer`.
     pub fn release(&mut self, id: u64, peer: usize) {
-        if let Some(region) = self.regions.iter_mut().find(|r| r.id == id) {
-            region.tokens[peer] = region.tokens[peer].saturating_sub(1);
+        if let Some(region) = self.regions.get_mut(&id) {
+            if region.tokens[peer] > 0 {
+                region.tokens[peer] -= 1;
+                region.outstanding -= 1;
+            }
         }
+        self.update_free(id);
     }
 
     /// `peer` hung up: its tokens come back and it forgets every region.
     pub fn peer_gone(&mut self, peer: usize) {
-        for region in &mut self.regions {
-            region.tokens[peer] = 0;
+        let mut now_free = Vec::new();
+        for (&id, region) in &mut self.regions {
+            region.outstanding -= std::mem::take(&mut region.tokens[peer]);
             region.shared_with[peer] = false;
+            if region.is_free() {
+                now_free.push((region.memory.capacity(), id));
+            }
         }
+        self.free.extend(now_free);
     }
 
-    /// Drops free regions beyond [`MAX_FREE_REGIONS`], largest first. Returns each retired
-    /// region's id and the peers that must be told to unmap it.
-    fn retire_surplus(&mut self) -> Vec<Retired> {
+    /// Drops free regions beyond [`MAX_FREE_REGIONS`], largest first, at most
+    /// [`RETIRE_PER_LEND`] at a time. Returns each retired region's id and the peers that must
+    /// be told to unmap it.
+    pub fn retire_surplus(&mut self) -> Vec<Retired> {
         let mut retired = Vec::new();
-        while retired.len() < RETIRE_PER_LEND
-            && self.regions.iter().filter(|r| r.is_free()).count() >= MAX_FREE_REGIONS
-        {
-            let Some(index) = self
-                .regions
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.is_free())
-                .max_by_key(|(_, r)| r.memory.capacity())
-                .map(|(index, _)| index)
-            else {
+        while retired.len() < RETIRE_PER_LEND && self.free.len() > MAX_FREE_REGIONS {
+            let Some(key @ (_, id)) = self.free.iter().next_back().copied() else {
                 break;
             };
-            let region = self.regions.swap_remove(index);
-            let peers = (0..self.peers).filter(|&p| region.shared_with[p]).collect();
-            retired.push((region.id, peers));
+            self.free.remove(&key);
+            if let Some(region) = self.regions.remove(&id) {
+                let peers = (0..self.peers).filter(|&p| region.shared_with[p]).collect();
+                retired.push((id, peers));
+            }
         }
         retired
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_are_reused_once_released_and_surplus_is_retired() {
+        let mut pool = Pool::new("dora-test-pool".into(), vec![true]);
+        let first = pool.lend(10_000).expect("a region");
+        assert!(pool.sent_to(first.id, 0), "the first send attaches the fd");
+        pool.finish_send(first.id);
+        // Still held by the peer: a new region is needed.
+        let second = pool.lend(10_000).expect("a region");
+        assert_ne!(first.id, second.id);
+        pool.give_back(second.id);
+        pool.release(first.id, 0);
+        let again = pool.lend(10_000).expect("a region");
+        assert!(
+            again.id == first.id || again.id == second.id,
+            "a free region is reused"
+        );
+        assert!(!pool.sent_to(first.id, 0) || again.id != first.id);
+        // Many free regions shrink back to the limit, a few per call.
+        let leases: Vec<_> = (0..20)
+            .map(|_| pool.lend(5000).expect("a region"))
+            .collect();
+        for lease in &leases {
+            pool.give_back(lease.id);
+        }
+        let mut rounds = 0;
+        while !pool.retire_surplus().is_empty() {
+            rounds += 1;
+        }
+        assert!(rounds > 1, "retiring is spread over several calls");
+        assert_eq!(pool.free.len(), MAX_FREE_REGIONS);
     }
 }

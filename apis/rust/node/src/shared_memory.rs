@@ -24,7 +24,8 @@ use crate::error::NodeError;
 /// A region owned by the sender, mapped read-write.
 #[derive(Debug)]
 pub struct OwnedRegion {
-    pub fd: OwnedFd,
+    /// Kept only while some peer may still need it; the mapping keeps the memory alive.
+    fd: std::sync::Mutex<Option<OwnedFd>>,
     map: MmapRaw,
 }
 
@@ -54,13 +55,30 @@ impl OwnedRegion {
             NodeError::SharedMemory(format!("cannot map a {capacity}-byte region: {err}"))
         })?;
         Ok(Self {
-            fd: file.into(),
+            fd: std::sync::Mutex::new(Some(file.into())),
             map,
         })
     }
 
     pub fn capacity(&self) -> usize {
         self.map.len()
+    }
+
+    /// The region's descriptor, to pass to a peer; `None` once closed with
+    /// [`OwnedRegion::close_fd`].
+    pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
+        self.fd
+            .lock()
+            .ok()
+            .and_then(|fd| fd.as_ref().map(|fd| fd.as_raw_fd()))
+    }
+
+    /// Closes the descriptor once every peer has it, so that thousands of regions in flight
+    /// do not exhaust the process's descriptor limit.
+    pub fn close_fd(&self) {
+        if let Ok(mut fd) = self.fd.lock() {
+            fd.take();
+        }
     }
 
     pub fn as_mut_ptr(&self) -> *mut u8 {

@@ -24,8 +24,10 @@ pub const LATENCY_MESSAGES: u64 = 100;
 /// Time between two messages of a latency phase.
 pub const LATENCY_INTERVAL: Duration = Duration::from_millis(10);
 
-/// Pause before the first phase and after each throughput phase.
-pub const SETTLE: Duration = Duration::from_millis(500);
+/// Pause before the first phase and after each throughput phase: long enough for a receiver
+/// to work through the backlog a throughput phase leaves in its queue (200,000 messages at
+/// 100k/s), so that it does not delay the next latency phase.
+pub const SETTLE: Duration = Duration::from_millis(2000);
 
 /// Messages per throughput phase for `size`: enough for the phase to last a few hundred
 /// milliseconds in both modes on a small machine. Above 40 KB the floor is bound by copying

@@ -55,6 +55,8 @@ struct PeerState {
     /// The peer's output index → our input indices.
     receives: Vec<(u16, Vec<u16>)>,
     open: bool,
+    /// Mappings of retired regions, unmapped later by the I/O thread.
+    retired: Vec<Arc<ReceivedRegion>>,
 }
 
 /// The receiving side of a node's connections. Whichever thread holds it (the I/O thread, or
@@ -75,10 +77,18 @@ impl Reader {
                     regions: HashMap::new(),
                     receives: p.receives.clone(),
                     open: true,
+                    retired: Vec::new(),
                 })
                 .collect(),
             control_buf: Vec::new(),
             read_buf: vec![0u8; MAX_PACKET_LEN],
+        }
+    }
+
+    /// Unmaps the regions peers retired.
+    pub fn unmap_retired(&mut self) {
+        for peer in &mut self.peers {
+            peer.retired.clear();
         }
     }
 
@@ -243,6 +253,9 @@ pub(crate) fn run(shared: Arc<NodeShared>, shutdown: RawFd) {
         }
         if pollfds[1].revents != 0 {
             handoff.clear_wake();
+        }
+        if let Ok(mut reader) = shared.reader.try_lock() {
+            reader.unmap_retired();
         }
         if handoff.user_waiting.load(Ordering::SeqCst) {
             continue;
@@ -412,7 +425,11 @@ fn read_peer(shared: &NodeShared, index: usize, state: &mut PeerState, read_buf:
                 }
             }
             DataPacket::RetireRegion { region } => {
-                state.regions.remove(&region);
+                // Unmapping makes the kernel interrupt every CPU this process runs on; leave
+                // it to the I/O thread rather than delay the message this thread waits for.
+                if let Some(mapping) = state.regions.remove(&region) {
+                    state.retired.push(mapping);
+                }
             }
             DataPacket::Release { region } => shared.pool().release(region, index),
         }
