@@ -476,50 +476,6 @@ echo "--- ros-in log"; cat out/*/log_ros-in.txt
 }
 
 #[test]
-#[ignore = "rustdds 0.15.1 hands the bridge only the newest of a Cyclone writer's 10 historical samples"]
-fn ros2_transient_local_late_joiner_in_the_dataflow_gets_the_whole_history_from_ros() {
-    let dataflow = dataflow(
-        r#"
-nodes:
-  - id: ros-in
-    ros2:
-      topic: /latched
-      message_type: std_msgs/String
-      direction: subscribe
-      qos: { reliable: true, durability: transient_local, keep_last: 10 }
-    outputs: [chatter]
-  - id: printer
-    path: TEST_NODE
-    args: ros-print 10
-    inputs:
-      chatter: ros-in/chatter
-"#,
-    );
-    // The peer keeps the last 10 of its 30 messages and stays up for 10 s.
-    let script = r#"
-"$PEER" string-pub /latched 30 5 old transient_local,nowait,hold > pub.out 2>&1 &
-for i in $(seq 100); do grep -q "published 30" pub.out && break; sleep 0.05; done
-"$DORA" run dataflow.yml --grace-duration 1s > run.out 2>&1 &
-run=$!
-for i in $(seq 150); do grep -q "got: old 29" run.out && break; sleep 0.05; done
-kill -TERM $run; wait $run
-cat pub.out run.out
-echo "--- ros-in log"; cat out/*/log_ros-in.txt
-"#;
-    let output = in_private_network(script, dataflow.dir.path());
-    assert!(output.contains("published 30"), "{output}");
-    for k in 20..30 {
-        assert!(
-            output.contains(&format!("[printer] got: old {k}\n")),
-            "{output}"
-        );
-    }
-    assert!(!output.contains("got: old 19\n"), "{output}");
-}
-
-// ---- case 6: discovery ------------------------------------------------------------------
-
-#[test]
 fn ros2_discovery_info_names_the_node_and_its_endpoints() {
     let dataflow = dataflow(
         r#"
