@@ -11,55 +11,16 @@ mod common;
 use std::{
     path::{Path, PathBuf},
     process::Command,
-    sync::OnceLock,
 };
 
-use common::{dora, test_node, Dataflow};
+use common::{test_node, Dataflow};
 
-/// Builds the Cyclone DDS peer once per test binary.
-fn peer() -> &'static Path {
-    static PEER: OnceLock<PathBuf> = OnceLock::new();
-    PEER.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let out = root.join("target/ros2-interop-peers");
-        let status = Command::new("sh")
-            .arg(root.join("ros2_ws/interop_peers/build.sh"))
-            .arg(&out)
-            .status()
-            .expect("running the peer build (needs cyclonedds-dev, cyclonedds-tools, cc)");
-        assert!(status.success(), "building the Cyclone DDS peer failed");
-        out.join("string_peer")
-    })
+fn peer() -> PathBuf {
+    common::interop_peers().join("string_peer")
 }
 
-/// Runs `script` with `sh` in a fresh network namespace; returns (success, output).
 fn in_private_network(script: &str, cwd: &Path) -> (bool, String) {
-    let setup =
-        "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo";
-    let mut command = Command::new("timeout");
-    command.args(["-s", "KILL", "90", "unshare"]);
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc_geteuid() } != 0 {
-        command.arg("-r");
-    }
-    let output = command
-        .args(["-n", "sh", "-c", &format!("{setup} && {script}")])
-        .current_dir(cwd)
-        .env("DORA", dora())
-        .env("PEER", peer())
-        .output()
-        .expect("running unshare");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
+    common::in_private_network(script, cwd, &[("PEER", &peer())])
 }
 
 #[test]

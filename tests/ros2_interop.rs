@@ -9,46 +9,16 @@
 
 mod common;
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
-    sync::OnceLock,
-};
+use std::path::{Path, PathBuf};
 
-use common::{dora, Dataflow};
+use common::Dataflow;
 
-/// Builds the Cyclone DDS peers once per test binary; returns their folder.
 fn peers() -> &'static Path {
-    static PEERS: OnceLock<PathBuf> = OnceLock::new();
-    PEERS.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let out = root.join("target/ros2-interop-peers");
-        let status = Command::new("sh")
-            .arg(root.join("ros2_ws/interop_peers/build.sh"))
-            .arg(&out)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("running the peer build (needs cyclonedds-dev, cyclonedds-tools, cc)");
-        assert!(status.success(), "building the Cyclone DDS peers failed");
-        out
-    })
+    common::interop_peers()
 }
 
-/// Builds the ROS 2 test node (`tests/ros2_nodes`) once per test binary.
-fn ros2_node() -> &'static Path {
-    static NODE: OnceLock<PathBuf> = OnceLock::new();
-    NODE.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "dora-ros2-test-nodes"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("building the ROS 2 test node");
-        assert!(status.success(), "building the ROS 2 test node failed");
-        dora()
-            .with_file_name("ros2-test-node")
-            .canonicalize()
-            .expect("the ROS 2 test node was built")
-    })
+fn ros2_node() -> PathBuf {
+    common::built_binary("dora-ros2-test-nodes", "ros2-test-node")
 }
 
 /// A dataflow whose `ROS2_NODE` stands for the ROS 2 test node.
@@ -56,35 +26,10 @@ fn dataflow(yaml: &str) -> Dataflow {
     Dataflow::new(&yaml.replace("ROS2_NODE", &ros2_node().display().to_string()))
 }
 
-/// Runs `script` with `sh` in a fresh network namespace; returns its output. `$DORA`,
-/// `$PEER` (interop_peer) and `$BAD_PEER` are set.
+/// Runs `script` in a fresh network namespace with `$PEER` (interop_peer) and `$BAD_PEER`.
 fn in_private_network(script: &str, cwd: &Path) -> String {
-    let setup =
-        "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo";
-    let mut command = Command::new("timeout");
-    command.args(["-s", "KILL", "90", "unshare"]);
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc_geteuid() } != 0 {
-        command.arg("-r");
-    }
-    let output = command
-        .args(["-n", "sh", "-c", &format!("{setup} && {script}")])
-        .current_dir(cwd)
-        .env("DORA", dora())
-        .env("PEER", peers().join("interop_peer"))
-        .env("BAD_PEER", peers().join("bad_peer"))
-        .output()
-        .expect("running unshare");
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-extern "C" {
-    #[link_name = "geteuid"]
-    fn libc_geteuid() -> u32;
+    let (peer, bad_peer) = (peers().join("interop_peer"), peers().join("bad_peer"));
+    common::in_private_network(script, cwd, &[("PEER", &peer), ("BAD_PEER", &bad_peer)]).1
 }
 
 /// The frame numbers `K` of the lines `PREFIX K ok` in `output`, and whether any was bad.

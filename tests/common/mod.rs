@@ -250,3 +250,69 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// Builds binary `bin` of workspace package `package` once per test binary and returns its
+/// path (next to the `dora` binary).
+pub fn built_binary(package: &str, bin: &str) -> PathBuf {
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if !built.iter().any(|p| p == package) {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", package])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap_or_else(|err| panic!("running cargo to build {package}: {err}"));
+        assert!(status.success(), "building {package} failed");
+        built.push(package.to_owned());
+    }
+    let path = bin_dir().join(bin);
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+/// Builds the Cyclone DDS interop peers (`ros2_ws/interop_peers`) once per test binary and
+/// returns their folder. Needs Debian's cyclonedds-dev and cyclonedds-tools.
+pub fn interop_peers() -> &'static Path {
+    static PEERS: OnceLock<PathBuf> = OnceLock::new();
+    PEERS.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let out = root.join("target/ros2-interop-peers");
+        let status = Command::new("sh")
+            .arg(root.join("ros2_ws/interop_peers/build.sh"))
+            .arg(&out)
+            .stdout(Stdio::null())
+            .status()
+            .expect("running the peer build (needs cyclonedds-dev, cyclonedds-tools, cc)");
+        assert!(status.success(), "building the Cyclone DDS peers failed");
+        out
+    })
+}
+
+/// Runs `script` with `sh` in a fresh network namespace — loopback up with multicast and a
+/// 224.0.0.0/4 route, nothing else — so that DDS discovery never leaves the test. `$DORA` is
+/// set, plus `env`. Killed after 90 s. Returns whether it succeeded and its output.
+pub fn in_private_network(script: &str, cwd: &Path, env: &[(&str, &Path)]) -> (bool, String) {
+    let setup =
+        "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo";
+    let mut command = Command::new("timeout");
+    command.args(["-s", "KILL", "90", "unshare"]);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        // Without root, a user namespace grants the right to make a network namespace.
+        command.arg("-r");
+    }
+    command
+        .args(["-n", "sh", "-c", &format!("{setup} && {script}")])
+        .current_dir(cwd)
+        .env("DORA", dora());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("running unshare");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
