@@ -23,6 +23,7 @@ mod service;
 
 use std::{net::Ipv4Addr, path::PathBuf};
 
+use arrow_array::ArrayRef;
 use dora_descriptor::{Descriptor, NodeKind, NodeSource, Ros2Bridge, Ros2Direction, Ros2Qos};
 use dora_node_api::{DoraNode, Event};
 use eyre::{bail, eyre, WrapErr};
@@ -247,7 +248,8 @@ impl Endpoints {
         events: dora_node_api::EventStream,
     ) -> eyre::Result<()> {
         enum Item {
-            Dora(Option<Event>),
+            /// The dataflow side ended (Stop, or every input closed).
+            DoraDone,
             Ros(usize, Result<RawMessage, String>),
             Status(rustdds::DomainParticipantStatusEvent),
         }
@@ -258,14 +260,31 @@ impl Endpoints {
             _discovery,
             mut qos_watch,
         } = self;
+        // Dataflow → ROS runs on its own thread with a blocking `recv`, so that a message wakes
+        // that thread straight from its socket and goes out without an async hand-off.
+        let (done_tx, done_rx) = futures::channel::oneshot::channel::<()>();
+        let mut events = events;
+        let publisher_thread = std::thread::Builder::new()
+            .name("ros2-publish".into())
+            .spawn(move || {
+                while let Some(event) = events.recv() {
+                    match event {
+                        Event::Stop => break,
+                        Event::Input { id, data, .. } => publish(&publications, &id, &data.0),
+                        _ => {}
+                    }
+                }
+                let _ = done_tx.send(());
+            })
+            .wrap_err("starting the publishing thread")?;
         let mut codecs = Vec::new();
         let mut streams: Vec<futures::stream::BoxStream<'static, Item>> = Vec::new();
-        // The event stream ends the loop; map its end to one `None` item.
         streams.push(
-            events
-                .map(|e| Item::Dora(Some(e)))
-                .chain(futures::stream::once(async { Item::Dora(None) }))
-                .boxed(),
+            futures::stream::once(async move {
+                let _ = done_rx.await;
+                Item::DoraDone
+            })
+            .boxed(),
         );
         for (index, subscription) in subscriptions.into_iter().enumerate() {
             codecs.push((subscription.output, subscription.codec, subscription.topic));
@@ -290,32 +309,7 @@ impl Endpoints {
         let mut all = futures::stream::select(select_all(streams), status_events.map(Item::Status));
         while let Some(item) = all.next().await {
             match item {
-                Item::Dora(None) | Item::Dora(Some(Event::Stop)) => break,
-                Item::Dora(Some(Event::Input { id, data, .. })) => {
-                    let Some(publication) = publications.iter().find(|p| p.input == id.as_str())
-                    else {
-                        continue;
-                    };
-                    match publication.codec.encode(&data.0) {
-                        Ok(messages) => {
-                            for message in messages {
-                                if let Err(err) =
-                                    publication.writer.write(RawMessage(message), None)
-                                {
-                                    tracing::warn!("publishing on {}: {err:?}", publication.topic);
-                                }
-                            }
-                        }
-                        Err(err) => {
-                            // Bad input is the sender's bug: say so on the node's log and go on.
-                            eprintln!(
-                                "dropped a message for {} (input `{id}`): {err}",
-                                publication.topic
-                            );
-                        }
-                    }
-                }
-                Item::Dora(Some(_)) => {}
+                Item::DoraDone => break,
                 Item::Ros(index, Ok(message)) => {
                     let (output, codec, topic) = &codecs[index];
                     match codec.decode(&message.0) {
@@ -336,6 +330,30 @@ impl Endpoints {
                 }
             }
         }
+        if publisher_thread.join().is_err() {
+            bail!("the publishing thread panicked");
+        }
         Ok(())
+    }
+}
+
+/// Publishes every row of an input on the topic that input feeds.
+fn publish(publications: &[Publication], input: &str, data: &ArrayRef) {
+    let Some(publication) = publications.iter().find(|p| p.input == input) else {
+        return;
+    };
+    match publication.codec.encode(data) {
+        Ok(messages) => {
+            for message in messages {
+                if let Err(err) = publication.writer.write(RawMessage(message), None) {
+                    tracing::warn!("publishing on {}: {err:?}", publication.topic);
+                }
+            }
+        }
+        // Bad input is the sender's bug: say so on the node's log and go on.
+        Err(err) => eprintln!(
+            "dropped a message for {} (input `{input}`): {err}",
+            publication.topic
+        ),
     }
 }
