@@ -251,7 +251,7 @@ impl Endpoints {
             /// The dataflow side ended (Stop, or every input closed).
             DoraDone,
             Ros(usize, Result<RawMessage, String>),
-            Status(rustdds::DomainParticipantStatusEvent),
+            Status(Box<rustdds::DomainParticipantStatusEvent>),
         }
         let Endpoints {
             _participant,
@@ -306,7 +306,10 @@ impl Endpoints {
         // Discovery events of the participant: QoS mismatches with peers become warnings.
         let status = _participant.status_listener();
         let status_events = rustdds::StatusEvented::as_async_status_stream(&status);
-        let mut all = futures::stream::select(select_all(streams), status_events.map(Item::Status));
+        let mut all = futures::stream::select(
+            select_all(streams),
+            status_events.map(|event| Item::Status(Box::new(event))),
+        );
         while let Some(item) = all.next().await {
             match item {
                 Item::DoraDone => break,
