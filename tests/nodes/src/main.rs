@@ -15,7 +15,10 @@
 //! - `ros-print N`: prints the `data` field of every row it receives (`got: …`); exits after
 //!   N rows.
 //! - `ping SIZE COUNT`: sends COUNT messages of SIZE bytes, 10 ms apart.
-//! - `pong`: prints the median latency (receive time − send timestamp) of what it got.
+//! - `burst-ping BURST`: three rounds of BURST back-to-back messages on `burst`, a 2 s pause,
+//!   then 50 messages on `data` 10 ms apart.
+//! - `pong`: prints the median latency (receive time − send timestamp) of what it got on
+//!   `data`, and each one slower than 1 ms.
 //! - `async-receive`: like `slow-receive 0`, through `recv_async` on a futures executor.
 //! - `bad-output`: sends on an undeclared output and prints the error.
 //! - `send-arrow` / `receive-arrow`: send a set of Arrow arrays (nested, with nulls, sliced,
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         "ros-talk" => ros_talk(arg(1).parse().unwrap_or(10), arg(2).parse().unwrap_or(50)),
         "ros-print" => ros_print(arg(1).parse().unwrap_or(1)),
         "ping" => ping(arg(1).parse().unwrap_or(8), arg(2).parse().unwrap_or(100)),
+        "burst-ping" => burst_ping(arg(1).parse().unwrap_or(100_000)),
         "pong" => pong(),
         "send-hang" => send_hang(arg(1).parse().unwrap_or(1 << 20)),
         "bad-output" => bad_output(),
@@ -357,15 +361,41 @@ fn ping(size: usize, count: usize) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn burst_ping(burst: usize) -> Result<ExitCode> {
+    let (mut node, _events) = DoraNode::init_from_env()?;
+    for round in 0..3 {
+        for _ in 0..burst {
+            node.send_output_raw("burst".into(), Default::default(), 8, |_| {})?;
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        for i in 0..50 {
+            let mut params = MetadataParameters::new();
+            params.insert("seq".into(), Parameter::Integer(round * 1000 + i));
+            node.send_output_raw("data".into(), params, 8, |_| {})?;
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn pong() -> Result<ExitCode> {
     let (_node, mut events) = DoraNode::init_from_env()?;
     let mut latencies = Vec::new();
     while let Some(event) = events.recv() {
-        if let Event::Input { metadata, .. } = event {
+        if let Event::Input { id, metadata, .. } = event {
+            if id.as_str() != "data" {
+                continue;
+            }
             let sent = metadata.timestamp().get_time().to_system_time();
             let latency = std::time::SystemTime::now()
                 .duration_since(sent)
                 .unwrap_or_default();
+            if latency.as_millis() >= 1 {
+                println!(
+                    "slow seq={} latency={latency:?}",
+                    seq_of(&metadata.parameters)
+                );
+            }
             latencies.push(latency.as_secs_f64() * 1e6);
         }
     }
