@@ -5,7 +5,7 @@
 //! reads the message. A region whose tokens all came back is free and is reused for the next
 //! sample that fits, so a steady stream of large messages maps no new memory. Tokens held by a
 //! peer that hangs up are returned at once. At most [`MAX_FREE_REGIONS`] free regions are
-//! kept; beyond that the largest are retired (receivers are told to unmap them), at most
+//! kept; beyond that the least recently used are retired (receivers are told to unmap them), at most
 //! [`RETIRE_PER_LEND`] after each send — after, so that the retirement never delays a message.
 //!
 //! Every operation is a map lookup, whatever the pool size: a burst into a deep queue can
@@ -29,6 +29,8 @@ pub const RETIRE_PER_LEND: usize = 2;
 #[derive(Debug)]
 struct PoolRegion {
     memory: Arc<OwnedRegion>,
+    /// When the region was last lent (a counter): retirement takes the least recently used.
+    last_used: u64,
     /// Lent to the user as a sample that has not been sent yet.
     lent: bool,
     /// Outstanding tokens per peer index.
@@ -66,7 +68,11 @@ pub(crate) struct Pool {
     regions: HashMap<u64, PoolRegion>,
     /// Free regions by (capacity, id).
     free: BTreeSet<(usize, u64)>,
+    /// The same free regions by (last use, id).
+    free_by_use: BTreeSet<(u64, u64)>,
     next_id: u64,
+    /// Counts lends, to order regions by last use.
+    clock: u64,
 }
 
 impl Pool {
@@ -77,7 +83,9 @@ impl Pool {
             routed,
             regions: HashMap::new(),
             free: BTreeSet::new(),
+            free_by_use: BTreeSet::new(),
             next_id: 0,
+            clock: 0,
         }
     }
 
@@ -90,9 +98,12 @@ impl Pool {
             .next()
             .copied()
             .filter(|&(capacity, _)| capacity / 2 <= len.max(64 * 1024));
+        self.clock += 1;
         if let Some(key @ (_, id)) = fitting {
             self.free.remove(&key);
             if let Some(region) = self.regions.get_mut(&id) {
+                self.free_by_use.remove(&(region.last_used, id));
+                region.last_used = self.clock;
                 region.lent = true;
                 return Ok(Lease {
                     id,
@@ -110,6 +121,7 @@ impl Pool {
             id,
             PoolRegion {
                 memory: memory.clone(),
+                last_used: self.clock,
                 lent: true,
                 tokens: vec![0; self.peers],
                 outstanding: 0,
@@ -124,6 +136,7 @@ impl Pool {
         if let Some(region) = self.regions.get(&id) {
             if region.is_free() {
                 self.free.insert((region.memory.capacity(), id));
+                self.free_by_use.insert((region.last_used, id));
             }
         }
     }
@@ -190,23 +203,27 @@ impl Pool {
             region.outstanding -= std::mem::take(&mut region.tokens[peer]);
             region.shared_with[peer] = false;
             if region.is_free() {
-                now_free.push((region.memory.capacity(), id));
+                now_free.push((region.memory.capacity(), region.last_used, id));
             }
         }
-        self.free.extend(now_free);
+        for (capacity, last_used, id) in now_free {
+            self.free.insert((capacity, id));
+            self.free_by_use.insert((last_used, id));
+        }
     }
 
-    /// Drops free regions beyond [`MAX_FREE_REGIONS`], largest first, at most
-    /// [`RETIRE_PER_LEND`] at a time. Returns each retired region's id and the peers that must
-    /// be told to unmap it.
+    /// Drops free regions beyond [`MAX_FREE_REGIONS`], least recently used first (the ones
+    /// the current message sizes need stay), at most [`RETIRE_PER_LEND`] at a time. Returns
+    /// each retired region's id and the peers that must be told to unmap it.
     pub fn retire_surplus(&mut self) -> Vec<Retired> {
         let mut retired = Vec::new();
         while retired.len() < RETIRE_PER_LEND && self.free.len() > MAX_FREE_REGIONS {
-            let Some(key @ (_, id)) = self.free.iter().next_back().copied() else {
+            let Some(key @ (_, id)) = self.free_by_use.iter().next().copied() else {
                 break;
             };
-            self.free.remove(&key);
+            self.free_by_use.remove(&key);
             if let Some(region) = self.regions.remove(&id) {
+                self.free.remove(&(region.memory.capacity(), id));
                 let peers = (0..self.peers).filter(|&p| region.shared_with[p]).collect();
                 retired.push((id, peers));
             }
