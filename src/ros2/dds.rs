@@ -7,7 +7,19 @@
 use dora_descriptor::Ros2Qos;
 use rustdds::QosPolicies;
 
-pub use dora_ros2::dds::{participant_entities_info, RawCdr, RawMessage, RawReader, RawWriter};
+pub use dora_ros2::dds::{
+    discovery_writer, participant_entities_info, RawCdr, RawMessage, RawReader, RawWriter,
+};
+
+/// The bridge's DDS participant: its `domain_id`, else `ROS_DOMAIN_ID`, else 0, on loopback
+/// only when ROS 2's environment asks for it.
+pub fn create_participant(
+    bridge: &dora_descriptor::Ros2Bridge,
+) -> eyre::Result<(rustdds::DomainParticipant, u16)> {
+    // The descriptor allows 0 to 232 only.
+    let explicit = bridge.domain_id.and_then(|d| u16::try_from(d).ok());
+    dora_ros2::dds::create_participant(explicit).map_err(|err| eyre::eyre!("{err}"))
+}
 
 /// The DDS QoS of a ROS 2 profile.
 pub fn qos(profile: &Ros2Qos) -> QosPolicies {

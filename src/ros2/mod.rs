@@ -21,14 +21,14 @@ mod names;
 mod qos_watch;
 mod service;
 
-use std::{net::Ipv4Addr, path::PathBuf};
+use std::path::PathBuf;
 
 use arrow_array::ArrayRef;
 use dora_descriptor::{Descriptor, NodeKind, NodeSource, Ros2Bridge, Ros2Direction, Ros2Qos};
 use dora_node_api::{DoraNode, Event};
 use eyre::{bail, eyre, WrapErr};
 use futures::{stream::select_all, StreamExt};
-use rustdds::{DomainParticipantBuilder, TopicKind};
+use rustdds::TopicKind;
 
 use codec::Codec;
 use dds::{RawCdr, RawMessage};
@@ -92,32 +92,8 @@ struct Endpoints {
     qos_watch: qos_watch::QosWatch,
 }
 
-fn domain_id(bridge: &Ros2Bridge) -> eyre::Result<u16> {
-    if let Some(id) = bridge.domain_id {
-        return Ok(id as u16);
-    }
-    match std::env::var("ROS_DOMAIN_ID") {
-        Ok(value) if !value.trim().is_empty() => value
-            .trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|d| *d <= 232)
-            .ok_or_else(|| eyre!("ROS_DOMAIN_ID=`{value}` is not a domain id (0 to 232)")),
-        _ => Ok(0),
-    }
-}
-
-/// Whether ROS 2's environment asks to stay on this machine.
-fn localhost_only() -> bool {
-    std::env::var("ROS_LOCALHOST_ONLY").is_ok_and(|v| v == "1")
-        || std::env::var("ROS_AUTOMATIC_DISCOVERY_RANGE").is_ok_and(|v| v == "LOCALHOST")
-}
-
 impl Endpoints {
     fn create(bridge: &Ros2Bridge, node_id: &str, store: &codec::TypeStore) -> eyre::Result<Self> {
-        if !bridge.services.is_empty() {
-            bail!("ROS 2 services in the bridge are not supported yet (node `{node_id}`)");
-        }
         let node_name = bridge
             .node_name
             .clone()
@@ -125,7 +101,6 @@ impl Endpoints {
         names::validate_node_name(&node_name).map_err(|err| eyre!("node name: {err}"))?;
         let namespace = names::validate_namespace(bridge.namespace.as_deref().unwrap_or("/"))
             .map_err(|err| eyre!("namespace: {err}"))?;
-        let domain = domain_id(bridge)?;
         // Everything that can be wrong in the configuration is found before any DDS traffic.
         let mut planned = Vec::new();
         for topic in &bridge.topics {
@@ -134,13 +109,7 @@ impl Endpoints {
             let codec = store.codec(&topic.message_type)?;
             planned.push((topic, resolved, codec));
         }
-        let mut builder = DomainParticipantBuilder::new(domain);
-        if localhost_only() {
-            builder = builder.with_only_networks([Ipv4Addr::LOCALHOST]);
-        }
-        let participant = builder
-            .build()
-            .map_err(|err| eyre!("creating the DDS participant in domain {domain}: {err:?}"))?;
+        let (participant, domain) = dds::create_participant(bridge)?;
         let default_qos = dds::qos(&Ros2Qos::default());
         let publisher = participant
             .create_publisher(&default_qos)
@@ -205,23 +174,8 @@ impl Endpoints {
         }
 
         // Announce the node like rmw implementations do.
-        let discovery_qos = dds::qos(&Ros2Qos {
-            reliable: true,
-            transient_local: true,
-            keep_last: Some(1),
-            ..Ros2Qos::default()
-        });
-        let discovery_topic = participant
-            .create_topic(
-                "ros_discovery_info".into(),
-                "rmw_dds_common::msg::dds_::ParticipantEntitiesInfo_".into(),
-                &discovery_qos,
-                TopicKind::NoKey,
-            )
-            .map_err(|err| eyre!("creating ros_discovery_info: {err:?}"))?;
-        let discovery = publisher
-            .create_datawriter_no_key::<RawMessage, RawCdr>(&discovery_topic, Some(discovery_qos))
-            .map_err(|err| eyre!("announcing the node: {err:?}"))?;
+        let discovery =
+            dds::discovery_writer(&participant, &publisher).map_err(|err| eyre!("{err}"))?;
         let info = dds::participant_entities_info(
             rustdds::RTPSEntity::guid(&participant).to_bytes(),
             &namespace,

@@ -52,7 +52,6 @@
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
     hash::{Hash, Hasher},
-    net::Ipv4Addr,
     time::{Duration, Instant},
 };
 
@@ -61,8 +60,8 @@ use dora_node_api::{DoraNode, Event, EventStream, MetadataParameters, Parameter}
 use eyre::{bail, eyre, WrapErr};
 use futures::StreamExt;
 use rustdds::{
-    no_key::DataSample, DataWriterStatus, DomainParticipantBuilder, RTPSEntity, SampleIdentity,
-    SequenceNumber, StatusEvented, TopicKind, WriteOptionsBuilder, GUID,
+    no_key::DataSample, DataWriterStatus, RTPSEntity, SampleIdentity, SequenceNumber,
+    StatusEvented, TopicKind, WriteOptionsBuilder, GUID,
 };
 
 use super::{
@@ -223,15 +222,7 @@ impl ServiceEndpoints {
         let resolved = names::resolve(&service.service, &namespace, &node_name)
             .map_err(|err| eyre!("service: {err}"))?;
         let (request, response) = store.service_codecs(&service.service_type)?;
-        let domain = super::domain_id(bridge)?;
-
-        let mut builder = DomainParticipantBuilder::new(domain);
-        if super::localhost_only() {
-            builder = builder.with_only_networks([Ipv4Addr::LOCALHOST]);
-        }
-        let participant = builder
-            .build()
-            .map_err(|err| eyre!("creating the DDS participant in domain {domain}: {err:?}"))?;
+        let (participant, domain) = dds::create_participant(bridge)?;
         let qos = dds::qos(&service.qos);
         let publisher = participant
             .create_publisher(&qos)
@@ -268,23 +259,8 @@ impl ServiceEndpoints {
 
         // Announce the node like rmw implementations do (services are listed through their
         // request/reply readers and writers).
-        let discovery_qos = dds::qos(&dora_descriptor::Ros2Qos {
-            reliable: true,
-            transient_local: true,
-            keep_last: Some(1),
-            ..Default::default()
-        });
-        let discovery_topic = participant
-            .create_topic(
-                "ros_discovery_info".into(),
-                "rmw_dds_common::msg::dds_::ParticipantEntitiesInfo_".into(),
-                &discovery_qos,
-                TopicKind::NoKey,
-            )
-            .map_err(|err| eyre!("creating ros_discovery_info: {err:?}"))?;
-        let discovery = publisher
-            .create_datawriter_no_key::<RawMessage, RawCdr>(&discovery_topic, Some(discovery_qos))
-            .map_err(|err| eyre!("announcing the node: {err:?}"))?;
+        let discovery =
+            dds::discovery_writer(&participant, &publisher).map_err(|err| eyre!("{err}"))?;
         let info = dds::participant_entities_info(
             participant.guid().to_bytes(),
             &namespace,

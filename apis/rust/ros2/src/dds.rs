@@ -8,7 +8,7 @@ use rustdds::{
     no_key::{
         DataReader, DataWriter, Decode, DefaultDecoder, DeserializerAdapter, SerializerAdapter,
     },
-    RepresentationIdentifier,
+    DomainParticipant, DomainParticipantBuilder, Publisher, RepresentationIdentifier, TopicKind,
 };
 
 use crate::{Qos, Ros2Error};
@@ -156,6 +156,45 @@ pub fn domain_id(explicit: Option<u16>) -> Result<u16, Ros2Error> {
 pub fn localhost_only() -> bool {
     std::env::var("ROS_LOCALHOST_ONLY").is_ok_and(|v| v == "1")
         || std::env::var("ROS_AUTOMATIC_DISCOVERY_RANGE").is_ok_and(|v| v == "LOCALHOST")
+}
+
+/// A DDS participant in the domain [`domain_id`] resolves, kept on the loopback interface
+/// when [`localhost_only`] asks for it. Returns the domain too.
+pub fn create_participant(
+    explicit_domain: Option<u16>,
+) -> Result<(DomainParticipant, u16), Ros2Error> {
+    let domain = domain_id(explicit_domain)?;
+    let mut builder = DomainParticipantBuilder::new(domain);
+    if localhost_only() {
+        builder = builder.with_only_networks([std::net::Ipv4Addr::LOCALHOST]);
+    }
+    let participant = builder.build().map_err(|err| {
+        Ros2Error::dds(
+            format!("creating the DDS participant in domain {domain}"),
+            err,
+        )
+    })?;
+    Ok((participant, domain))
+}
+
+/// A writer on [`DISCOVERY_TOPIC`], for announcing nodes with
+/// [`participant_entities_info`].
+pub fn discovery_writer(
+    participant: &DomainParticipant,
+    publisher: &Publisher,
+) -> Result<RawWriter, Ros2Error> {
+    let qos = discovery_qos().to_dds();
+    let topic = participant
+        .create_topic(
+            DISCOVERY_TOPIC.into(),
+            DISCOVERY_TYPE.into(),
+            &qos,
+            TopicKind::NoKey,
+        )
+        .map_err(|err| Ros2Error::dds("creating ros_discovery_info", err))?;
+    publisher
+        .create_datawriter_no_key::<RawMessage, RawCdr>(&topic, Some(qos))
+        .map_err(|err| Ros2Error::dds("announcing the node", err))
 }
 
 #[cfg(test)]

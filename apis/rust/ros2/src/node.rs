@@ -1,7 +1,6 @@
 //! ROS 2 nodes with publishers and subscriptions of run-time message types.
 
 use std::{
-    net::Ipv4Addr,
     pin::Pin,
     sync::{
         atomic::{AtomicU32, Ordering},
@@ -13,9 +12,7 @@ use std::{
 use arrow_array::{Array, ArrayRef, StructArray};
 use dora_ros2_types::{MessageType, TypeStore, ENCAPSULATION_HEADER};
 use futures::Stream;
-use rustdds::{
-    no_key::DataReaderStream, DomainParticipant, DomainParticipantBuilder, RTPSEntity, TopicKind,
-};
+use rustdds::{no_key::DataReaderStream, DomainParticipant, RTPSEntity, TopicKind};
 
 use crate::{
     dds::{self, RawCdr, RawMessage, RawWriter},
@@ -77,17 +74,7 @@ impl Ros2Node {
     pub fn with_types(options: &RosNodeOptions<'_>, types: TypeStore) -> Result<Self, Ros2Error> {
         names::validate_node_name(options.name)?;
         let namespace = names::validate_namespace(options.namespace)?;
-        let domain = dds::domain_id(options.domain_id)?;
-        let mut builder = DomainParticipantBuilder::new(domain);
-        if dds::localhost_only() {
-            builder = builder.with_only_networks([Ipv4Addr::LOCALHOST]);
-        }
-        let participant = builder.build().map_err(|err| {
-            Ros2Error::dds(
-                format!("creating the DDS participant in domain {domain}"),
-                err,
-            )
-        })?;
+        let (participant, _) = dds::create_participant(options.domain_id)?;
         let default_qos = Qos::default().to_dds();
         let publisher = participant
             .create_publisher(&default_qos)
@@ -95,18 +82,7 @@ impl Ros2Node {
         let subscriber = participant
             .create_subscriber(&default_qos)
             .map_err(|err| Ros2Error::dds("creating a DDS subscriber", err))?;
-        let discovery_qos = dds::discovery_qos().to_dds();
-        let discovery_topic = participant
-            .create_topic(
-                dds::DISCOVERY_TOPIC.into(),
-                dds::DISCOVERY_TYPE.into(),
-                &discovery_qos,
-                TopicKind::NoKey,
-            )
-            .map_err(|err| Ros2Error::dds("creating ros_discovery_info", err))?;
-        let discovery = publisher
-            .create_datawriter_no_key::<RawMessage, RawCdr>(&discovery_topic, Some(discovery_qos))
-            .map_err(|err| Ros2Error::dds("announcing the node", err))?;
+        let discovery = dds::discovery_writer(&participant, &publisher)?;
         let node = Self {
             inner: Arc::new(NodeInner {
                 name: options.name.to_owned(),
