@@ -525,7 +525,16 @@ impl State {
             dataflow.status
         );
         if let Some(reply) = dataflow.start_reply.take() {
-            let _ = reply.send(ControlReply::Error(result.errors.join("; ")));
+            // It ended before every daemon confirmed the spawn: a spawn error is the answer;
+            // otherwise it did start, and attaching shows how it ended.
+            let _ = reply.send(if result.errors.is_empty() {
+                ControlReply::Started {
+                    id: dataflow.id.clone(),
+                    name: dataflow.name.clone(),
+                }
+            } else {
+                ControlReply::Error(result.errors.join("; "))
+            });
         }
         for attached in dataflow.attached.drain(..) {
             let _ = attached.send(ControlReply::Finished(result.clone()));

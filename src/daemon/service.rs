@@ -327,7 +327,9 @@ fn spawn_dataflow(
         let run = run_dataflow(spec, stop, sink, Some(spawned_tx));
         tokio::pin!(run);
         let result = tokio::select! {
-            result = &mut run => result,
+            // A dataflow whose nodes all fail at once finishes right after spawning: report
+            // the spawn first, or the coordinator would see it end without having started.
+            biased;
             spawned = spawned_rx => {
                 if spawned.is_ok() {
                     report(Ok(()));
@@ -340,6 +342,7 @@ fn spawn_dataflow(
                 }
                 result
             }
+            result = &mut run => result,
         };
         match result {
             Ok(result) => finished(
