@@ -86,7 +86,7 @@ pub enum StopRequest {
     Kill,
 }
 
-pub use node_output::{LogSink, SinkEvent};
+pub use node_output::LogSink;
 
 /// How a node ended.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+use dora_message::coordinator::{DaemonToCoordinator, LogLine};
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, BufReader},
     sync::mpsc,
@@ -22,18 +23,9 @@ pub const STDERR_TAIL_LINES: usize = 10;
 pub struct LogSink {
     /// Print them on this process's stdout/stderr, prefixed with the node id.
     pub print: bool,
-    /// Send them on (a daemon forwards them to the coordinator).
-    pub forward: Option<mpsc::UnboundedSender<SinkEvent>>,
-}
-
-/// What a [`LogSink`] forwards.
-#[derive(Debug, Clone)]
-pub enum SinkEvent {
-    Line(dora_message::coordinator::LogLine),
-    Notice {
-        dataflow_id: String,
-        message: String,
-    },
+    /// Send them on as messages to the coordinator. A daemon passes the same channel that
+    /// carries the dataflow's result, so every line reaches the coordinator before the result.
+    pub forward: Option<mpsc::UnboundedSender<DaemonToCoordinator>>,
 }
 
 impl LogSink {
@@ -51,7 +43,7 @@ impl LogSink {
             eprintln!("dora: {message}");
         }
         if let Some(forward) = &self.forward {
-            let _ = forward.send(SinkEvent::Notice {
+            let _ = forward.send(DaemonToCoordinator::Notice {
                 dataflow_id: dataflow_id.into(),
                 message: message.into(),
             });
@@ -89,7 +81,7 @@ impl NodeLog {
 
     fn forward(&self, stderr: bool, line: &str) {
         if let Some(forward) = &self.sink.forward {
-            let _ = forward.send(SinkEvent::Line(dora_message::coordinator::LogLine {
+            let _ = forward.send(DaemonToCoordinator::Log(LogLine {
                 dataflow_id: self.dataflow_id.to_string(),
                 node_id: self.node_id.to_string(),
                 stderr,

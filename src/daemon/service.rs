@@ -21,7 +21,7 @@ use tokio::{
     sync::{mpsc, oneshot},
 };
 
-use super::{run_dataflow, DataflowSpec, LogSink, NodeExit, RemoteSpec, SinkEvent, StopRequest};
+use super::{run_dataflow, DataflowSpec, LogSink, NodeExit, RemoteSpec, StopRequest};
 use crate::net::{connect, read_frame, write_frame};
 
 /// Where data links deliver, by dataflow id.
@@ -70,7 +70,6 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
     tokio::spawn(accept_links(data_listener, registry.clone()));
 
     let (to_coordinator, mut outbox) = mpsc::unbounded_channel::<DaemonToCoordinator>();
-    let (sink_tx, mut sink_rx) = mpsc::unbounded_channel::<SinkEvent>();
     let mut dataflows: BTreeMap<String, RunningDataflow> = BTreeMap::new();
     let mut buffered: VecDeque<DaemonToCoordinator> = VecDeque::new();
     let mut backoff = Duration::from_millis(50);
@@ -110,7 +109,6 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                             }
                             buffer(&mut buffered, message);
                         }
-                        Some(event) = sink_rx.recv() => buffer(&mut buffered, from_sink(event)),
                     }
                 }
                 backoff = (backoff * 2).min(Duration::from_secs(2));
@@ -185,7 +183,7 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                                     };
                                     spawn_dataflow(
                                         dataflow_id.clone(), &options.machine_id, descriptor, path, nodes,
-                                        remote, stop_rx, sink_tx.clone(), to_coordinator.clone(),
+                                        remote, stop_rx, to_coordinator.clone(),
                                     );
                                     dataflows.insert(dataflow_id, RunningDataflow { name, stop: stop_tx });
                                 }
@@ -222,7 +220,6 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                     }
                     Some(message)
                 }
-                Some(event) = sink_rx.recv() => Some(from_sink(event)),
                 _ = heartbeat.tick() => {
                     if last_seen.elapsed() > COORDINATOR_TIMEOUT {
                         tracing::warn!("no heartbeat from the coordinator for {COORDINATOR_TIMEOUT:?}; reconnecting");
@@ -267,19 +264,6 @@ fn buffer(buffered: &mut VecDeque<DaemonToCoordinator>, message: DaemonToCoordin
     buffered.push_back(message);
 }
 
-fn from_sink(event: SinkEvent) -> DaemonToCoordinator {
-    match event {
-        SinkEvent::Line(line) => DaemonToCoordinator::Log(line),
-        SinkEvent::Notice {
-            dataflow_id,
-            message,
-        } => DaemonToCoordinator::Notice {
-            dataflow_id,
-            message,
-        },
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 fn spawn_dataflow(
     dataflow_id: String,
@@ -289,7 +273,6 @@ fn spawn_dataflow(
     nodes: Vec<String>,
     remote: RemoteSpec,
     stop: mpsc::UnboundedReceiver<StopRequest>,
-    sink: mpsc::UnboundedSender<SinkEvent>,
     to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
 ) {
     let machine_id = machine_id.to_owned();
@@ -321,7 +304,7 @@ fn spawn_dataflow(
         };
         let sink = LogSink {
             print: false,
-            forward: Some(sink),
+            forward: Some(to_coordinator.clone()),
         };
         let (spawned_tx, spawned_rx) = oneshot::channel();
         let run = run_dataflow(spec, stop, sink, Some(spawned_tx));
