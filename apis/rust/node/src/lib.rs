@@ -29,6 +29,7 @@
 //! and receivers map that region read-only: no copy, whatever the size. A region returns to
 //! the sender's pool once every receiver dropped the data (or exited).
 
+pub mod allocator;
 mod arrow_data;
 mod connection;
 mod error;

@@ -162,6 +162,7 @@ impl DoraNode {
 
     /// Joins the dataflow described by `config` (what [`DoraNode::init_from_env`] reads).
     pub fn init(config: NodeConfig) -> Result<(Self, EventStream), NodeError> {
+        crate::allocator::tune();
         if config.protocol_version != PROTOCOL_VERSION {
             return Err(NodeError::VersionMismatch {
                 ours: PROTOCOL_VERSION.into(),
