@@ -8,6 +8,12 @@
 //!
 //! PATH defaults to `BENCHMARK_CSV`, or `benchmark.csv`. A mode missing for a size is shown
 //! as `-`.
+//!
+//! A file may hold several rounds (`run.sh --rounds N` runs the modes in turn N times): each
+//! column then shows the median over the rounds, and a ratio is the median of the per-round
+//! ratios, pairing the i-th row of one mode with the i-th row of the other. Modes that ran
+//! next to each other in time are compared, so a load that comes and goes on the machine
+//! moves both sides of a ratio alike.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -26,10 +32,17 @@ fn run() -> Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(results::default_path);
     let rows = results::read(&path)?;
-    let find = |mode: &str, size: usize| {
+    let rounds_of = |mode: &str, size: usize| -> Vec<&Row> {
         rows.iter()
-            .find(|row| row.mode == mode && row.size_bytes == size as u64)
+            .filter(|row| row.mode == mode && row.size_bytes == size as u64)
+            .collect()
     };
+    let find = |mode: &str, size: usize| median_row(&rounds_of(mode, size));
+    let rounds = MODES
+        .iter()
+        .flat_map(|mode| SIZES.iter().map(|&size| rounds_of(mode, size).len()))
+        .max()
+        .unwrap_or(0);
     let modes: Vec<&str> = MODES
         .into_iter()
         .filter(|mode| rows.iter().any(|row| row.mode == *mode))
@@ -39,11 +52,26 @@ fn run() -> Result<()> {
         .into_iter()
         .filter(|(a, b)| modes.contains(a) && modes.contains(b))
         .collect::<Vec<_>>();
-    let ratio = |a: Option<&Row>, b: Option<&Row>, value: fn(&Row) -> f64| match (a, b) {
-        (Some(a), Some(b)) if value(b) > 0.0 => format!("{:>9.2}", value(a) / value(b)),
-        _ => format!("{:>9}", "-"),
+    let ratio = |a: &str, b: &str, size: usize, value: fn(&Row) -> f64| {
+        let ratios: Vec<f64> = rounds_of(a, size)
+            .into_iter()
+            .zip(rounds_of(b, size))
+            .filter(|(_, b)| value(b) > 0.0)
+            .map(|(a, b)| value(a) / value(b))
+            .collect();
+        match median(ratios) {
+            Some(ratio) => format!("{ratio:>9.2}"),
+            None => format!("{:>9}", "-"),
+        }
     };
 
+    if rounds > 1 {
+        println!(
+            "{rounds} rounds: each value is the median over the rounds, each ratio the median \
+             of the per-round ratios"
+        );
+        println!();
+    }
     println!("Latency phase, µs (receive time - send timestamp; 100 messages 10 ms apart)");
     let mut titles = format!("{:>10} |", "");
     let mut columns = format!("{:>10} |", "size_bytes");
@@ -59,10 +87,10 @@ fn run() -> Result<()> {
     for size in SIZES {
         let mut line = format!("{size:>10} |");
         for mode in &modes {
-            line += &format!(" {} |", latencies(find(mode, size)));
+            line += &format!(" {} |", latencies(find(mode, size).as_ref()));
         }
         for (a, b) in &ratios {
-            line += &format!(" {}", ratio(find(a, size), find(b, size), |r| r.p50_us));
+            line += &format!(" {}", ratio(a, b, size, |r| r.p50_us));
         }
         println!("{line}");
     }
@@ -83,14 +111,44 @@ fn run() -> Result<()> {
     for size in SIZES {
         let mut line = format!("{size:>10} |");
         for mode in &modes {
-            line += &format!(" {} |", throughput(find(mode, size)));
+            line += &format!(" {} |", throughput(find(mode, size).as_ref()));
         }
         for (a, b) in &ratios {
-            line += &format!(" {}", ratio(find(a, size), find(b, size), |r| r.msgs_per_s));
+            line += &format!(" {}", ratio(a, b, size, |r| r.msgs_per_s));
         }
         println!("{line}");
     }
     Ok(())
+}
+
+/// The median of `values` (the mean of the middle two for an even count); `None` when empty.
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2]),
+        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
+    }
+}
+
+/// A row whose every measured column is the median of that column over `rounds`.
+fn median_row(rounds: &[&Row]) -> Option<Row> {
+    let first = rounds.first()?;
+    let column = |value: fn(&Row) -> f64| {
+        median(rounds.iter().map(|row| value(row)).collect()).unwrap_or(0.0)
+    };
+    Some(Row {
+        mode: first.mode.clone(),
+        size_bytes: first.size_bytes,
+        messages: rounds.iter().map(|row| row.messages).min().unwrap_or(0),
+        p50_us: column(|r| r.p50_us),
+        p90_us: column(|r| r.p90_us),
+        p99_us: column(|r| r.p99_us),
+        max_us: column(|r| r.max_us),
+        msgs_per_s: column(|r| r.msgs_per_s),
+        bytes_per_s: column(|r| r.bytes_per_s),
+    })
 }
 
 /// The four latency columns of one mode.
