@@ -11,6 +11,7 @@ mod coordinator;
 mod daemon;
 mod graph;
 mod net;
+mod python;
 mod ros2;
 mod runtime;
 mod templates;

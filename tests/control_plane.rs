@@ -10,61 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use common::{assert_gone, free_port, pid_in, run_dora, Dataflow, KillOnDrop, Running, TIMEOUT};
-
-/// Ports of one coordinator/daemon pair.
-struct Ports {
-    control: String,
-    daemon: String,
-    local: String,
-}
-
-impl Ports {
-    fn new() -> Self {
-        Self {
-            control: free_port().to_string(),
-            daemon: free_port().to_string(),
-            local: free_port().to_string(),
-        }
-    }
-
-    /// `args` followed by `--coordinator-port CONTROL`.
-    fn cli<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
-        let mut all = args.to_vec();
-        all.extend(["--coordinator-port", &self.control]);
-        all
-    }
-}
-
-/// `dora up` on random ports; returns the guard that kills what it started.
-fn up(ports: &Ports, cwd: &std::path::Path) -> KillOnDrop {
-    let output = run_dora(
-        &[
-            "up",
-            "--coordinator-port",
-            &ports.control,
-            "--daemon-port",
-            &ports.daemon,
-            "--local-listen-port",
-            &ports.local,
-        ],
-        cwd,
-    );
-    assert!(output.status.success(), "dora up failed: {output:?}");
-    let pids = output
-        .stdout
-        .lines()
-        .filter(|l| l.contains("(pid "))
-        .map(|l| {
-            l.split("(pid ")
-                .nth(1)
-                .and_then(|r| r.split(')').next())
-                .and_then(|p| p.parse().ok())
-                .expect("a pid")
-        })
-        .collect();
-    KillOnDrop(pids)
-}
+use common::{
+    assert_gone, free_port, pid_in, run_dora, up, Dataflow, KillOnDrop, Ports, Running, TIMEOUT,
+};
 
 /// Polls `dora ARGS` until its stdout contains `needle`.
 fn wait_for_output(args: &[&str], cwd: &std::path::Path, needle: &str) -> String {

@@ -293,7 +293,7 @@ nodes:
 }
 
 #[test]
-fn operators_python_is_refused_with_a_clear_message() {
+fn operators_python_file_without_an_operator_class_fails_clearly() {
     let dataflow = dataflow(
         r#"
 nodes:
@@ -308,7 +308,7 @@ nodes:
     let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
     assert!(!output.status.success(), "dora run succeeded: {output:?}");
     let all = format!("{}\n{}", output.stdout, output.stderr);
-    assert!(all.contains("is a Python operator"), "{all}");
+    assert!(all.contains("op.py defines no class `Operator`"), "{all}");
 }
 
 /// `examples/operators`: a Rust, a C and a C++ operator in one node, built with `dora build`

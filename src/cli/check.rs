@@ -4,9 +4,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use dora_descriptor::Descriptor;
+use dora_descriptor::{Descriptor, NodeKind, NodeSource, OperatorSource};
 
-use crate::graph::Graph;
+use crate::{graph::Graph, python};
 
 /// Default port of the coordinator's control server (the CLI side).
 const DEFAULT_COORDINATOR_PORT: u16 = 6012;
@@ -67,16 +67,49 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     })
 }
 
-/// Reads and validates the dataflow, prints the verdict, and says whether it is valid.
+/// Reads and validates the dataflow, prints the verdict, and says whether it is valid (for a
+/// dataflow with Python nodes or operators: also whether the interpreter the daemon will use
+/// has the `dora` module of this version).
 fn check_dataflow(path: &std::path::Path) -> bool {
     match Descriptor::read(path) {
         Ok(descriptor) => {
             let graph = Graph::from_descriptor(&descriptor);
             println!("dataflow {} is valid: {}", path.display(), graph.summary());
-            true
+            !uses_python(&descriptor) || check_python()
         }
         Err(err) => {
             eprintln!("dataflow {} is invalid:\n{err}", path.display());
+            false
+        }
+    }
+}
+
+/// Whether the dataflow has `.py` nodes or Python operators.
+fn uses_python(descriptor: &Descriptor) -> bool {
+    descriptor.nodes.iter().any(|node| match &node.kind {
+        NodeKind::Custom(custom) => {
+            matches!(&custom.source, NodeSource::Path(path) if path.ends_with(".py"))
+        }
+        NodeKind::Runtime(runtime) => runtime
+            .operators
+            .iter()
+            .any(|op| matches!(op.source, OperatorSource::Python(_))),
+    })
+}
+
+/// Reports the `dora` module of the Python interpreter nodes will run with.
+fn check_python() -> bool {
+    let interpreter = python::interpreter();
+    match python::check_module(&interpreter) {
+        Ok(version) => {
+            println!(
+                "python: {} has the dora module {version}",
+                interpreter.display()
+            );
+            true
+        }
+        Err(err) => {
+            eprintln!("python: {err}");
             false
         }
     }

@@ -55,6 +55,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         descriptor,
         local_nodes: None,
         remote: None,
+        hot_reload: false,
     };
     let grace = args.grace_duration;
     let result = runtime

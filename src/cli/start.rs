@@ -26,8 +26,8 @@ pub struct Args {
     /// Run the dataflow in background
     #[arg(long, action, conflicts_with = "attach")]
     detach: bool,
-    /// Enable hot reloading (accepted for compatibility; not supported)
-    #[arg(long, hide = true)]
+    /// Enable hot reloading (Python only)
+    #[arg(long, action)]
     hot_reload: bool,
 }
 
@@ -48,6 +48,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         descriptor,
         path,
         name: args.name,
+        hot_reload: args.hot_reload,
     };
     block_on(async move {
         let (id, name) = match request(addr, &start).await? {

@@ -612,7 +612,8 @@ impl State {
                 descriptor,
                 path,
                 name,
-            } => match self.start(descriptor, path, name, reply.clone()) {
+                hot_reload,
+            } => match self.start(descriptor, path, name, hot_reload, reply.clone()) {
                 Ok(()) => {}
                 Err(message) => error(message),
             },
@@ -728,6 +729,7 @@ impl State {
         descriptor_text: String,
         path: std::path::PathBuf,
         name: Option<String>,
+        hot_reload: bool,
         reply: mpsc::UnboundedSender<ControlReply>,
     ) -> Result<(), String> {
         if self.destroy_reply.is_some() {
@@ -809,6 +811,7 @@ impl State {
                         .flat_map(|(m, ns)| ns.iter().map(move |n| (n.clone(), m.clone())))
                         .collect(),
                     peers: peers.clone(),
+                    hot_reload,
                 });
             }
         }

@@ -61,6 +61,8 @@ pub struct DataflowSpec {
     pub local_nodes: Option<Vec<String>>,
     /// Where the other nodes run, when the dataflow spans several machines.
     pub remote: Option<RemoteSpec>,
+    /// Reload Python operators whose file changed (`dora start --hot-reload`).
+    pub hot_reload: bool,
 }
 
 /// How a dataflow spanning several machines reaches its other parts.
@@ -189,6 +191,7 @@ pub async fn run_dataflow(
         descriptor,
         local_nodes: local_ids,
         remote,
+        hot_reload,
     } = spec;
     let dataflow_path = descriptor
         .path
@@ -208,10 +211,17 @@ pub async fn run_dataflow(
         .iter()
         .filter(|n| local_ids.as_ref().is_none_or(|ids| ids.contains(&n.id)))
         .collect();
-    let programs = local_nodes
+    let mut programs = local_nodes
         .iter()
         .map(|node| spawn::resolve(node, &working_dir, Some(&dataflow_path)))
         .collect::<eyre::Result<Vec<_>>>()?;
+    if hot_reload {
+        for (program, _) in &mut programs {
+            program
+                .env
+                .push((spawn::HOT_RELOAD_ENV.to_owned(), "1".to_owned()));
+        }
+    }
 
     let log_dir = working_dir.join("out").join(&dataflow_id);
     std::fs::create_dir_all(&log_dir)

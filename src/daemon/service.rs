@@ -169,7 +169,7 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                             last_seen = Instant::now();
                             match message {
                                 CoordinatorToDaemon::Heartbeat => {}
-                                CoordinatorToDaemon::Spawn { dataflow_id, name, descriptor, path, nodes, placement, peers } => {
+                                CoordinatorToDaemon::Spawn { dataflow_id, name, descriptor, path, nodes, placement, peers, hot_reload } => {
                                     let (stop_tx, stop_rx) = mpsc::unbounded_channel();
                                     let (incoming_tx, incoming) = std::sync::mpsc::channel();
                                     if let Ok(mut registry) = registry.lock() {
@@ -183,7 +183,7 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                                     };
                                     spawn_dataflow(
                                         dataflow_id.clone(), &options.machine_id, descriptor, path, nodes,
-                                        remote, stop_rx, to_coordinator.clone(),
+                                        remote, hot_reload, stop_rx, to_coordinator.clone(),
                                     );
                                     dataflows.insert(dataflow_id, RunningDataflow { name, stop: stop_tx });
                                 }
@@ -272,6 +272,7 @@ fn spawn_dataflow(
     path: std::path::PathBuf,
     nodes: Vec<String>,
     remote: RemoteSpec,
+    hot_reload: bool,
     stop: mpsc::UnboundedReceiver<StopRequest>,
     to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
 ) {
@@ -301,6 +302,7 @@ fn spawn_dataflow(
             descriptor,
             local_nodes: Some(nodes),
             remote: Some(remote),
+            hot_reload,
         };
         let sink = LogSink {
             print: false,

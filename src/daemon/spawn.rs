@@ -16,6 +16,8 @@ use dora_message::config::{self, NodeConfig, OperatorConfig, RuntimeConfig};
 use eyre::{bail, WrapErr};
 use tokio::process::{Child, Command};
 
+use crate::ros2::DATAFLOW_PATH_ENV;
+
 /// The program and arguments a node runs.
 #[derive(Debug, Clone)]
 pub struct Program {
@@ -38,18 +40,83 @@ pub fn resolve(
         }
         NodeKind::Runtime(runtime) => {
             let operators = resolve_operators(node, runtime, working_dir)?;
-            let program = std::env::current_exe()
-                .wrap_err("locating the dora executable to run `dora runtime`")?;
-            Ok((
-                Program {
-                    program,
+            let mut program = match python_runtime(node, &operators)? {
+                Some(program) => program,
+                None => Program {
+                    program: std::env::current_exe()
+                        .wrap_err("locating the dora executable to run `dora runtime`")?,
                     args: vec!["runtime".into()],
                     env: Vec::new(),
                 },
-                Some(RuntimeConfig { operators }),
-            ))
+            };
+            program.env.extend(dataflow_path_env(dataflow_path));
+            Ok((program, Some(RuntimeConfig { operators })))
         }
     }
+}
+
+/// The variable that tells a Python operator runtime to reload changed operator files.
+pub const HOT_RELOAD_ENV: &str = "DORA_HOT_RELOAD";
+
+/// For a node whose operators are Python files: the Python runtime (`python -m
+/// dora.runtime`, in the operators' conda environment if they name one). `None` when no
+/// operator is a Python one; an error when Python and other operators are mixed.
+fn python_runtime(node: &Node, operators: &[OperatorConfig]) -> eyre::Result<Option<Program>> {
+    let python: Vec<&OperatorConfig> = operators
+        .iter()
+        .filter(|op| matches!(op.source, config::OperatorSource::Python { .. }))
+        .collect();
+    if python.is_empty() {
+        return Ok(None);
+    }
+    if python.len() != operators.len() {
+        bail!(
+            "node `{}` mixes Python operators with shared-library operators; put them in \
+             separate nodes (Python operators run in a Python process)",
+            node.id
+        );
+    }
+    let mut envs = python.iter().filter_map(|op| match &op.source {
+        config::OperatorSource::Python { conda_env, .. } => conda_env.clone(),
+        _ => None,
+    });
+    let conda_env = envs.next();
+    if envs.any(|other| Some(&other) != conda_env.as_ref()) {
+        bail!(
+            "node `{}`: its Python operators name different conda environments; one node \
+             runs in one Python process",
+            node.id
+        );
+    }
+    let runtime_args = ["-m".to_owned(), "dora.runtime".to_owned()];
+    Ok(Some(match conda_env {
+        Some(env) => Program {
+            program: "conda".into(),
+            args: ["run", "--no-capture-output", "-n", &env, "python"]
+                .into_iter()
+                .map(str::to_owned)
+                .chain(runtime_args)
+                .collect(),
+            env: python_env(),
+        },
+        None => Program {
+            program: crate::python::interpreter(),
+            args: runtime_args.to_vec(),
+            env: python_env(),
+        },
+    }))
+}
+
+/// Environment of Python processes: unbuffered output, so that their lines reach the logs
+/// (and `send_stdout_as`) as they are printed.
+fn python_env() -> Vec<(String, String)> {
+    vec![("PYTHONUNBUFFERED".into(), "1".into())]
+}
+
+/// Tells a node where the dataflow file is (the Python API's `dataflow_descriptor()`, the
+/// ROS 2 bridge).
+fn dataflow_path_env(dataflow_path: Option<&Path>) -> Option<(String, String)> {
+    dataflow_path.map(|path| (DATAFLOW_PATH_ENV.to_owned(), path.display().to_string()))
 }
 
 fn resolve_operators(
@@ -133,14 +200,7 @@ fn resolve_custom(
             program: std::env::current_exe()
                 .wrap_err("locating the dora executable to run the ROS 2 bridge")?,
             args: vec!["ros2-bridge".into()],
-            env: dataflow_path
-                .map(|path| {
-                    vec![(
-                        crate::ros2::DATAFLOW_PATH_ENV.to_owned(),
-                        path.display().to_string(),
-                    )]
-                })
-                .unwrap_or_default(),
+            env: dataflow_path_env(dataflow_path).into_iter().collect(),
         }),
         NodeSource::Dynamic => bail!(
             "node `{}` is `path: dynamic`: dynamic nodes connect to a running daemon \
@@ -156,19 +216,20 @@ fn resolve_custom(
                     working_dir.display()
                 )
             })?;
+            let env = dataflow_path_env(dataflow_path).into_iter();
             if path.ends_with(".py") {
                 let mut python_args = vec![resolved.display().to_string()];
                 python_args.extend(args);
                 Ok(Program {
-                    program: "python3".into(),
+                    program: crate::python::interpreter(),
                     args: python_args,
-                    env: Vec::new(),
+                    env: env.chain(python_env()).collect(),
                 })
             } else {
                 Ok(Program {
                     program: resolved,
                     args,
-                    env: Vec::new(),
+                    env: env.collect(),
                 })
             }
         }

@@ -41,7 +41,9 @@
 //! printed by operators reach the daemon line by line (logs, `send_stdout_as`). Rust's own
 //! `stdout` is line buffered already.
 //!
-//! Python and WebAssembly operators are refused with a clear error.
+//! Python operators do not come here: the daemon runs them in a Python process
+//! (`python -m dora.runtime`, from the `dora` Python module). WebAssembly operators are
+//! refused with a clear error.
 
 mod operator;
 mod queue;

@@ -153,6 +153,29 @@ impl Running {
         }
     }
 
+    /// Waits for a stdout line containing `needle` among the lines not seen yet.
+    pub fn wait_for_new_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout_lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.stdout.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => {
+                    let _ = self.child.kill();
+                    panic!(
+                        "no new line containing `{needle}` within {TIMEOUT:?}; stdout so far:\n{}",
+                        self.stdout.join("\n")
+                    );
+                }
+            }
+        }
+    }
+
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal)
             .expect("signalling dora");
@@ -315,4 +338,104 @@ pub fn in_private_network(script: &str, cwd: &Path, env: &[(&str, &Path)]) -> (b
         String::from_utf8_lossy(&output.stderr)
     );
     (output.status.success(), text)
+}
+
+/// Ports of one coordinator/daemon pair.
+pub struct Ports {
+    pub control: String,
+    pub daemon: String,
+    pub local: String,
+}
+
+impl Ports {
+    pub fn new() -> Self {
+        Self {
+            control: free_port().to_string(),
+            daemon: free_port().to_string(),
+            local: free_port().to_string(),
+        }
+    }
+
+    /// `args` followed by `--coordinator-port CONTROL`.
+    pub fn cli<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        let mut all = args.to_vec();
+        all.extend(["--coordinator-port", &self.control]);
+        all
+    }
+}
+
+/// `dora up` on random ports; returns the guard that kills what it started.
+pub fn up(ports: &Ports, cwd: &std::path::Path) -> KillOnDrop {
+    let output = run_dora(
+        &[
+            "up",
+            "--coordinator-port",
+            &ports.control,
+            "--daemon-port",
+            &ports.daemon,
+            "--local-listen-port",
+            &ports.local,
+        ],
+        cwd,
+    );
+    assert!(output.status.success(), "dora up failed: {output:?}");
+    let pids = output
+        .stdout
+        .lines()
+        .filter(|l| l.contains("(pid "))
+        .map(|l| {
+            l.split("(pid ")
+                .nth(1)
+                .and_then(|r| r.split(')').next())
+                .and_then(|p| p.parse().ok())
+                .expect("a pid")
+        })
+        .collect();
+    KillOnDrop(pids)
+}
+
+/// The Python interpreter the daemon runs `.py` nodes and Python operators with (the
+/// active virtual environment's, else `python3` or `python` on `PATH`), checked once to have
+/// the `dora` module of this version, pyarrow and numpy. Panics with how to install them:
+/// the Python tests never skip.
+pub fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        let python = std::env::var_os("VIRTUAL_ENV")
+            .map(|venv| Path::new(&venv).join("bin/python"))
+            .filter(|p| p.is_file())
+            .or_else(|| {
+                let path = std::env::var_os("PATH")?;
+                ["python3", "python"].iter().find_map(|name| {
+                    std::env::split_paths(&path)
+                        .map(|dir| dir.join(name))
+                        .find(|p| p.is_file())
+                })
+            })
+            .expect("the Python tests need python3 on PATH");
+        let output = Command::new(&python)
+            .args([
+                "-c",
+                "import sys, numpy, pyarrow, dora; sys.stdout.write(dora.__version__)",
+            ])
+            .output()
+            .unwrap_or_else(|err| panic!("running {}: {err}", python.display()));
+        let install = "install them with `python3 -m pip install --user pyarrow numpy \
+                       ./apis/python` (as .ci/run does)";
+        assert!(
+            output.status.success(),
+            "the Python tests need the `dora` module (apis/python), pyarrow and numpy for {}; \
+             {install}:\n{}",
+            python.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let version = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert_eq!(
+            version,
+            env!("CARGO_PKG_VERSION"),
+            "the `dora` Python module of {} has another version than dora; reinstall it: {install}",
+            python.display()
+        );
+        python
+    })
 }

@@ -108,6 +108,8 @@ pub enum ControlRequest {
         /// The dataflow file (absolute), for messages and for the daemons' working directory.
         path: PathBuf,
         name: Option<String>,
+        /// Reload Python operators whose file changed, keeping the dataflow running.
+        hot_reload: bool,
     },
     /// Stream the dataflow's logs and end with its result.
     Attach {
@@ -171,6 +173,8 @@ pub enum CoordinatorToDaemon {
         placement: Vec<(String, String)>,
         /// Where the other daemons of this dataflow accept data connections, by machine id.
         peers: Vec<(String, std::net::SocketAddr)>,
+        /// Reload Python operators whose file changed (`dora start --hot-reload`).
+        hot_reload: bool,
     },
     Stop {
         dataflow_id: String,
