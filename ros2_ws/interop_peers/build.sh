@@ -1,6 +1,8 @@
 #!/bin/sh
-# Builds the Cyclone DDS interop peers into OUT_DIR (default: ./build).
-# Needs Debian's cyclonedds-dev and cyclonedds-tools (idlc) and a C compiler.
+# Builds the interop peers into OUT_DIR (default: ./build): the Cyclone DDS peers (C) and the
+# eProsima Fast DDS service peer (C++17).
+# Needs Debian's cyclonedds-dev and cyclonedds-tools (idlc), libfastrtps-dev and libfastcdr-dev,
+# and a C and a C++ compiler.
 set -eu
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-$here/build}"
@@ -18,4 +20,7 @@ idlc -l c "$here/dora_demo.idl"
 idlc -l c "$here/bad_string.idl"
 cc -Wall -Wextra -O2 -I. -o interop_peer "$here/interop_peer.c" dora_demo.c ros2_string.c -lddsc
 cc -Wall -Wextra -O2 -I. -o bad_peer "$here/bad_peer.c" bad_string.c -lddsc
+# The Fast DDS peer of tests/ros2_fastdds_services.rs (rmw_fastrtps' service mapping).
+c++ -std=c++17 -Wall -Wextra -O2 -o fastdds_add_two_ints_peer \
+    "$here/fastdds_add_two_ints_peer.cpp" -lfastrtps -lfastcdr
 echo "$out"

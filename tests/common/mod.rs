@@ -293,8 +293,9 @@ pub fn built_binary(package: &str, bin: &str) -> PathBuf {
     path
 }
 
-/// Builds the Cyclone DDS interop peers (`ros2_ws/interop_peers`) once per test binary and
-/// returns their folder. Needs Debian's cyclonedds-dev and cyclonedds-tools.
+/// Builds the interop peers (`ros2_ws/interop_peers`: Cyclone DDS and Fast DDS) once per test
+/// binary and returns their folder. Needs Debian's cyclonedds-dev, cyclonedds-tools,
+/// libfastrtps-dev and libfastcdr-dev.
 pub fn interop_peers() -> &'static Path {
     static PEERS: OnceLock<PathBuf> = OnceLock::new();
     PEERS.get_or_init(|| {
@@ -305,8 +306,8 @@ pub fn interop_peers() -> &'static Path {
             .arg(&out)
             .stdout(Stdio::null())
             .status()
-            .expect("running the peer build (needs cyclonedds-dev, cyclonedds-tools, cc)");
-        assert!(status.success(), "building the Cyclone DDS peers failed");
+            .expect("running the peer build (needs cyclonedds-dev, cyclonedds-tools, libfastrtps-dev, libfastcdr-dev, cc, c++)");
+        assert!(status.success(), "building the DDS interop peers failed");
         out
     })
 }
