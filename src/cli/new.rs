@@ -61,7 +61,12 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
                 options.name,
                 root.display()
             );
-            if options.kind == Kind::Dataflow {
+            if options.kind == Kind::Dataflow && options.lang == Lang::Python {
+                println!(
+                    "Run it with:\n  cd {}\n  dora run dataflow.yml",
+                    root.display()
+                );
+            } else if options.kind == Kind::Dataflow {
                 println!(
                     "Run it with:\n  cd {}\n  dora build dataflow.yml\n  dora run dataflow.yml",
                     root.display()

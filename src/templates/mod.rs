@@ -1,5 +1,5 @@
 //! Project templates for `dora new`: a dataflow (`talker_1`, `talker_2`, `listener_1`), a
-//! single node, or an operator, in Rust, C or C++.
+//! single node, or an operator, in Rust, Python, C or C++.
 //!
 //! Rules:
 //! - The name must be an identifier (`[A-Za-z_][A-Za-z0-9_]*`): it becomes a crate, target or
@@ -9,7 +9,8 @@
 //!   crates by path when the `dora` binary was built from a checkout that is still there
 //!   (and reuse its `Cargo.lock`, so they build with the crate versions the checkout was
 //!   tested with); otherwise on the published version. C and C++ projects use the CMake
-//!   integration in the checkout's `cpp/` folder.
+//!   integration in the checkout's `cpp/` folder. Python projects need the `dora` Python
+//!   module (`pip install ./apis/python`); a Python node is a pip-installable package.
 //! - Templates are embedded in the binary (`include_str!`); `___name___` is replaced by the
 //!   name.
 
@@ -66,12 +67,6 @@ pub enum NewError {
     InvalidName(String),
     #[error("{} already exists; choose another name or path (nothing was written)", .0.display())]
     Exists(PathBuf),
-    #[error("{lang} {kind} templates are not available in this version of dora{hint}")]
-    Unsupported {
-        lang: Lang,
-        kind: Kind,
-        hint: &'static str,
-    },
     #[error(
         "{lang} templates build against the dora checkout this `dora` was built from \
          ({}), which is gone", .checkout.display()
@@ -138,17 +133,11 @@ fn render(options: &NewOptions) -> Result<Vec<File>, NewError> {
     let files: Vec<(String, String)> = match (options.lang, options.kind) {
         (Lang::Rust, kind) => rust(kind),
         (Lang::C | Lang::Cxx, kind) => cpp(options.lang, kind)?,
-        (Lang::Python, kind) => {
-            return Err(NewError::Unsupported {
-                lang: Lang::Python,
-                kind,
-                hint: " (they come with the Python API)",
-            })
-        }
+        (Lang::Python, kind) => python(kind),
     };
     Ok(files
         .into_iter()
-        .map(|(path, text)| (PathBuf::from(path), fill(&text)))
+        .map(|(path, text)| (PathBuf::from(fill(&path)), fill(&text)))
         .collect())
 }
 
@@ -217,6 +206,56 @@ fn rust(kind: Kind) -> Vec<(String, String)> {
     // need on the first build).
     if let Some(lock) = checkout().and_then(|dir| fs::read_to_string(dir.join("Cargo.lock")).ok()) {
         files.push(("Cargo.lock".into(), lock));
+    }
+    files
+}
+
+/// The Python templates: scripts run by the Python that dora finds, with the `dora` module.
+/// A node is a pip-installable package with a test.
+fn python(kind: Kind) -> Vec<(String, String)> {
+    let mut files = vec![(
+        ".gitignore".to_owned(),
+        include_str!("python/gitignore").to_owned(),
+    )];
+    match kind {
+        Kind::Dataflow => {
+            files.push((
+                "dataflow.yml".into(),
+                include_str!("python/dataflow.yml").into(),
+            ));
+            for (member, text) in [
+                ("talker_1", include_str!("python/talker.py")),
+                ("talker_2", include_str!("python/talker.py")),
+                ("listener_1", include_str!("python/listener.py")),
+            ] {
+                files.push((format!("{member}.py"), text.replace("___name___", member)));
+            }
+        }
+        Kind::Node => {
+            files.push((
+                "pyproject.toml".into(),
+                include_str!("python/node.pyproject.toml").into(),
+            ));
+            files.push((
+                "README.md".into(),
+                include_str!("python/node.README.md").into(),
+            ));
+            files.push(("___name___/__init__.py".into(), String::new()));
+            files.push((
+                "___name___/main.py".into(),
+                include_str!("python/node.py").into(),
+            ));
+            files.push((
+                "tests/test____name___.py".into(),
+                include_str!("python/node_test.py").into(),
+            ));
+        }
+        Kind::Operator => {
+            files.push((
+                "___name___.py".into(),
+                include_str!("python/operator.py").into(),
+            ));
+        }
     }
     files
 }
@@ -353,7 +392,9 @@ mod tests {
     fn every_template_fills_its_placeholders() {
         for (kind, lang) in [Kind::Dataflow, Kind::Node, Kind::Operator]
             .into_iter()
-            .flat_map(|kind| [Lang::Rust, Lang::C, Lang::Cxx].map(|lang| (kind, lang)))
+            .flat_map(|kind| {
+                [Lang::Rust, Lang::Python, Lang::C, Lang::Cxx].map(|lang| (kind, lang))
+            })
         {
             let options = NewOptions {
                 name: "robot".into(),
