@@ -58,6 +58,13 @@ static dds_qos_t *make_qos(struct qos_options options) {
   dds_qset_durability(qos, options.transient_local ? DDS_DURABILITY_TRANSIENT_LOCAL
                                                     : DDS_DURABILITY_VOLATILE);
   dds_qset_history(qos, DDS_HISTORY_KEEP_LAST, 10);
+  if (options.transient_local) {
+    /* Cyclone keeps for late joiners what the durability service QoS says (by default only
+     * the last sample), not what the history QoS says; rmw_cyclonedds sets the former to the
+     * latter, and so do we, so that the last 10 samples are kept like a ROS 2 node's. */
+    dds_qset_durability_service(qos, 0, DDS_HISTORY_KEEP_LAST, 10, DDS_LENGTH_UNLIMITED,
+                                DDS_LENGTH_UNLIMITED, DDS_LENGTH_UNLIMITED);
+  }
   return qos;
 }
 
