@@ -474,3 +474,47 @@ nodes:
     assert_gone(sender);
     assert_no_shm_left();
 }
+
+#[test]
+fn a_burst_of_shared_memory_messages_leaves_at_most_eight_regions_mapped() {
+    // 300 messages of 64 KiB pile up in the receiver's queue, so the sender needs a region
+    // for each; once they come back, all but the pool's 8 free regions are retired, and
+    // both sides unmap them.
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: sender
+    path: TEST_NODE
+    args: region-burst 300 65536
+    inputs:
+      done: receiver/done
+    outputs: [data]
+  - id: receiver
+    path: TEST_NODE
+    args: region-drain 300
+    inputs:
+      data: { source: sender/data, queue_size: 1000 }
+    outputs: [done]
+"#,
+    );
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(output.status.success(), "dora run failed: {output:?}");
+    let count = |prefix: &str| -> usize {
+        output
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(prefix))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no `{prefix}` line: {output:?}"))
+    };
+    let burst: usize = output
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("[sender] sent 300, mapping "))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no burst line: {output:?}"));
+    assert!(burst > 100, "the burst needed many regions: {burst}");
+    assert!(count("[sender] sender regions: ") <= 8, "{output:?}");
+    assert!(count("[receiver] receiver regions: ") <= 8, "{output:?}");
+    assert_no_shm_left();
+}

@@ -14,13 +14,20 @@
 //! - `ros-talk N INTERVAL_MS`: sends N rows `{data: "dora K"}` on `out`, INTERVAL_MS apart.
 //! - `ros-print N`: prints the `data` field of every row it receives (`got: …`); exits after
 //!   N rows.
-//! - `ping SIZE COUNT`: sends COUNT messages of SIZE bytes, 10 ms apart.
+//! - `ping SIZES COUNT`: sends COUNT messages 10 ms apart, cycling through the comma-separated
+//!   SIZES (bytes), so that sizes are compared under the same load.
 //! - `burst-ping BURST`: three rounds of BURST back-to-back messages on `burst`, a 2 s pause,
 //!   then 50 messages on `data` 10 ms apart.
 //! - `pong`: prints the median latency (receive time − send timestamp) of what it got on
-//!   `data`, and each one slower than 1 ms.
+//!   `data`, per message size, and each one slower than 1 ms.
 //! - `async-receive`: like `slow-receive 0`, through `recv_async` on a futures executor.
 //! - `bad-output`: sends on an undeclared output and prints the error.
+//! - `region-burst N SIZE`: sends N messages of SIZE bytes on `data` back to back, waits for
+//!   an input `done`, then prints how many shared memory regions it still maps
+//!   (`sender regions: K`).
+//! - `region-drain N`: sleeps 300 ms after its first `data` message (so a burst piles up in
+//!   its queue), takes all N, sends `done`, then waits up to 5 s until it maps at most 8
+//!   regions and prints how many it maps (`receiver regions: K`).
 //! - `send-arrow` / `receive-arrow`: send a set of Arrow arrays (nested, with nulls, sliced,
 //!   small and large) and check that each arrives equal.
 
@@ -69,11 +76,16 @@ fn main() -> ExitCode {
         "async-receive" => async_receive(),
         "ros-talk" => ros_talk(arg(1).parse().unwrap_or(10), arg(2).parse().unwrap_or(50)),
         "ros-print" => ros_print(arg(1).parse().unwrap_or(1)),
-        "ping" => ping(arg(1).parse().unwrap_or(8), arg(2).parse().unwrap_or(100)),
+        "ping" => ping(arg(1), arg(2).parse().unwrap_or(100)),
         "burst-ping" => burst_ping(arg(1).parse().unwrap_or(100_000)),
         "pong" => pong(),
         "send-hang" => send_hang(arg(1).parse().unwrap_or(1 << 20)),
         "bad-output" => bad_output(),
+        "region-burst" => region_burst(
+            arg(1).parse().unwrap_or(100),
+            arg(2).parse().unwrap_or(65536),
+        ),
+        "region-drain" => region_drain(arg(1).parse().unwrap_or(100)),
         "send-arrow" => send_arrow(),
         "receive-arrow" => receive_arrow(),
         other => Err(format!("unknown mode `{other}`").into()),
@@ -348,16 +360,71 @@ fn ros_print(count: usize) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn ping(size: usize, count: usize) -> Result<ExitCode> {
+fn ping(sizes: &str, count: usize) -> Result<ExitCode> {
+    let sizes = sizes
+        .split(',')
+        .map(str::parse)
+        .collect::<std::result::Result<Vec<usize>, _>>()
+        .map_err(|err| format!("ping: bad SIZES `{sizes}`: {err}"))?;
     let (mut node, _events) = DoraNode::init_from_env()?;
-    for _ in 0..count {
-        node.send_output_raw("data".into(), Default::default(), size, |buf| {
+    for size in sizes.iter().cycle().take(count) {
+        node.send_output_raw("data".into(), Default::default(), *size, |buf| {
             if let Some(first) = buf.first_mut() {
                 *first = 1;
             }
         })?;
         std::thread::sleep(Duration::from_millis(10));
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Shared memory regions of dora mapped by this process (one line per mapping in
+/// `/proc/self/maps`; regions are memory files named `dora-…`).
+fn mapped_regions() -> Result<usize> {
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    Ok(maps.lines().filter(|l| l.contains("/memfd:dora-")).count())
+}
+
+fn region_burst(count: usize, size: usize) -> Result<ExitCode> {
+    let (mut node, mut events) = DoraNode::init_from_env()?;
+    for _ in 0..count {
+        node.send_output_raw("data".into(), Default::default(), size, |buf| buf[0] = 1)?;
+    }
+    println!("sent {count}, mapping {} regions", mapped_regions()?);
+    while let Some(event) = events.recv() {
+        if let Event::Input { id, .. } = event {
+            if id.as_str() == "done" {
+                println!("sender regions: {}", mapped_regions()?);
+                return Ok(ExitCode::SUCCESS);
+            }
+        }
+    }
+    Err("the stream ended before `done`".into())
+}
+
+fn region_drain(count: usize) -> Result<ExitCode> {
+    let (mut node, mut events) = DoraNode::init_from_env()?;
+    let mut received = 0;
+    while received < count {
+        match events.recv() {
+            Some(Event::Input { .. }) => {
+                if received == 0 {
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+                received += 1;
+            }
+            Some(_) => {}
+            None => return Err(format!("the stream ended after {received} messages").into()),
+        }
+    }
+    node.send_output_raw("done".into(), Default::default(), 0, |_| {})?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let mut mapped = mapped_regions()?;
+    while mapped > 8 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        mapped = mapped_regions()?;
+    }
+    println!("receiver regions: {mapped}");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -380,9 +447,9 @@ fn burst_ping(burst: usize) -> Result<ExitCode> {
 
 fn pong() -> Result<ExitCode> {
     let (_node, mut events) = DoraNode::init_from_env()?;
-    let mut latencies = Vec::new();
+    let mut latencies: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
     while let Some(event) = events.recv() {
-        if let Event::Input { id, metadata, .. } = event {
+        if let Event::Input { id, metadata, data } = event {
             if id.as_str() != "data" {
                 continue;
             }
@@ -396,12 +463,26 @@ fn pong() -> Result<ExitCode> {
                     seq_of(&metadata.parameters)
                 );
             }
-            latencies.push(latency.as_secs_f64() * 1e6);
+            let size = data.to_data().buffers().first().map_or(0, |b| b.len());
+            latencies
+                .entry(size)
+                .or_default()
+                .push(latency.as_secs_f64() * 1e6);
         }
     }
-    latencies.sort_by(|a, b| a.total_cmp(b));
-    if let Some(median) = latencies.get(latencies.len() / 2) {
-        println!("median latency {median:.1} us over {}", latencies.len());
+    let sizes = latencies.len();
+    for (size, mut latencies) in latencies {
+        latencies.sort_by(|a, b| a.total_cmp(b));
+        if let Some(median) = latencies.get(latencies.len() / 2) {
+            if sizes == 1 {
+                println!("median latency {median:.1} us over {}", latencies.len());
+            } else {
+                println!(
+                    "median latency at {size} B {median:.1} us over {}",
+                    latencies.len()
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

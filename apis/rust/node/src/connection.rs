@@ -23,10 +23,21 @@ use crate::error::NodeError;
 pub struct Peer {
     pub node_id: String,
     pub fd: OwnedFd,
-    /// Release tokens that could not be sent without blocking; the I/O thread retries them.
-    pub pending_releases: Mutex<Vec<u64>>,
+    /// Notices that could not be sent without blocking; the I/O thread retries them.
+    pub pending_notices: Mutex<Vec<Notice>>,
     /// Set once the peer hung up.
     pub gone: AtomicBool,
+}
+
+/// A small packet about a shared memory region, sent without ever blocking: a thread that
+/// reads sockets must not wait on a full one (two nodes sending to each other would
+/// deadlock). What does not fit is queued and retried once the socket is writable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The receiver no longer reads the message in this region (receiver → sender).
+    Release(u64),
+    /// The region is out of service: unmap it (sender → receiver).
+    Retire(u64),
 }
 
 /// Result of one non-blocking receive.
@@ -48,7 +59,7 @@ impl Peer {
         Self {
             node_id,
             fd,
-            pending_releases: Mutex::new(Vec::new()),
+            pending_notices: Mutex::new(Vec::new()),
             gone: AtomicBool::new(false),
         }
     }
@@ -81,7 +92,7 @@ impl Peer {
         Ok(Self {
             node_id,
             fd,
-            pending_releases: Mutex::new(Vec::new()),
+            pending_notices: Mutex::new(Vec::new()),
             gone: AtomicBool::new(false),
         })
     }
@@ -125,14 +136,23 @@ impl Peer {
         }
     }
 
-    /// Tells the sender that the message in `region` is no longer read, without blocking;
-    /// when the socket is full the token is queued for the I/O thread.
+    /// Tells the sender that the message in `region` is no longer read, without blocking.
     pub fn release(&self, region: u64) {
+        self.notify(Notice::Release(region));
+    }
+
+    /// Sends `notice` without blocking; when the socket is full it is queued for the I/O
+    /// thread, which retries once the socket is writable.
+    pub fn notify(&self, notice: Notice) {
         if self.gone.load(Ordering::Relaxed) {
             return;
         }
+        let packet = match notice {
+            Notice::Release(region) => DataPacket::Release { region },
+            Notice::Retire(region) => DataPacket::RetireRegion { region },
+        };
         let mut buf = Vec::with_capacity(16);
-        if encode_packet(&mut buf, &DataPacket::Release { region }, &[]).is_err() {
+        if encode_packet(&mut buf, &packet, &[]).is_err() {
             return;
         }
         let iov = [IoSlice::new(&buf)];
@@ -142,8 +162,8 @@ impl Peer {
                 Ok(_) => return,
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => {
-                    if let Ok(mut pending) = self.pending_releases.lock() {
-                        pending.push(region);
+                    if let Ok(mut pending) = self.pending_notices.lock() {
+                        pending.push(notice);
                     }
                     return;
                 }
@@ -155,16 +175,21 @@ impl Peer {
         }
     }
 
-    /// Retries queued release tokens; returns whether some are still pending.
-    pub fn flush_releases(&self) -> bool {
-        let pending: Vec<u64> = match self.pending_releases.lock() {
+    /// Retries queued notices; returns whether some are still pending.
+    pub fn flush_notices(&self) -> bool {
+        let pending: Vec<Notice> = match self.pending_notices.lock() {
             Ok(mut pending) => std::mem::take(&mut *pending),
             Err(_) => return false,
         };
-        for region in pending {
-            self.release(region);
+        for notice in pending {
+            self.notify(notice);
         }
-        self.pending_releases
+        self.has_pending_notices()
+    }
+
+    /// Whether notices wait for the socket to become writable.
+    pub fn has_pending_notices(&self) -> bool {
+        self.pending_notices
             .lock()
             .map(|pending| !pending.is_empty())
             .unwrap_or(false)

@@ -384,13 +384,7 @@ impl DoraNode {
         let len = sample.len;
         match std::mem::replace(&mut sample.inner, SampleInner::Inline(Vec::new())) {
             SampleInner::Inline(bytes) => self.send_inline(output, metadata, &bytes[..len]),
-            SampleInner::Shared { lease, .. } => {
-                let sent = self.send_region(output, metadata, lease, len);
-                // Shrinking a pool grown by a burst happens after the send, off its latency.
-                let retired = self.shared.pool().retire_surplus();
-                self.retire(retired);
-                sent
-            }
+            SampleInner::Shared { lease, .. } => self.send_region(output, metadata, lease, len),
         }
     }
 
@@ -460,17 +454,6 @@ impl DoraNode {
         }
         self.shared.pool().finish_send(lease.id);
         result
-    }
-
-    fn retire(&self, retired: Vec<crate::pool::Retired>) {
-        let mut buf = Vec::new();
-        for (region, peers) in retired {
-            if encode_packet(&mut buf, &DataPacket::RetireRegion { region }, &[]).is_ok() {
-                for peer in peers {
-                    let _ = self.shared.peers[peer].send(&buf, None);
-                }
-            }
-        }
     }
 
     /// Closes outputs early: their receivers get `InputClosed`, and sending on them is an

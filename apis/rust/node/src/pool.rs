@@ -5,8 +5,10 @@
 //! reads the message. A region whose tokens all came back is free and is reused for the next
 //! sample that fits, so a steady stream of large messages maps no new memory. Tokens held by a
 //! peer that hangs up are returned at once. At most [`MAX_FREE_REGIONS`] free regions are
-//! kept; beyond that the least recently used are retired (receivers are told to unmap them), at most
-//! [`RETIRE_PER_LEND`] after each send — after, so that the retirement never delays a message.
+//! kept; beyond that the least recently used are retired (receivers are told to unmap them)
+//! when a release token comes back, at most [`RETIRE_PER_CALL`] at a time — on the reading
+//! side, never on the send path, so that shrinking the pool after a burst never delays a
+//! message.
 //!
 //! Every operation is a map lookup, whatever the pool size: a burst into a deep queue can
 //! leave thousands of regions behind, and a linear scan per message would then cost more than
@@ -22,8 +24,10 @@ use crate::{error::NodeError, shared_memory::OwnedRegion};
 /// Free regions kept for reuse.
 pub const MAX_FREE_REGIONS: usize = 8;
 
-/// Regions retired after each send, while more than [`MAX_FREE_REGIONS`] are free.
-pub const RETIRE_PER_LEND: usize = 2;
+/// Regions retired per [`Pool::retire_surplus`] call, while more than [`MAX_FREE_REGIONS`] are
+/// free: each release frees at most one region, so this keeps up, and a peer that hangs up
+/// holding many regions does not make one call unmap all of them at once.
+pub const RETIRE_PER_CALL: usize = 2;
 
 /// One region and its bookkeeping.
 #[derive(Debug)]
@@ -213,11 +217,11 @@ impl Pool {
     }
 
     /// Drops free regions beyond [`MAX_FREE_REGIONS`], least recently used first (the ones
-    /// the current message sizes need stay), at most [`RETIRE_PER_LEND`] at a time. Returns
+    /// the current message sizes need stay), at most [`RETIRE_PER_CALL`] at a time. Returns
     /// each retired region's id and the peers that must be told to unmap it.
     pub fn retire_surplus(&mut self) -> Vec<Retired> {
         let mut retired = Vec::new();
-        while retired.len() < RETIRE_PER_LEND && self.free.len() > MAX_FREE_REGIONS {
+        while retired.len() < RETIRE_PER_CALL && self.free.len() > MAX_FREE_REGIONS {
             let Some(key @ (_, id)) = self.free_by_use.iter().next().copied() else {
                 break;
             };

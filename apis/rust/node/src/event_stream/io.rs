@@ -4,8 +4,9 @@
 //! Two threads may read: the node's I/O thread, always, and the user's thread while it waits
 //! in `recv`. Both wait on the same sockets; the [`Reader`] lock makes one of them do the
 //! reading. A message thus wakes the user's thread directly, like a plain socket read, with
-//! no hand-off between threads on the way. Nothing here blocks on a write: release tokens that
-//! do not fit in a full socket are queued and retried when the socket is writable again.
+//! no hand-off between threads on the way. Nothing here blocks on a write: notices (release
+//! tokens, retirements) that do not fit in a full socket are queued and retried when the
+//! socket is writable again.
 
 use std::{
     collections::HashMap,
@@ -29,7 +30,7 @@ use dora_message::{
 };
 
 use crate::{
-    connection::{Peer, Received},
+    connection::{Notice, Peer, Received},
     node::NodeShared,
     shared_memory::ReceivedRegion,
 };
@@ -109,7 +110,7 @@ impl Reader {
                 continue;
             }
             let peer = &shared.peers[index];
-            peer.flush_releases();
+            peer.flush_notices();
             if self.peers[index].open {
                 read_peer(shared, index, &mut self.peers[index], &mut self.read_buf);
             }
@@ -129,12 +130,7 @@ pub(crate) fn data_pollfds(shared: &NodeShared, out: &mut Vec<libc::pollfd>) {
     out.push(pollfd(control, libc::POLLIN));
     for peer in &shared.peers {
         let mut events = libc::POLLIN;
-        if peer
-            .pending_releases
-            .lock()
-            .map(|p| !p.is_empty())
-            .unwrap_or(false)
-        {
+        if peer.has_pending_notices() {
             events |= libc::POLLOUT;
         }
         let fd = if peer.gone.load(Ordering::Relaxed) {
@@ -431,7 +427,20 @@ fn read_peer(shared: &NodeShared, index: usize, state: &mut PeerState, read_buf:
                     state.retired.push(mapping);
                 }
             }
-            DataPacket::Release { region } => shared.pool().release(region, index),
+            DataPacket::Release { region } => {
+                // A pool grown by a burst shrinks here, as its regions come back, rather
+                // than on the send path where it would delay messages.
+                let retired = {
+                    let mut pool = shared.pool();
+                    pool.release(region, index);
+                    pool.retire_surplus()
+                };
+                for (region, peers) in retired {
+                    for peer in peers {
+                        shared.peers[peer].notify(Notice::Retire(region));
+                    }
+                }
+            }
         }
     }
 }
