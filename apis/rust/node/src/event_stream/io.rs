@@ -400,8 +400,12 @@ fn read_peer(shared: &NodeShared, index: usize, state: &mut PeerState, read_buf:
                 match data {
                     Ok(data) => {
                         let data = make_array(data);
-                        for &input in inputs {
-                            queue.push_input(input, metadata.clone(), data.clone());
+                        // The common single input takes the message without a copy.
+                        if let [rest @ .., last] = inputs.as_slice() {
+                            for &input in rest {
+                                queue.push_input(input, metadata.clone(), data.clone());
+                            }
+                            queue.push_input(*last, metadata, data);
                         }
                     }
                     Err(err) => queue.push_error(format!(
