@@ -576,3 +576,20 @@ nodes:
         "{output:?}"
     );
 }
+
+#[test]
+fn python_examples_run() {
+    python();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for (example, expected) in [
+        ("python-dataflow", "[listener] listener got 30 results"),
+        (
+            "python-operator-dataflow",
+            "[listener] listener got 29 speeds",
+        ),
+    ] {
+        let output = run_dora(&["run", "dataflow.yml"], &root.join(example));
+        assert!(output.status.success(), "{example}: {output:?}");
+        assert!(output.stdout.contains(expected), "{example}: {output:?}");
+    }
+}
