@@ -81,6 +81,56 @@ cat peer.out run.out
 }
 
 #[test]
+fn ros2_service_dataflow_server_answers_two_fast_dds_clients_each_with_its_own_replies() {
+    let dataflow = dataflow(
+        r#"
+nodes:
+  - id: add-service
+    ros2:
+      service: /add_two_ints
+      service_type: example_interfaces/AddTwoInts
+      role: server
+    outputs: [request]
+    inputs:
+      reply: adder/sum
+  - id: adder
+    path: SERVICE_NODE
+    args: add-server 6
+    inputs:
+      request: add-service/request
+    outputs: [sum]
+"#,
+    );
+    // Both clients' reply readers see every reply; each keeps only those that name it.
+    let script = r#"
+"$DORA" run dataflow.yml --grace-duration 1s > run.out 2>&1 &
+run=$!
+"$PEER" client /add_two_ints 1 10 20000 3 > one.out 2>&1 &
+one=$!
+"$PEER" client /add_two_ints 5 50 20000 3 > two.out 2>&1; echo "two-exit=$?"
+wait $one; echo "one-exit=$?"
+kill -TERM $run; wait $run
+echo "--- one"; cat one.out; echo "--- two"; cat two.out; cat run.out
+"#;
+    let (_, output) = in_private_network(script, dataflow.dir.path());
+    assert!(output.contains("one-exit=0"), "{output}");
+    assert!(output.contains("two-exit=0"), "{output}");
+    let (one, two) = output
+        .split_once("--- two")
+        .unwrap_or_else(|| panic!("{output}"));
+    for k in 1..=3 {
+        assert!(
+            one.contains(&format!("a={k} b={} sum: {}", 10 * k, 11 * k)),
+            "{output}"
+        );
+        assert!(
+            two.contains(&format!("a={} b={} sum: {}", 5 * k, 50 * k, 55 * k)),
+            "{output}"
+        );
+    }
+}
+
+#[test]
 fn ros2_service_dataflow_client_gets_answers_from_a_fast_dds_server() {
     let dataflow = dataflow(
         r#"

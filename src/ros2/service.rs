@@ -39,6 +39,12 @@
 //! reader is Fast DDS, else with the rmw_cyclonedds one. A reply (client role) with a related
 //! sample identity naming this client is Fast DDS; else its header must carry this client's id.
 //!
+//! A server's reply reaches only readers its writer has matched, and the client's reply
+//! reader may be discovered a little after its request arrived. So, like both rmw
+//! implementations, the server answers once that reader is matched: the reader a request
+//! names (rmw_fastrtps), else a reader of the participant that wrote the request — waiting at
+//! most 2 s, then sending anyway.
+//!
 //! # Failure cases
 //!
 //! Nothing on the wire can stop the bridge: a malformed request or reply (too short for the
@@ -390,6 +396,15 @@ impl Bridge {
             .any(|since| since.elapsed() >= MATCH_GRACE)
     }
 
+    /// Whether a reply to `client` would reach it: one of its readers has been matched for
+    /// [`MATCH_GRACE`].
+    fn reaches(&mut self, client: ReplyTo) -> bool {
+        self.update_matches();
+        self.matched
+            .iter()
+            .any(|(reader, since)| client.is(*reader) && since.elapsed() >= MATCH_GRACE)
+    }
+
     fn send(&mut self, row: eyre::Result<arrow_array::ArrayRef>, parameters: MetadataParameters) {
         match row {
             Ok(array) => {
@@ -408,6 +423,34 @@ impl Bridge {
 enum Side {
     Client(Client),
     Server(Server),
+}
+
+/// The reader a server's reply must reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReplyTo {
+    /// The reply reader a request named (rmw_fastrtps since Humble).
+    Reader(GUID),
+    /// Any reader of the participant that wrote the request (the other clients: they do not
+    /// name their reply reader, which lives in the same participant as their request writer).
+    ParticipantOf(GUID),
+}
+
+impl ReplyTo {
+    /// Where to reply to a request written by `writer` that named `related` (its related
+    /// sample identity's writer GUID), if anything.
+    fn of_request(writer: GUID, related: Option<GUID>) -> Self {
+        match related {
+            Some(reader) if reader.entity_id.entity_kind.is_reader() => Self::Reader(reader),
+            _ => Self::ParticipantOf(writer),
+        }
+    }
+
+    fn is(self, reader: GUID) -> bool {
+        match self {
+            Self::Reader(guid) => reader == guid,
+            Self::ParticipantOf(writer) => reader.prefix == writer.prefix,
+        }
+    }
 }
 
 /// How a request is identified on the wire.
@@ -586,8 +629,8 @@ impl Client {
 #[derive(Default)]
 struct Server {
     next_id: i64,
-    /// Requests given to the dataflow, by `request_id`: how to answer, and until when.
-    pending: BTreeMap<i64, (RequestKey, Instant)>,
+    /// Requests given to the dataflow, by `request_id`: how to answer, whom, and until when.
+    pending: BTreeMap<i64, (RequestKey, ReplyTo, Instant)>,
 }
 
 impl Server {
@@ -598,7 +641,9 @@ impl Server {
     ) -> eyre::Result<()> {
         let info = sample.sample_info();
         let writer = info.writer_guid();
-        let fast_dds = info.related_sample_identity().is_some() || is_fast_dds(writer);
+        let related = info.related_sample_identity();
+        let fast_dds = related.is_some() || is_fast_dds(writer);
+        let reply_to = ReplyTo::of_request(writer, related.map(|r| r.writer_guid));
         let identity = info.sample_identity();
         let buffer = sample.into_value().0;
         let (key, message) = if fast_dds {
@@ -626,7 +671,8 @@ impl Server {
         };
         self.next_id += 1;
         let id = self.next_id;
-        self.pending.insert(id, (key, Instant::now() + REPLY_WAIT));
+        self.pending
+            .insert(id, (key, reply_to, Instant::now() + REPLY_WAIT));
         let mut parameters = MetadataParameters::new();
         parameters.insert(REQUEST_ID.into(), Parameter::Integer(id));
         bridge
@@ -677,16 +723,17 @@ impl Server {
                 return;
             }
         };
-        let Some((key, _)) = self.pending.remove(&request_id) else {
+        let Some((key, reply_to, _)) = self.pending.remove(&request_id) else {
             eprintln!(
                 "dropped a reply for {} (input `{id}`): no pending request with {REQUEST_ID} {request_id}",
                 bridge.service
             );
             return;
         };
-        // The client's reply reader may still be in discovery: wait for it, bounded.
+        // The client's reply reader may still be in discovery: wait for it, bounded. Another
+        // client's reader being matched says nothing about this one's.
         let deadline = Instant::now() + REPLY_READER_WAIT;
-        while !bridge.ready() && Instant::now() < deadline {
+        while !bridge.reaches(reply_to) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
         let result = match key {
@@ -712,7 +759,7 @@ impl Server {
     fn on_tick(&mut self, bridge: &Bridge) {
         let now = Instant::now();
         let before = self.pending.len();
-        self.pending.retain(|_, (_, deadline)| *deadline > now);
+        self.pending.retain(|_, (_, _, deadline)| *deadline > now);
         if self.pending.len() < before {
             eprintln!(
                 "{} request(s) to {} got no answer from the dataflow within {REPLY_WAIT:?}",
@@ -761,6 +808,32 @@ mod tests {
         assert!(is_fast_dds(GUID::from_bytes(bytes)));
         bytes[1] = 0x10; // Eclipse Cyclone DDS
         assert!(!is_fast_dds(GUID::from_bytes(bytes)));
+    }
+
+    #[test]
+    fn a_reply_goes_to_the_named_reader_else_to_the_request_writers_participant() {
+        let guid = |prefix: u8, entity: [u8; 4]| {
+            let mut bytes = [prefix; 16];
+            bytes[12..].copy_from_slice(&entity);
+            GUID::from_bytes(bytes)
+        };
+        let writer = guid(1, [0, 0, 1, 0x03]);
+        let reader = guid(1, [0, 0, 2, 0x04]);
+        let other_reader = guid(1, [0, 0, 3, 0x04]);
+        let foreign_reader = guid(2, [0, 0, 2, 0x04]);
+
+        let named = ReplyTo::of_request(writer, Some(reader));
+        assert_eq!(named, ReplyTo::Reader(reader));
+        assert!(named.is(reader));
+        assert!(!named.is(other_reader));
+
+        // No related identity, or one naming a writer (older rmw_fastrtps, rmw_cyclonedds).
+        for related in [None, Some(writer)] {
+            let unnamed = ReplyTo::of_request(writer, related);
+            assert_eq!(unnamed, ReplyTo::ParticipantOf(writer));
+            assert!(unnamed.is(reader) && unnamed.is(other_reader));
+            assert!(!unnamed.is(foreign_reader));
+        }
     }
 
     #[test]
