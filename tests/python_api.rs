@@ -138,7 +138,7 @@ node.send_output("data", b"\x07\x08")
 import time
 from dora import Node
 
-node = Node()
+node = Node("reader")
 start = time.monotonic()
 event = node.next(timeout=0.1)
 print(f"timeout result={event} waited_enough={time.monotonic() - start >= 0.09}")
