@@ -30,11 +30,14 @@ int main() {
     try {
         auto node = init_dora_node();
         std::this_thread::sleep_for(benchmark::kSettle);
+        // All latency phases first, then the throughput phases (see `plan.rs`).
         for (std::size_t size : benchmark::kSizes) {
             for (std::uint64_t seq = 0; seq < benchmark::kLatencyMessages; seq++) {
                 send(node.send_output, "latency", size, seq);
                 std::this_thread::sleep_for(benchmark::kLatencyInterval);
             }
+        }
+        for (std::size_t size : benchmark::kSizes) {
             const std::uint64_t count = benchmark::throughput_messages(size);
             for (std::uint64_t seq = 0; seq < count; seq++) {
                 send(node.send_output, "throughput", size, seq);

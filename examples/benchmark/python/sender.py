@@ -24,21 +24,30 @@ from plan import (
 def main():
     node = Node()
     time.sleep(SETTLE_S)
+    payloads = {}
     for size in SIZES:
         payload = np.zeros(size, dtype=np.uint8)
         stamp = payload[:8].view(np.uint64) if size >= 8 else None
-        array = pa.array(payload)  # a view of `payload`, no copy
-        for phase, count, pause in (
-            ("latency", LATENCY_MESSAGES, LATENCY_INTERVAL_S),
-            ("throughput", throughput_messages(size), 0.0),
-        ):
-            for seq in range(count):
-                if stamp is not None:
-                    stamp[0] = seq
-                node.send_output(phase, array, {"size": size, "seq": seq, "count": count})
-                if pause:
-                    time.sleep(pause)
+        payloads[size] = (pa.array(payload), stamp)  # a view of `payload`, no copy
+    # All latency phases first, then the throughput phases (see `plan.rs`).
+    for size in SIZES:
+        array, stamp = payloads[size]
+        for seq in range(LATENCY_MESSAGES):
+            send(node, "latency", array, stamp, size, seq, LATENCY_MESSAGES)
+            time.sleep(LATENCY_INTERVAL_S)
+    for size in SIZES:
+        array, stamp = payloads.pop(size)
+        count = throughput_messages(size)
+        for seq in range(count):
+            send(node, "throughput", array, stamp, size, seq, count)
+        del array, stamp
         time.sleep(SETTLE_S)
+
+
+def send(node, phase, array, stamp, size, seq, count):
+    if stamp is not None:
+        stamp[0] = seq
+    node.send_output(phase, array, {"size": size, "seq": seq, "count": count})
 
 
 if __name__ == "__main__":

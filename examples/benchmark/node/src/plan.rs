@@ -1,13 +1,16 @@
 //! The schedule of a benchmark run, identical for dora and for the floor.
 //!
-//! For every size of [`SIZES`], in order:
+//! 1. A pause of [`SETTLE`], so that every process has started and the machine is calm.
+//! 2. **Latency phases**, one per size of [`SIZES`], in order: [`LATENCY_MESSAGES`]
+//!    messages, [`LATENCY_INTERVAL`] apart, so each one finds the receiver idle (waiting in a
+//!    blocking call) and measures a full wake-up.
+//! 3. **Throughput phases**, one per size, in order: [`throughput_messages`] messages back to
+//!    back; the receiver must get every one of them. Each is followed by a pause of
+//!    [`SETTLE`], so that the backlog it may leave is drained before the next one starts.
 //!
-//! 1. **Latency phase**: [`LATENCY_MESSAGES`] messages, [`LATENCY_INTERVAL`] apart, so each
-//!    one finds the receiver idle (waiting in a blocking call) and measures a full wake-up.
-//! 2. **Throughput phase**: [`throughput_messages`] messages back to back; the receiver must
-//!    get every one of them.
-//! 3. A pause of [`SETTLE`], so that a backlog left by the throughput phase is drained before
-//!    the next latency phase starts.
+//! All latency phases come before the first throughput phase: a burst leaves work behind
+//! (a deep queue to drain, shared memory regions to give back and unmap), and a latency
+//! phase that overlaps it would measure that clean-up instead of an idle receiver's wake-up.
 
 use std::{thread, time::Duration};
 
@@ -26,7 +29,7 @@ pub const LATENCY_INTERVAL: Duration = Duration::from_millis(10);
 
 /// Pause before the first phase and after each throughput phase: long enough for a receiver
 /// to work through the backlog a throughput phase leaves in its queue (200,000 messages at
-/// 100k/s), so that it does not delay the next latency phase.
+/// 100k/s), so that it does not slow down the next throughput phase.
 pub const SETTLE: Duration = Duration::from_millis(2000);
 
 /// Messages per throughput phase for `size`: enough for the phase to last a few hundred
@@ -87,6 +90,8 @@ pub fn run(transport: &mut impl Transport) -> Result<()> {
             })?;
             thread::sleep(LATENCY_INTERVAL);
         }
+    }
+    for size in SIZES {
         let count = throughput_messages(size);
         for seq in 0..count {
             transport.send(Header {
