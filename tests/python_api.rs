@@ -593,3 +593,81 @@ fn python_examples_run() {
         assert!(output.stdout.contains(expected), "{example}: {output:?}");
     }
 }
+
+#[test]
+fn a_python_dynamic_node_started_by_hand_receives_messages() {
+    let receiver = format!(
+        r#"{PATTERN}
+import sys
+from dora import Node
+
+node = Node("py-dynamic")
+received = 0
+for event in node:
+    if event["type"] != "INPUT":
+        continue
+    seq = event["metadata"]["seq"]
+    array = event["value"].to_numpy(zero_copy_only=True)
+    if not np.array_equal(array, pattern(seq, len(array))):
+        sys.exit(f"message {{seq}} is corrupted")
+    print(f"dynamic got seq={{seq}} size={{len(array)}}")
+    received += 1
+print(f"dynamic received {{received}} as {{node.node_id()}}")
+"#
+    );
+    let dataflow = python_dataflow(
+        r#"
+nodes:
+  - id: sender
+    path: TEST_NODE
+    args: send 100,8192 3
+    outputs: [data]
+  - id: py-dynamic
+    path: dynamic
+    inputs:
+      data: sender/data
+"#,
+        &[("receiver.py", &receiver)],
+    );
+    let cwd = dataflow.dir.path();
+    let port = free_port().to_string();
+    let port_env = ("DORA_DAEMON_LOCAL_LISTEN_PORT", port.as_str());
+    let run = Running::start_with_env(&["run", "dataflow.yml"], cwd, &[port_env]);
+    let _run_guard = common::KillOnDrop(vec![run.child.id() as i32]);
+    // The dataflow offers the node once its log says so.
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let log = cwd.join("out");
+        let offered = log.is_dir()
+            && std::fs::read_to_string(dataflow.log_dir().join("log_py-dynamic.txt"))
+                .is_ok_and(|log| log.contains("waiting for the user to start it"));
+        if offered {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the dynamic node was never offered"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let node = Running::spawn(
+        Command::new(python())
+            .arg("receiver.py")
+            .env(port_env.0, port_env.1),
+        cwd,
+    );
+    let _node_guard = common::KillOnDrop(vec![node.child.id() as i32]);
+    let node = node.finish();
+    assert!(node.status.success(), "{node:?}");
+    assert!(
+        node.stdout.contains("dynamic got seq=5 size=8192"),
+        "{node:?}"
+    );
+    assert!(
+        node.stdout.contains("dynamic received 6 as py-dynamic"),
+        "{node:?}"
+    );
+    let output = run.finish();
+    assert!(output.status.success(), "{output:?}");
+}

@@ -12,7 +12,7 @@ pub const DEFAULT_CONTROL_PORT: u16 = 6012;
 /// Default port where the coordinator listens for daemons.
 pub const DEFAULT_DAEMON_PORT: u16 = 53290;
 /// Default port where a daemon listens for dynamic nodes.
-pub const DEFAULT_LOCAL_LISTEN_PORT: u16 = 53291;
+pub const DEFAULT_LOCAL_LISTEN_PORT: u16 = dora_message::node_daemon::DEFAULT_LOCAL_LISTEN_PORT;
 /// Default address of everything: this machine only.
 pub const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 

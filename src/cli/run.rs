@@ -6,7 +6,11 @@ use std::{path::PathBuf, process::ExitCode, time::Duration};
 use dora_descriptor::Descriptor;
 use eyre::WrapErr;
 
-use crate::daemon::{run_dataflow, DataflowSpec, LogSink, NodeExit, StopRequest};
+use dora_message::node_daemon::{DEFAULT_LOCAL_LISTEN_PORT, LOCAL_LISTEN_PORT_ENV};
+
+use crate::daemon::{
+    dynamic::DynamicNodes, run_dataflow, DataflowSpec, LogSink, NodeExit, StopRequest,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -50,16 +54,32 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         .enable_all()
         .build()
         .wrap_err("starting the async runtime")?;
-    let spec = DataflowSpec {
+    let has_dynamic_nodes = descriptor.nodes.iter().any(crate::daemon::is_dynamic);
+    let mut spec = DataflowSpec {
         id: uuid::Uuid::now_v7().to_string(),
         descriptor,
         local_nodes: None,
         remote: None,
         hot_reload: false,
+        dynamic_nodes: None,
     };
     let grace = args.grace_duration;
     let result = runtime
         .block_on(async move {
+            if has_dynamic_nodes {
+                // Dynamic nodes find this process as they would find a daemon: by the local
+                // listen port.
+                let port = local_listen_port()?;
+                let address = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, port));
+                let nodes = DynamicNodes::bind(address).await.wrap_err_with(|| {
+                    format!(
+                        "the dataflow has dynamic nodes; to serve them next to a daemon, set \
+                         {LOCAL_LISTEN_PORT_ENV} to another port than {port} for `dora run` and \
+                         its dynamic nodes"
+                    )
+                })?;
+                spec.dynamic_nodes = Some(nodes);
+            }
             let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
             forward_signals(stop_tx, grace)?;
             run_dataflow(spec, stop_rx, LogSink::terminal(), None).await
@@ -70,6 +90,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     for node in &result.nodes {
         match node.exit {
             NodeExit::Success => {}
+            NodeExit::NeverConnected => eprintln!("dora: node `{}` {}", node.node_id, node.exit),
             _ => {
                 eprintln!("dora: node `{}` {}", node.node_id, node.exit);
                 if !node.stderr_tail.is_empty() && !matches!(node.exit, NodeExit::Killed) {
@@ -91,6 +112,18 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
             result.dataflow_id
         );
         Ok(ExitCode::SUCCESS)
+    }
+}
+
+/// The port whose dynamic node socket `dora run` serves: `DORA_DAEMON_LOCAL_LISTEN_PORT`, as
+/// for the dynamic nodes themselves, else the daemon's default.
+fn local_listen_port() -> eyre::Result<u16> {
+    match std::env::var(LOCAL_LISTEN_PORT_ENV) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map_err(|_| eyre::eyre!("{LOCAL_LISTEN_PORT_ENV}=`{text}` is not a port number")),
+        Err(_) => Ok(DEFAULT_LOCAL_LISTEN_PORT),
     }
 }
 

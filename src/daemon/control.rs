@@ -35,6 +35,11 @@ pub enum ControlMessage {
         node: usize,
         request: NodeRequest,
     },
+    /// The control connection of a dynamic node ended (or its handoff failed): for a node
+    /// dora did not start, this is its exit.
+    Closed {
+        node: usize,
+    },
 }
 
 /// Either kind of listener.
@@ -99,7 +104,9 @@ async fn write_frame<T: serde::Serialize>(
     Ok(())
 }
 
-async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+/// Serves one node connection until the node hangs up or the daemon drops the node's event
+/// sender (a dynamic node it gives up on).
+pub async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     stream: S,
     dataflow_id: String,
     node_ids: Vec<String>,
@@ -142,7 +149,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     if write_frame(&mut writer, &reply).await.is_err() || !started {
         return;
     }
-    let writer_task = tokio::spawn(async move {
+    let mut writer_task = tokio::spawn(async move {
         while let Some(event) = events_rx.recv().await {
             if write_frame(&mut writer, &event).await.is_err() {
                 break;
@@ -150,7 +157,11 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
         }
     });
     loop {
-        match read_frame::<NodeRequest>(&mut reader).await {
+        let frame = tokio::select! {
+            frame = read_frame::<NodeRequest>(&mut reader) => frame,
+            _ = &mut writer_task => break,
+        };
+        match frame {
             Ok(Some(request)) => {
                 if to_daemon
                     .send(ControlMessage::Request { node, request })

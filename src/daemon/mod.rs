@@ -14,8 +14,15 @@
 //!    Ctrl-C kills at once.
 //! 5. The run ends when every node has exited; the result lists each node's exit status and,
 //!    for failed nodes, the last lines of their stderr.
+//!
+//! A dynamic node (`path: dynamic`) is not spawned: the user starts it, and it takes its
+//! configuration and data sockets from the daemon (see [`dynamic`]). The barrier waits for
+//! it like for any node; its exit is the end of its control connection, a success when it
+//! closed its event stream first (or the dataflow was stopping). A dataflow stopped before
+//! its dynamic node connected withdraws the node; one killed drops the node's connection.
 
 mod control;
+pub mod dynamic;
 mod node_output;
 mod remote;
 mod routing;
@@ -63,6 +70,8 @@ pub struct DataflowSpec {
     pub remote: Option<RemoteSpec>,
     /// Reload Python operators whose file changed (`dora start --hot-reload`).
     pub hot_reload: bool,
+    /// Where this process offers dynamic nodes; needed when the dataflow has some.
+    pub dynamic_nodes: Option<dynamic::DynamicNodes>,
 }
 
 /// How a dataflow spanning several machines reaches its other parts.
@@ -89,6 +98,7 @@ pub enum StopRequest {
 }
 
 pub use node_output::LogSink;
+pub use spawn::is_dynamic;
 
 /// How a node ended.
 #[derive(Debug, Clone)]
@@ -100,6 +110,18 @@ pub enum NodeExit {
     Killed,
     /// Could not be waited for.
     Unknown(String),
+    /// A dynamic node whose connection ended before it closed its event stream.
+    Disconnected,
+    /// A dynamic node that had not connected when the dataflow was stopped.
+    NeverConnected,
+}
+
+impl NodeExit {
+    /// Whether the node ended as it should: it finished, or it was a dynamic node that the
+    /// user never started before the dataflow was stopped.
+    pub fn is_success(&self) -> bool {
+        matches!(self, NodeExit::Success | NodeExit::NeverConnected)
+    }
 }
 
 impl fmt::Display for NodeExit {
@@ -115,6 +137,13 @@ impl fmt::Display for NodeExit {
             }
             NodeExit::Killed => f.write_str("was killed after the grace period (it did not stop)"),
             NodeExit::Unknown(err) => write!(f, "ended in an unknown state: {err}"),
+            NodeExit::Disconnected => f.write_str(
+                "(a dynamic node) disconnected before closing its event stream: it crashed or \
+                 was killed",
+            ),
+            NodeExit::NeverConnected => {
+                f.write_str("(a dynamic node) was never started before the dataflow stopped")
+            }
         }
     }
 }
@@ -138,16 +167,20 @@ pub struct DataflowResult {
 impl DataflowResult {
     /// True when every node finished successfully.
     pub fn is_success(&self) -> bool {
-        self.nodes
-            .iter()
-            .all(|n| matches!(n.exit, NodeExit::Success))
+        self.nodes.iter().all(|n| n.exit.is_success())
     }
 }
 
 /// One running node, as the daemon loop sees it.
 struct NodeState {
+    /// Position in the daemon loop's node list.
+    index: usize,
     id: String,
     pid: Option<i32>,
+    /// `path: dynamic`: started by the user; its exit is the end of its control connection.
+    dynamic: bool,
+    /// The node said it closed its event stream (it ends on purpose).
+    closed_events: bool,
     running: bool,
     said_hello: bool,
     events: Option<mpsc::UnboundedSender<DaemonEvent>>,
@@ -167,6 +200,17 @@ enum Internal {
 }
 
 impl NodeState {
+    /// Marks the node as ended: no more events, no start.
+    fn end(&mut self, exit: NodeExit) {
+        self.running = false;
+        self.events = None;
+        self.pending_start = None;
+        self.backlog.clear();
+        if self.exit.is_none() {
+            self.exit = Some(exit);
+        }
+    }
+
     /// Sends an event to the node, or keeps it until the node connects.
     fn send(&mut self, event: DaemonEvent) {
         match &self.events {
@@ -192,6 +236,7 @@ pub async fn run_dataflow(
         local_nodes: local_ids,
         remote,
         hot_reload,
+        dynamic_nodes,
     } = spec;
     let dataflow_path = descriptor
         .path
@@ -211,12 +256,19 @@ pub async fn run_dataflow(
         .iter()
         .filter(|n| local_ids.as_ref().is_none_or(|ids| ids.contains(&n.id)))
         .collect();
+    // `None` for dynamic nodes, which the user starts.
     let mut programs = local_nodes
         .iter()
-        .map(|node| spawn::resolve(node, &working_dir, Some(&dataflow_path)))
+        .map(|node| match spawn::is_dynamic(node) {
+            true => Ok(None),
+            false => spawn::resolve(node, &working_dir, Some(&dataflow_path)).map(Some),
+        })
         .collect::<eyre::Result<Vec<_>>>()?;
+    if programs.iter().any(Option::is_none) && dynamic_nodes.is_none() {
+        eyre::bail!("the dataflow has dynamic nodes, but this daemon does not serve them");
+    }
     if hot_reload {
-        for (program, _) in &mut programs {
+        for (program, _) in programs.iter_mut().flatten() {
             program
                 .env
                 .push((spawn::HOT_RELOAD_ENV.to_owned(), "1".to_owned()));
@@ -253,7 +305,7 @@ pub async fn run_dataflow(
         listener,
         dataflow_id.clone(),
         node_ids.clone(),
-        control_tx,
+        control_tx.clone(),
     ));
 
     let remote_nodes: Vec<(&Node, String)> = match &remote {
@@ -272,18 +324,48 @@ pub async fn run_dataflow(
         None => Vec::new(),
     };
     let mut routing = routing::plan(&local_nodes, &remote_nodes, &dataflow_id, &address)?;
-    for (config, (_, runtime)) in routing.configs.iter_mut().zip(&programs) {
-        config.runtime = runtime.clone();
+    for (config, program) in routing.configs.iter_mut().zip(&programs) {
+        config.runtime = program.as_ref().and_then(|(_, runtime)| runtime.clone());
     }
 
     // Spawn every node.
     let (internal_tx, mut internal_rx) = mpsc::unbounded_channel();
     let mut nodes: Vec<NodeState> = Vec::new();
-    for (index, (node, (program, _))) in local_nodes.iter().zip(&programs).enumerate() {
+    let mut offers = Vec::new();
+    for (index, (node, program)) in local_nodes.iter().zip(&programs).enumerate() {
         let log_path = log_dir.join(format!("log_{}.txt", node.id));
         let file = std::fs::File::create(&log_path)
             .wrap_err_with(|| format!("creating {}", log_path.display()))?;
         let log = NodeLog::new(&dataflow_id, &node.id, file, sink.clone());
+        let mut state = NodeState {
+            index,
+            id: node.id.clone(),
+            pid: None,
+            dynamic: program.is_none(),
+            closed_events: false,
+            running: true,
+            said_hello: false,
+            events: None,
+            backlog: Vec::new(),
+            pending_start: None,
+            exit: None,
+            log,
+            output_tasks: Vec::new(),
+        };
+        let Some((program, _)) = program else {
+            let config_json = serde_json::to_string(&routing.configs[index])
+                .wrap_err("serializing a dynamic node's config")?;
+            let fds = std::mem::take(&mut routing.fds[index]);
+            offers.push(dynamic::Offer::new(
+                index,
+                node.id.clone(),
+                config_json,
+                fds,
+            ));
+            nodes.push(state);
+            continue;
+        };
+        let log = &state.log;
         let mut child = match spawn::spawn(
             node,
             program,
@@ -293,7 +375,7 @@ pub async fn run_dataflow(
         ) {
             Ok(child) => child,
             Err(err) => {
-                kill_all(&nodes);
+                kill_all(&mut nodes);
                 return Err(err);
             }
         };
@@ -315,24 +397,27 @@ pub async fn run_dataflow(
         if let Some(stderr) = child.stderr.take() {
             output_tasks.push(log.capture(stderr, Stream::Stderr, None));
         }
-        let pid = child.id().map(|pid| pid as i32);
+        state.pid = child.id().map(|pid| pid as i32);
+        state.output_tasks = output_tasks;
         let exited = internal_tx.clone();
         tokio::spawn(async move {
             let status = child.wait().await;
             let _ = exited.send(Internal::Exited(index, status));
         });
-        nodes.push(NodeState {
-            id: node.id.clone(),
-            pid,
-            running: true,
-            said_hello: false,
-            events: None,
-            backlog: Vec::new(),
-            pending_start: None,
-            exit: None,
-            log,
-            output_tasks,
-        });
+        nodes.push(state);
+    }
+    let _offers = match (&dynamic_nodes, offers.is_empty()) {
+        (Some(dynamic_nodes), false) => {
+            Some(dynamic_nodes.offer(&dataflow_id, node_ids.clone(), offers, control_tx.clone()))
+        }
+        _ => None,
+    };
+    for state in nodes.iter().filter(|n| n.dynamic) {
+        state.log.note(&format!(
+            "dynamic node: waiting for the user to start it (`Node(\"{0}\")` in Python, \
+             `DoraNode::init_from_node_id` in Rust)",
+            state.id
+        ));
     }
     // The daemon's copies of the data sockets must go, so that a node's exit hangs up its
     // peers' connections.
@@ -394,26 +479,31 @@ pub async fn run_dataflow(
                                 "dropped {count} message(s) on input `{input}`: the node did not keep up (queue_size {queue_size})"
                             ));
                         }
-                        NodeRequest::EventStreamClosed | NodeRequest::Hello { .. } => {}
+                        NodeRequest::EventStreamClosed => nodes[node].closed_events = true,
+                        NodeRequest::Hello { .. } => {}
                     },
+                    ControlMessage::Closed { node } => {
+                        let state = &mut nodes[node];
+                        if state.dynamic && state.running {
+                            let exit = if state.closed_events || stopping {
+                                NodeExit::Success
+                            } else {
+                                NodeExit::Disconnected
+                            };
+                            state.log.note(&format!("connection closed: the node {exit}"));
+                            state.end(exit);
+                        }
+                    }
                 }
                 None
             }
             Some(internal) = internal_rx.recv() => {
                 match internal {
                     Internal::Exited(index, status) => {
-                        let state = &mut nodes[index];
-                        state.running = false;
-                        state.events = None;
-                        state.pending_start = None;
-                        let exit = match status {
+                        nodes[index].end(match status {
                             Ok(status) => exit_of(status),
                             Err(err) => NodeExit::Unknown(err.to_string()),
-                        };
-                        state.backlog.clear();
-                        if state.exit.is_none() {
-                            state.exit = Some(exit);
-                        }
+                        });
                     }
                     Internal::StdoutClosed(index) => {
                         for &(receiver, input) in &routing.stdout_routes[index] {
@@ -438,7 +528,14 @@ pub async fn run_dataflow(
                 let waiting: Vec<String> = nodes
                     .iter()
                     .filter(|n| n.running && !n.said_hello)
-                    .map(|n| format!("`{}`", n.id))
+                    .map(|n| match n.dynamic {
+                        true => format!(
+                            "`{0}` (a dynamic node: start it yourself, with `Node(\"{0}\")` \
+                             in Python or `DoraNode::init_from_node_id` in Rust)",
+                            n.id
+                        ),
+                        false => format!("`{}`", n.id),
+                    })
                     .collect();
                 sink.notice(&dataflow_id, &format!(
                     "still waiting for {} to initialize (DoraNode::init_from_env); \
@@ -458,7 +555,7 @@ pub async fn run_dataflow(
                 for state in nodes.iter_mut().filter(|n| n.running) {
                     state.exit = Some(NodeExit::Killed);
                     state.log.note("killed: still running after the grace period");
-                    kill(state);
+                    kill(state, &dataflow_id, dynamic_nodes.as_ref());
                 }
                 None
             }
@@ -470,7 +567,7 @@ pub async fn run_dataflow(
                 sink.notice(&dataflow_id, "second stop request: killing all nodes");
                 for state in nodes.iter_mut().filter(|n| n.running) {
                     state.exit = Some(NodeExit::Killed);
-                    kill(state);
+                    kill(state, &dataflow_id, dynamic_nodes.as_ref());
                 }
             }
             Some(StopRequest::Kill) => {
@@ -481,7 +578,7 @@ pub async fn run_dataflow(
                 }
                 for state in nodes.iter_mut().filter(|n| n.running) {
                     state.exit = Some(NodeExit::Killed);
-                    kill(state);
+                    kill(state, &dataflow_id, dynamic_nodes.as_ref());
                 }
             }
             Some(StopRequest::Graceful(grace_duration)) => {
@@ -500,6 +597,7 @@ pub async fn run_dataflow(
                     if let Some(events) = &state.events {
                         let _ = events.send(DaemonEvent::Stop);
                     }
+                    withdraw_unconnected(state, &dataflow_id, dynamic_nodes.as_ref());
                 }
                 grace = Some(Box::pin(tokio::time::sleep(grace_duration)));
             }
@@ -629,8 +727,42 @@ fn exit_of(status: ExitStatus) -> NodeExit {
     }
 }
 
-/// Kills a node's whole process group.
-fn kill(state: &NodeState) {
+/// A dynamic node that has not taken its offer yet will not run: withdraw the offer (its
+/// peers see their connections close) and count the node as ended.
+fn withdraw_unconnected(
+    state: &mut NodeState,
+    dataflow_id: &str,
+    dynamic_nodes: Option<&dynamic::DynamicNodes>,
+) -> bool {
+    let Some(dynamic_nodes) = dynamic_nodes else {
+        return false;
+    };
+    if !(state.dynamic && state.running && !state.said_hello) {
+        return false;
+    }
+    if dynamic_nodes.withdraw(dataflow_id, state.index) {
+        state
+            .log
+            .note("the dataflow stopped before this dynamic node connected");
+        state.exit = None;
+        state.end(NodeExit::NeverConnected);
+        return true;
+    }
+    false
+}
+
+/// Kills a node's whole process group. A dynamic node, which dora did not start, is not
+/// killed: its offer is withdrawn, or its control connection dropped.
+fn kill(state: &mut NodeState, dataflow_id: &str, dynamic_nodes: Option<&dynamic::DynamicNodes>) {
+    if state.dynamic {
+        if !withdraw_unconnected(state, dataflow_id, dynamic_nodes) {
+            state
+                .log
+                .note("dropped the connection of this dynamic node");
+            state.end(NodeExit::Killed);
+        }
+        return;
+    }
     if let Some(pid) = state.pid {
         let _ = nix::sys::signal::killpg(
             nix::unistd::Pid::from_raw(pid),
@@ -639,8 +771,8 @@ fn kill(state: &NodeState) {
     }
 }
 
-fn kill_all(nodes: &[NodeState]) {
-    for state in nodes.iter().filter(|n| n.running) {
-        kill(state);
+fn kill_all(nodes: &mut [NodeState]) {
+    for state in nodes.iter_mut().filter(|n| n.running && !n.dynamic) {
+        kill(state, "", None);
     }
 }

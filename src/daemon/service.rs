@@ -21,7 +21,9 @@ use tokio::{
     sync::{mpsc, oneshot},
 };
 
-use super::{run_dataflow, DataflowSpec, LogSink, NodeExit, RemoteSpec, StopRequest};
+use super::{
+    dynamic::DynamicNodes, run_dataflow, DataflowSpec, LogSink, NodeExit, RemoteSpec, StopRequest,
+};
 use crate::net::{connect, read_frame, write_frame};
 
 /// Where data links deliver, by dataflow id.
@@ -42,7 +44,8 @@ const MAX_BUFFERED: usize = 100_000;
 pub struct DaemonOptions {
     pub machine_id: String,
     pub coordinator_addr: SocketAddr,
-    /// Where dynamic nodes would connect (default 127.0.0.1:53291).
+    /// The local listen port (default 127.0.0.1:53291): it names the socket where dynamic
+    /// nodes take their configuration (see [`super::dynamic`]).
     pub local_listen_addr: SocketAddr,
 }
 
@@ -53,15 +56,7 @@ struct RunningDataflow {
 
 /// Runs the daemon until the coordinator tells it to exit (`dora destroy`).
 pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
-    let local = TcpListener::bind(options.local_listen_addr)
-        .await
-        .wrap_err_with(|| {
-            format!(
-                "binding the local listen port {}",
-                options.local_listen_addr
-            )
-        })?;
-    tokio::spawn(refuse_dynamic_nodes(local));
+    let dynamic_nodes = DynamicNodes::bind(options.local_listen_addr).await?;
     let data_listener = TcpListener::bind((options.local_listen_addr.ip(), 0))
         .await
         .wrap_err("binding the inter-daemon data port")?;
@@ -183,7 +178,7 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                                     };
                                     spawn_dataflow(
                                         dataflow_id.clone(), &options.machine_id, descriptor, path, nodes,
-                                        remote, hot_reload, stop_rx, to_coordinator.clone(),
+                                        remote, hot_reload, dynamic_nodes.clone(), stop_rx, to_coordinator.clone(),
                                     );
                                     dataflows.insert(dataflow_id, RunningDataflow { name, stop: stop_tx });
                                 }
@@ -273,6 +268,7 @@ fn spawn_dataflow(
     nodes: Vec<String>,
     remote: RemoteSpec,
     hot_reload: bool,
+    dynamic_nodes: DynamicNodes,
     stop: mpsc::UnboundedReceiver<StopRequest>,
     to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
 ) {
@@ -303,6 +299,7 @@ fn spawn_dataflow(
             local_nodes: Some(nodes),
             remote: Some(remote),
             hot_reload,
+            dynamic_nodes: Some(dynamic_nodes),
         };
         let sink = LogSink {
             print: false,
@@ -335,8 +332,7 @@ fn spawn_dataflow(
                     .nodes
                     .into_iter()
                     .map(|node| NodeOutcome {
-                        failure: (!matches!(node.exit, NodeExit::Success))
-                            .then(|| node.exit.to_string()),
+                        failure: (!node.exit.is_success()).then(|| node.exit.to_string()),
                         killed: matches!(node.exit, NodeExit::Killed),
                         node_id: node.node_id,
                         machine_id: machine_id.clone(),
@@ -404,24 +400,6 @@ async fn accept_links(listener: TcpListener, registry: Registry) {
                         )
                     }
                 }
-            }
-        });
-    }
-}
-
-/// The local listen port is where dora-rs's dynamic nodes connect. They are not supported
-/// yet: connections are answered with a clear refusal after the handshake.
-async fn refuse_dynamic_nodes(listener: TcpListener) {
-    loop {
-        let Ok((mut stream, peer)) = listener.accept().await else {
-            continue;
-        };
-        tokio::spawn(async move {
-            match crate::net::accept(&mut stream).await {
-                Ok(role) => tracing::warn!(
-                    "refused {role:?} from {peer} on the local listen port: dynamic nodes are not supported yet"
-                ),
-                Err(reason) => tracing::warn!("dropped connection from {peer}: {reason}"),
             }
         });
     }

@@ -55,6 +55,11 @@ pub fn resolve(
     }
 }
 
+/// Whether `node` is `path: dynamic`: started by the user, not by dora.
+pub fn is_dynamic(node: &Node) -> bool {
+    matches!(&node.kind, NodeKind::Custom(custom) if custom.source == NodeSource::Dynamic)
+}
+
 /// The variable that tells a Python operator runtime to reload changed operator files.
 pub const HOT_RELOAD_ENV: &str = "DORA_HOT_RELOAD";
 
@@ -203,8 +208,7 @@ fn resolve_custom(
             env: dataflow_path_env(dataflow_path).into_iter().collect(),
         }),
         NodeSource::Dynamic => bail!(
-            "node `{}` is `path: dynamic`: dynamic nodes connect to a running daemon \
-             (`dora up` / `dora start`), which `dora run` does not provide",
+            "node `{}` is `path: dynamic`: the user starts it, dora does not",
             node.id
         ),
         NodeSource::Path(path) => {

@@ -93,8 +93,20 @@ pub struct Running {
 
 impl Running {
     pub fn start(args: &[&str], cwd: &Path) -> Self {
-        let mut child = Command::new(dora())
-            .args(args)
+        Self::start_with_env(args, cwd, &[])
+    }
+
+    /// [`Running::start`] with extra environment variables.
+    pub fn start_with_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn(
+            Command::new(dora()).args(args).envs(env.iter().copied()),
+            cwd,
+        )
+    }
+
+    /// Runs any program (a node started by hand) with awaitable output lines.
+    pub fn spawn(command: &mut Command, cwd: &Path) -> Self {
+        let mut child = command
             .current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

@@ -62,24 +62,20 @@ fn runtime_error(err: impl std::fmt::Display) -> PyErr {
 #[pymethods]
 impl Node {
     /// Joins the dataflow this process was started for. `node_id` names a `path: dynamic`
-    /// node; for a node dora started it must be the node's id, if given.
+    /// node, which the user starts: the node then takes its configuration from the dora
+    /// daemon of this machine (see `DoraNode::init_from_node_id`). For a node dora started it
+    /// must be the node's id, if given.
     #[new]
     #[pyo3(signature = (node_id=None))]
     fn new(py: Python<'_>, node_id: Option<String>) -> PyResult<Self> {
-        if std::env::var_os(NODE_CONFIG_ENV).is_none() {
-            return Err(PyRuntimeError::new_err(match &node_id {
-                Some(id) => format!(
-                    "Node(\"{id}\"): {NODE_CONFIG_ENV} is not set, and dynamic nodes \
-                     (`path: dynamic`) are not supported by this version of dora; declare the \
-                     node with `path: your_node.py` in the dataflow and start it with \
-                     `dora run dataflow.yml` (or `dora start dataflow.yml`)"
-                ),
-                None => format!(
-                    "{NODE_CONFIG_ENV} is not set: this script is a dora node and must be \
-                     started by dora; declare it in a dataflow (`path: your_node.py`) and run \
-                     `dora run dataflow.yml` (or `dora start dataflow.yml`)"
-                ),
-            }));
+        let started_by_dora = std::env::var_os(NODE_CONFIG_ENV).is_some();
+        if !started_by_dora && node_id.is_none() {
+            return Err(PyRuntimeError::new_err(format!(
+                "{NODE_CONFIG_ENV} is not set: this script is a dora node and must be started \
+                 by dora; declare it in a dataflow (`path: your_node.py`) and run `dora run \
+                 dataflow.yml` (or `dora start dataflow.yml`), or declare it `path: dynamic` \
+                 and create the node with its id: `Node(\"id\")`"
+            )));
         }
         let pyarrow = py.import("pyarrow").map_err(|err| {
             PyRuntimeError::new_err(format!(
@@ -96,9 +92,14 @@ impl Node {
             .unbind();
         let utc = datetime.getattr("timezone")?.getattr("utc")?.unbind();
 
-        let (node, events) = py
-            .allow_threads(DoraNode::init_from_env)
-            .map_err(runtime_error)?;
+        let (node, events) = match &node_id {
+            Some(id) if !started_by_dora => {
+                let id = id.clone();
+                py.allow_threads(move || DoraNode::init_from_node_id(id.into()))
+            }
+            _ => py.allow_threads(DoraNode::init_from_env),
+        }
+        .map_err(runtime_error)?;
         if let Some(id) = node_id {
             if id != node.id() {
                 return Err(PyRuntimeError::new_err(format!(

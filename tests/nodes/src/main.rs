@@ -30,6 +30,10 @@
 //!   regions and prints how many it maps (`receiver regions: K`).
 //! - `send-arrow` / `receive-arrow`: send a set of Arrow arrays (nested, with nulls, sliced,
 //!   small and large) and check that each arrives equal.
+//! - `dynamic-relay ID [crash]`: joins as the dynamic node ID (`DoraNode::init_from_node_id`),
+//!   checks the pattern of every `data` message, sends it on unchanged on `echo` (printing
+//!   `relayed seq=S size=N`), and prints `relayed K` when its inputs are closed; other inputs
+//!   are ignored. With `crash`, it aborts right after relaying its first message.
 
 use std::{process::ExitCode, time::Duration};
 
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         "region-drain" => region_drain(arg(1).parse().unwrap_or(100)),
         "send-arrow" => send_arrow(),
         "receive-arrow" => receive_arrow(),
+        "dynamic-relay" => dynamic_relay(arg(1), arg(2) == "crash"),
         other => Err(format!("unknown mode `{other}`").into()),
     };
     match result {
@@ -150,6 +155,40 @@ fn receive(expected: Option<usize>) -> Result<ExitCode> {
         }
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+fn dynamic_relay(id: &str, crash: bool) -> Result<ExitCode> {
+    let (mut node, mut events) = DoraNode::init_from_node_id(id.into())?;
+    println!("connected as {}", node.id());
+    let mut relayed = 0;
+    while let Some(event) = events.recv() {
+        match event {
+            Event::Input { id, data, metadata } if id.as_str() == "data" => {
+                let seq = seq_of(&metadata.parameters);
+                let bytes = data.as_bytes().ok_or("expected bytes")?;
+                if let Some(i) = (0..bytes.len()).find(|&i| bytes[i] != pattern(seq, i)) {
+                    eprintln!("corrupted message seq={seq} at byte {i}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                node.send_output_raw(
+                    "echo".into(),
+                    metadata.parameters.clone(),
+                    bytes.len(),
+                    |out| out.copy_from_slice(bytes),
+                )?;
+                println!("relayed seq={seq} size={}", bytes.len());
+                relayed += 1;
+                if crash {
+                    std::process::abort();
+                }
+            }
+            Event::Stop => println!("stop"),
+            Event::Error(err) => eprintln!("error event: {err}"),
+            _ => {}
+        }
+    }
+    println!("relayed {relayed}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn ticks(count: usize) -> Result<ExitCode> {

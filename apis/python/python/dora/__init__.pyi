@@ -23,7 +23,14 @@ OutputData = typing.Union[bytes, pyarrow.Array, typing.Any]
 class Node:
     """A dora node: iterate over it for events, send outputs with ``send_output``.
 
-    Raises ``RuntimeError`` when the process was not started by dora."""
+    ``Node()`` joins the dataflow as the node dora started this process for. ``Node("id")``
+    joins as the ``path: dynamic`` node ``id``, started by hand while its dataflow runs
+    (``dora start``, or ``dora run``): the node takes its configuration from the dora daemon
+    of this machine, found by its local listen port (``DORA_DAEMON_LOCAL_LISTEN_PORT``,
+    default 53291).
+
+    Raises ``RuntimeError`` when the process was not started by dora and no node id is
+    given, or when no daemon runs a dataflow with a dynamic node of that id."""
 
     def __init__(self, node_id: typing.Optional[str] = None) -> None: ...
     def next(self, timeout: typing.Optional[float] = None) -> typing.Optional[Event]:

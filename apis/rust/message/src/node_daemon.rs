@@ -51,3 +51,45 @@ pub enum DaemonEvent {
     /// The dataflow is stopping: finish and exit.
     Stop,
 }
+
+/// Variable naming the daemon's local listen port, which dynamic nodes use to find the
+/// daemon (default [`DEFAULT_LOCAL_LISTEN_PORT`], as `dora daemon --local-listen-port`).
+pub const LOCAL_LISTEN_PORT_ENV: &str = "DORA_DAEMON_LOCAL_LISTEN_PORT";
+
+/// The daemon's default local listen port (dora-rs v0.3.6).
+pub const DEFAULT_LOCAL_LISTEN_PORT: u16 = 53291;
+
+/// The name, in Linux's abstract Unix socket namespace (nothing on disk), on which the daemon
+/// whose local listen port is `port` hands out the configuration of its dynamic nodes.
+pub fn dynamic_node_socket_name(port: u16) -> String {
+    format!("dora-daemon-{port}")
+}
+
+/// Dynamic node → daemon, first frame on the dynamic node socket: "I am node `node_id`".
+///
+/// A [`DynamicNodeReply::Config`] answer is followed by the node's data sockets, passed with
+/// `SCM_RIGHTS` in messages of one byte (at most [`MAX_FDS_PER_MESSAGE`] each), in the order
+/// of the configuration's peers. The connection then serves as the node's control connection:
+/// it goes on with [`NodeRequest::Hello`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DynamicNodeRequest {
+    pub protocol_version: String,
+    pub node_id: String,
+}
+
+/// Daemon → dynamic node, answer to [`DynamicNodeRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DynamicNodeReply {
+    /// The node's configuration (JSON of [`crate::config::NodeConfig`]; its descriptor numbers
+    /// are the daemon's and must be replaced by the received ones) and how many descriptors
+    /// follow.
+    Config {
+        config_json: String,
+        fds: u32,
+    },
+    Refused(String),
+}
+
+/// Most descriptors passed in one message on the dynamic node socket (the kernel's limit is
+/// 253).
+pub const MAX_FDS_PER_MESSAGE: usize = 200;

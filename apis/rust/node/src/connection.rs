@@ -10,7 +10,10 @@ use std::{
     },
 };
 
-use dora_message::data::{encode_packet, DataPacket};
+use dora_message::{
+    data::{encode_packet, DataPacket},
+    node_daemon::MAX_FDS_PER_MESSAGE,
+};
 use nix::{
     errno::Errno,
     sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags},
@@ -25,8 +28,12 @@ pub struct Peer {
     pub fd: OwnedFd,
     /// Notices that could not be sent without blocking; the I/O thread retries them.
     pub pending_notices: Mutex<Vec<Notice>>,
-    /// Set once the peer hung up.
+    /// Set once the peer hung up and everything it sent was read: the connection is no
+    /// longer polled.
     pub gone: AtomicBool,
+    /// Set once sending failed because the peer hung up. Reading goes on: what the peer sent
+    /// before it left (its last messages, its outputs closing) is still delivered.
+    pub unwritable: AtomicBool,
 }
 
 /// A small packet about a shared memory region, sent without ever blocking: a thread that
@@ -61,6 +68,7 @@ impl Peer {
             fd,
             pending_notices: Mutex::new(Vec::new()),
             gone: AtomicBool::new(false),
+            unwritable: AtomicBool::new(false),
         }
     }
 
@@ -94,13 +102,14 @@ impl Peer {
             fd,
             pending_notices: Mutex::new(Vec::new()),
             gone: AtomicBool::new(false),
+            unwritable: AtomicBool::new(false),
         })
     }
 
     /// Sends one packet, blocking while the peer's buffer is full. `fd` is attached with
     /// `SCM_RIGHTS`. A peer that hung up is not an error: it gets nothing.
     pub fn send(&self, packet: &[u8], fd: Option<RawFd>) -> Result<(), NodeError> {
-        if self.gone.load(Ordering::Relaxed) {
+        if !self.can_send() {
             return Ok(());
         }
         let iov = [IoSlice::new(packet)];
@@ -123,7 +132,7 @@ impl Peer {
                 Ok(_) => return Ok(()),
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EPIPE | Errno::ECONNRESET | Errno::ECONNREFUSED) => {
-                    self.gone.store(true, Ordering::Relaxed);
+                    self.unwritable.store(true, Ordering::Relaxed);
                     return Ok(());
                 }
                 Err(err) => {
@@ -136,6 +145,11 @@ impl Peer {
         }
     }
 
+    /// Whether packets can still reach the peer.
+    pub fn can_send(&self) -> bool {
+        !self.gone.load(Ordering::Relaxed) && !self.unwritable.load(Ordering::Relaxed)
+    }
+
     /// Tells the sender that the message in `region` is no longer read, without blocking.
     pub fn release(&self, region: u64) {
         self.notify(Notice::Release(region));
@@ -144,7 +158,7 @@ impl Peer {
     /// Sends `notice` without blocking; when the socket is full it is queued for the I/O
     /// thread, which retries once the socket is writable.
     pub fn notify(&self, notice: Notice) {
-        if self.gone.load(Ordering::Relaxed) {
+        if !self.can_send() {
             return;
         }
         let packet = match notice {
@@ -168,7 +182,10 @@ impl Peer {
                     return;
                 }
                 Err(_) => {
-                    self.gone.store(true, Ordering::Relaxed);
+                    self.unwritable.store(true, Ordering::Relaxed);
+                    if let Ok(mut pending) = self.pending_notices.lock() {
+                        pending.clear();
+                    }
                     return;
                 }
             }
@@ -243,4 +260,63 @@ impl Peer {
             }
         }
     }
+}
+
+/// Receives `count` descriptors that the daemon sends with `SCM_RIGHTS` on `socket`, in
+/// one-byte messages of at most [`MAX_FDS_PER_MESSAGE`] descriptors (a dynamic node's data
+/// sockets). They are close-on-exec.
+pub fn receive_fds(socket: &impl AsRawFd, count: usize) -> io::Result<Vec<OwnedFd>> {
+    let mut fds = Vec::with_capacity(count);
+    while fds.len() < count {
+        let batch = (count - fds.len()).min(MAX_FDS_PER_MESSAGE);
+        // SAFETY: CMSG_SPACE only computes a size.
+        let space =
+            unsafe { libc::CMSG_SPACE((batch * std::mem::size_of::<RawFd>()) as u32) } as usize;
+        let mut cmsg_space = vec![0u8; space];
+        let mut byte = [0u8; 1];
+        let mut iov = [IoSliceMut::new(&mut byte)];
+        let before = fds.len();
+        loop {
+            match recvmsg::<()>(
+                socket.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg_space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(msg) => {
+                    if msg.bytes == 0 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "the daemon closed the connection while passing the data sockets",
+                        ));
+                    }
+                    for cmsg in msg.cmsgs().map_err(io::Error::from)? {
+                        if let ControlMessageOwned::ScmRights(received) = cmsg {
+                            for fd in received {
+                                // SAFETY: the kernel just installed this descriptor for us.
+                                fds.push(unsafe { OwnedFd::from_raw_fd(fd) });
+                            }
+                        }
+                    }
+                    if msg.flags.contains(MsgFlags::MSG_CTRUNC) {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "more data sockets than announced (or the limit of open files \
+                             was reached)",
+                        ));
+                    }
+                    break;
+                }
+                Err(Errno::EINTR) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        if fds.len() == before {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a message without the announced data sockets",
+            ));
+        }
+    }
+    Ok(fds)
 }

@@ -19,6 +19,26 @@ pub enum NodeError {
     DaemonUnreachable { address: String, source: io::Error },
     #[error("the dora daemon refused the node: {0}")]
     Refused(String),
+    /// [`crate::DoraNode::init_from_node_id`] found no daemon serving dynamic nodes.
+    #[error(
+        "no dora daemon is running on this machine (looked for the abstract Unix socket \
+         `@{socket}` of local listen port {port}, set by {}); start the dataflow with \
+         `dora up` and `dora start` first: {source}",
+        dora_message::node_daemon::LOCAL_LISTEN_PORT_ENV
+    )]
+    NoDaemon {
+        socket: String,
+        port: u16,
+        source: io::Error,
+    },
+    /// The daemon did not give this process the dynamic node it asked for: no running
+    /// dataflow has such a dynamic node, the node is not dynamic, it is already connected,
+    /// or several dataflows have it.
+    #[error("the dora daemon refused dynamic node `{node_id}`: {reason}")]
+    DynamicNodeRefused { node_id: String, reason: String },
+    /// Receiving a dynamic node's configuration from the daemon failed.
+    #[error("receiving the configuration of dynamic node `{node_id}` from the dora daemon failed: {reason}")]
+    DynamicNodeHandoff { node_id: String, reason: String },
     #[error("lost the connection to the dora daemon: {0}")]
     DaemonConnection(String),
     #[error("`{output}` is not an output of node `{node}`; declared outputs: {declared}")]

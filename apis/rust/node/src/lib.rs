@@ -2,7 +2,8 @@
 //!
 //! A node is a process started by dora for one node of a dataflow. It joins with
 //! [`DoraNode::init_from_env`], which returns the [`DoraNode`] handle (to send outputs) and the
-//! [`EventStream`] of its inputs:
+//! [`EventStream`] of its inputs (a `path: dynamic` node, which the user starts while its
+//! dataflow runs, joins with [`DoraNode::init_from_node_id`] instead):
 //!
 //! ```no_run
 //! use dora_node_api::{arrow::array::UInt64Array, DoraNode, Event};
@@ -38,7 +39,7 @@ mod node;
 mod pool;
 mod shared_memory;
 
-pub use arrow_data::{ArrowData, DataId};
+pub use arrow_data::{ArrowData, DataId, NodeId};
 pub use error::NodeError;
 pub use event_stream::{Event, EventStream};
 pub use node::{DataSample, DoraNode};

@@ -8,7 +8,7 @@ use std::{
         fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
         unix::net::UnixStream,
     },
-    sync::{atomic::Ordering, Arc, Mutex, MutexGuard},
+    sync::{Arc, Mutex, MutexGuard},
 };
 
 use arrow_array::Array;
@@ -18,7 +18,10 @@ use dora_message::{
     data::{encode_packet, DataPacket, Payload},
     frame,
     metadata::MetadataParameters,
-    node_daemon::{DaemonReply, NodeRequest},
+    node_daemon::{
+        dynamic_node_socket_name, DaemonReply, DynamicNodeReply, DynamicNodeRequest, NodeRequest,
+        DEFAULT_LOCAL_LISTEN_PORT, LOCAL_LISTEN_PORT_ENV,
+    },
     Metadata, NODE_CONFIG_ENV, PROTOCOL_VERSION, ZERO_COPY_THRESHOLD,
 };
 
@@ -27,7 +30,7 @@ use crate::{
     error::NodeError,
     event_stream::{io, queue::EventQueue, EventStream},
     pool::{Lease, Pool},
-    DataId,
+    DataId, NodeId,
 };
 
 /// The connection to the daemon: a Unix stream socket or a TCP connection.
@@ -65,10 +68,16 @@ impl Read for ControlStream {
 }
 
 impl Write for ControlStream {
+    /// Writes with `MSG_NOSIGNAL`: a daemon that went away is an error, not a `SIGPIPE` that
+    /// kills a node whose host program (C, C++) did not ignore it.
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            ControlStream::Unix(s) => s.write(buf),
-            ControlStream::Tcp(s) => s.write(buf),
+        use nix::sys::socket::{send, MsgFlags};
+        loop {
+            match send(self.as_raw_fd(), buf, MsgFlags::MSG_NOSIGNAL) {
+                Ok(written) => return Ok(written),
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(err) => return Err(err.into()),
+            }
         }
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -82,6 +91,21 @@ impl AsRawFd for ControlStream {
             ControlStream::Unix(s) => s.as_raw_fd(),
             ControlStream::Tcp(s) => s.as_raw_fd(),
         }
+    }
+}
+
+/// Connects to a Unix socket of Linux's abstract namespace.
+fn connect_abstract(name: &str) -> std::io::Result<UnixStream> {
+    use std::os::linux::net::SocketAddrExt;
+    let address = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())?;
+    UnixStream::connect_addr(&address)
+}
+
+/// A frame error with its cause.
+fn describe(err: frame::FrameError) -> String {
+    match err {
+        frame::FrameError::Io(err) => err.to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -123,6 +147,9 @@ pub(crate) struct ShutdownGuard(pub Arc<NodeShared>);
 
 impl Drop for ShutdownGuard {
     fn drop(&mut self) {
+        // Tells the daemon that the node ended on purpose: for a dynamic node, which the
+        // daemon cannot wait for, this is what tells a clean exit from a crash.
+        self.0.send_to_daemon(&NodeRequest::EventStreamClosed);
         let one: u64 = 1;
         // SAFETY: writing 8 bytes from a valid u64 to our eventfd.
         unsafe {
@@ -135,7 +162,8 @@ impl Drop for ShutdownGuard {
     }
 }
 
-/// A dora node: sends outputs. Created with [`DoraNode::init_from_env`] together with the
+/// A dora node: sends outputs. Created with [`DoraNode::init_from_env`] (or, for a
+/// `path: dynamic` node started by hand, [`DoraNode::init_from_node_id`]) together with the
 /// [`EventStream`] that delivers the node's inputs.
 pub struct DoraNode {
     shared: Arc<NodeShared>,
@@ -160,8 +188,90 @@ impl DoraNode {
         Self::init(config)
     }
 
+    /// Joins the dataflow as its `path: dynamic` node `node_id`: a node that the user
+    /// starts, not dora.
+    ///
+    /// Asks the dora daemon of this machine for the node's configuration and data sockets,
+    /// then waits until every node of the dataflow is ready (the start barrier), as
+    /// [`DoraNode::init_from_env`] does. The daemon is found by its local listen port
+    /// (`dora daemon --local-listen-port`, default 53291; set
+    /// `DORA_DAEMON_LOCAL_LISTEN_PORT` for another one) on a Unix socket of Linux's abstract
+    /// namespace; it serves processes of its own user (or root) only. `dora run` serves the
+    /// dynamic nodes of its dataflow the same way.
+    ///
+    /// # Errors
+    ///
+    /// - [`NodeError::NoDaemon`]: no daemon serves dynamic nodes on this machine (start the
+    ///   dataflow with `dora up` and `dora start` first).
+    /// - [`NodeError::DynamicNodeRefused`]: no running dataflow has a dynamic node
+    ///   `node_id` (the reason lists the dynamic nodes there are), the node is not dynamic,
+    ///   it is already connected, or several running dataflows have such a node.
+    /// - [`NodeError::DynamicNodeHandoff`]: the exchange with the daemon failed.
+    /// - Then the errors of [`DoraNode::init`].
+    pub fn init_from_node_id(node_id: NodeId) -> Result<(Self, EventStream), NodeError> {
+        let node_id = String::from(node_id);
+        let handoff = |reason: String| NodeError::DynamicNodeHandoff {
+            node_id: node_id.clone(),
+            reason,
+        };
+        let port = match std::env::var(LOCAL_LISTEN_PORT_ENV) {
+            Ok(text) => text.trim().parse::<u16>().map_err(|_| {
+                handoff(format!(
+                    "{LOCAL_LISTEN_PORT_ENV}=`{text}` is not a port number"
+                ))
+            })?,
+            Err(_) => DEFAULT_LOCAL_LISTEN_PORT,
+        };
+        let socket = dynamic_node_socket_name(port);
+        let mut stream = connect_abstract(&socket).map_err(|source| NodeError::NoDaemon {
+            socket: socket.clone(),
+            port,
+            source,
+        })?;
+        frame::write(
+            &mut stream,
+            &DynamicNodeRequest {
+                protocol_version: PROTOCOL_VERSION.into(),
+                node_id: node_id.clone(),
+            },
+        )
+        .map_err(|err| handoff(describe(err)))?;
+        let (config_json, count) = match frame::read::<DynamicNodeReply>(&mut stream) {
+            Ok(Some(DynamicNodeReply::Config { config_json, fds })) => (config_json, fds),
+            Ok(Some(DynamicNodeReply::Refused(reason))) => {
+                return Err(NodeError::DynamicNodeRefused { node_id, reason })
+            }
+            Ok(None) => return Err(handoff("the daemon closed the connection".into())),
+            Err(err) => return Err(handoff(describe(err))),
+        };
+        let mut config: NodeConfig = serde_json::from_str(&config_json)
+            .map_err(|err| NodeError::InvalidConfig(err.to_string()))?;
+        let fds = crate::connection::receive_fds(&stream, count as usize)
+            .map_err(|err| handoff(err.to_string()))?;
+        if fds.len() != config.peers.len() {
+            return Err(handoff(format!(
+                "got {} data sockets for {} peers",
+                fds.len(),
+                config.peers.len()
+            )));
+        }
+        for (peer, fd) in config.peers.iter_mut().zip(fds) {
+            peer.fd = std::os::fd::IntoRawFd::into_raw_fd(fd);
+        }
+        Self::init_with_control(config, Some(ControlStream::Unix(stream)))
+    }
+
     /// Joins the dataflow described by `config` (what [`DoraNode::init_from_env`] reads).
     pub fn init(config: NodeConfig) -> Result<(Self, EventStream), NodeError> {
+        Self::init_with_control(config, None)
+    }
+
+    /// [`DoraNode::init`] on an established daemon connection (a dynamic node's), or on a
+    /// new one to `config.daemon`.
+    fn init_with_control(
+        config: NodeConfig,
+        control: Option<ControlStream>,
+    ) -> Result<(Self, EventStream), NodeError> {
         crate::allocator::tune();
         if config.protocol_version != PROTOCOL_VERSION {
             return Err(NodeError::VersionMismatch {
@@ -174,7 +284,10 @@ impl DoraNode {
             .iter()
             .map(|p| Peer::from_inherited(p.node_id.clone(), p.fd).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut control = ControlStream::connect(&config.daemon)?;
+        let mut control = match control {
+            Some(control) => control,
+            None => ControlStream::connect(&config.daemon)?,
+        };
         frame::write(
             &mut control,
             &NodeRequest::Hello {
@@ -428,7 +541,7 @@ impl DoraNode {
         let mut result = Ok(());
         for &peer_index in &self.routes[output] {
             let peer = &self.shared.peers[peer_index];
-            if peer.gone.load(Ordering::Relaxed) {
+            if !peer.can_send() {
                 continue;
             }
             let attach = self.shared.pool().sent_to(lease.id, peer_index);
