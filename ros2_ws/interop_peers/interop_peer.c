@@ -458,9 +458,17 @@ static int discovery(const char *node_name, int timeout_ms) {
   dds_entity_t subscriptions =
       dds_create_reader(participant, DDS_BUILTIN_TOPIC_DCPSSUBSCRIPTION, NULL, NULL);
   int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+  /* A late joiner receives the writer's kept samples one after the other (an early one may
+   * list the node before its endpoints): once the node was seen, keep printing what arrives
+   * until nothing new comes for 300 ms, so the last lines are the node's current state. */
+  int seen = 0;
+  int64_t quiet_until = 0;
   while (now_ns() < deadline) {
     void *sample[1];
     if (!take_one(reader, sample)) {
+      if (seen && now_ns() >= quiet_until) {
+        return 0;
+      }
       wait_data(reader, 50);
       continue;
     }
@@ -497,8 +505,12 @@ static int discovery(const char *node_name, int timeout_ms) {
     fflush(stdout);
     dds_return_loan(reader, sample, 1);
     if (found) {
-      return 0;
+      seen = 1;
+      quiet_until = now_ns() + 300 * (int64_t)1000000;
     }
+  }
+  if (seen) {
+    return 0;
   }
   printf("node %s not seen\n", node_name);
   return 1;
