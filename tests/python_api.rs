@@ -122,6 +122,68 @@ nodes:
     );
 }
 
+/// `send_output_raw` fills the outgoing shared memory in place through numpy (no copy); a
+/// view kept past `fill` is refused with `BufferError` and nothing is sent; an exception in
+/// `fill` is passed on and nothing is sent.
+#[test]
+fn python_send_output_raw_fills_shared_memory_in_place_and_refuses_escaping_views() {
+    let sender = format!(
+        r#"{PATTERN}
+import numpy as np
+from dora import Node
+
+node = Node()
+for seq in range(3):
+    def fill(buffer):
+        np.frombuffer(buffer, dtype=np.uint8)[:] = pattern(seq, 10_000_000)
+    node.send_output_raw("data", 10_000_000, fill, {{"seq": seq}})
+kept = []
+try:
+    node.send_output_raw("data", 4096, lambda b: kept.append(np.frombuffer(b, dtype=np.uint8)))
+except BufferError as error:
+    print(f"refused: {{error}}")
+try:
+    node.send_output_raw("data", 16, lambda b: 1 / 0)
+except ZeroDivisionError:
+    print("fill error passed on")
+print("python sent 3")
+"#
+    );
+    let dataflow = python_dataflow(
+        r#"
+nodes:
+  - id: py-sender
+    path: sender.py
+    outputs: [data]
+  - id: rust-receiver
+    path: TEST_NODE
+    args: receive 3
+    inputs:
+      data: py-sender/data
+"#,
+        &[("sender.py", &sender)],
+    );
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(output.status.success(), "{output:?}");
+    // The receiver checks every byte against the pattern and that exactly 3 arrived.
+    assert!(
+        output.stdout.contains("[rust-receiver] received 3"),
+        "{output:?}"
+    );
+    assert!(
+        output.stdout.contains("[py-sender] refused: send_output_raw(\"data\"): a view of the output buffer outlived `fill`"),
+        "{output:?}"
+    );
+    assert!(
+        output.stdout.contains("[py-sender] fill error passed on"),
+        "{output:?}"
+    );
+    assert!(
+        output.stdout.contains("[py-sender] python sent 3"),
+        "{output:?}"
+    );
+}
+
 #[test]
 fn next_times_out_iteration_ends_when_inputs_close_and_descriptor_is_readable() {
     let late = r#"

@@ -10,6 +10,8 @@
 //! - `send_output` takes `bytes` or a pyarrow array (anything else goes through
 //!   `pyarrow.array`), exported through the C data interface and copied once, into the output
 //!   sample (shared memory from 4 KiB on): the minimum for data Python owns.
+//! - `send_output_raw` lends the outgoing buffer itself to a Python callable (as a writable
+//!   `memoryview`), so data produced in place is never copied.
 //! - Blocking waits release the GIL, so other Python threads run meanwhile, and look for
 //!   signals twice a second so that Ctrl-C interrupts a node run by hand.
 //!
@@ -20,9 +22,11 @@ use std::{ptr::addr_of_mut, time::Duration};
 use arrow_array::{ffi::from_ffi, make_array, ArrayRef};
 use arrow_data::ffi::FFI_ArrowArray;
 use arrow_schema::ffi::FFI_ArrowSchema;
-use dora_node_api::{DoraNode, Event, EventStream, Metadata, MetadataParameters, Parameter};
+use dora_node_api::{
+    ArrowTypeInfo, DoraNode, Event, EventStream, Metadata, MetadataParameters, Parameter,
+};
 use pyo3::{
-    exceptions::{PyRuntimeError, PyTypeError, PyValueError},
+    exceptions::{PyBufferError, PyRuntimeError, PyTypeError, PyValueError},
     intern,
     prelude::*,
     types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple},
@@ -203,6 +207,73 @@ impl Node {
         // Dropped with the GIL held: the array may hold Python objects (numpy buffers).
         drop(array);
         sent.map_err(runtime_error)
+    }
+
+    /// Sends `data_len` bytes that `fill` writes in place, without any copy: `fill` is called
+    /// with a writable `memoryview` of the outgoing buffer (shared memory from 4 KiB on) —
+    /// wrap it with `numpy.frombuffer(view, dtype=...)` to fill it as an array — and the
+    /// buffer is sent when `fill` returns. No view of the buffer may outlive `fill` (the
+    /// memory belongs to the receivers once sent): if one does, nothing is sent and
+    /// `BufferError` is raised. An exception raised by `fill` is passed on and nothing is
+    /// sent. (In both cases the buffer stays set aside, never reused, since something may
+    /// still reach it.)
+    #[pyo3(signature = (output_id, data_len, fill, metadata=None))]
+    fn send_output_raw(
+        &mut self,
+        py: Python<'_>,
+        output_id: String,
+        data_len: usize,
+        fill: &Bound<'_, PyAny>,
+        metadata: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let parameters = parameters_from_py(metadata)?;
+        let mut sample = self
+            .node
+            .allocate_data_sample(data_len)
+            .map_err(runtime_error)?;
+        // The buffer is shown to Python as a ctypes array at its address, wrapped in a
+        // memoryview: every view made from it (numpy arrays, slices) keeps a reference to the
+        // ctypes array, so once `fill` returned and our own view is gone, a reference count
+        // above ours means a view outlived `fill`.
+        let address = sample.as_mut_ptr() as usize;
+        let ctypes = py.import(intern!(py, "ctypes"))?;
+        let array_type = ctypes
+            .getattr(intern!(py, "c_ubyte"))?
+            .call_method1(intern!(py, "__mul__"), (data_len,))?;
+        let buffer = array_type.call_method1(intern!(py, "from_address"), (address,))?;
+        let view = py
+            .import(intern!(py, "builtins"))?
+            .getattr(intern!(py, "memoryview"))?
+            .call1((&buffer,))?;
+        let filled = fill.call1((&view,));
+        drop(view);
+        if let Err(err) = filled {
+            // The exception's traceback may still reach the buffer through `fill`'s frame:
+            // the sample stays lent forever (a rare path) and the error goes to the caller.
+            std::mem::forget(sample);
+            return Err(err);
+        }
+        if buffer.get_refcnt() > 1 {
+            // Keep the memory lent forever rather than let the view reach a region that is
+            // sent and then reused.
+            std::mem::forget(sample);
+            return Err(PyBufferError::new_err(format!(
+                "send_output_raw(\"{output_id}\"): a view of the output buffer outlived `fill`; \
+                 views (numpy arrays over it, memoryview slices) must not be kept after `fill` \
+                 returns. Nothing was sent."
+            )));
+        }
+        drop(buffer);
+        let node = &mut self.node;
+        py.allow_threads(|| {
+            node.send_output_sample(
+                output_id.into(),
+                ArrowTypeInfo::byte_array(data_len),
+                parameters,
+                Some(sample),
+            )
+        })
+        .map_err(runtime_error)
     }
 
     /// The dataflow descriptor (the YAML file) as a dict.

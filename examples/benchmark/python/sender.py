@@ -1,15 +1,13 @@
 """The Python sender: the schedule of `plan.rs` on the `latency` and `throughput` outputs.
 
-Each payload is a numpy buffer prepared once per size, stamped with the sequence number in
-its first 8 bytes and handed to `send_output` as a pyarrow array: the node API copies it once
-into the outgoing sample (shared memory from 4 KiB on) before taking the send timestamp, so
-the measured latency starts when the message leaves, as for the Rust sender.
+Like the Rust sender (`send_output_raw`), it writes each payload in place into the buffer
+dora lends (shared memory from 4 KiB on) with `Node.send_output_raw`, touching only the
+8-byte sequence number, so the payload is never copied and the measurement is what the
+Python API adds. The send timestamp is taken when the filled buffer is sent.
 """
 
 import time
 
-import numpy as np
-import pyarrow as pa
 from dora import Node
 
 from plan import (
@@ -24,30 +22,26 @@ from plan import (
 def main():
     node = Node()
     time.sleep(SETTLE_S)
-    payloads = {}
-    for size in SIZES:
-        payload = np.zeros(size, dtype=np.uint8)
-        stamp = payload[:8].view(np.uint64) if size >= 8 else None
-        payloads[size] = (pa.array(payload), stamp)  # a view of `payload`, no copy
     # All latency phases first, then the throughput phases (see `plan.rs`).
     for size in SIZES:
-        array, stamp = payloads[size]
         for seq in range(LATENCY_MESSAGES):
-            send(node, "latency", array, stamp, size, seq, LATENCY_MESSAGES)
+            send(node, "latency", size, seq, LATENCY_MESSAGES)
             time.sleep(LATENCY_INTERVAL_S)
     for size in SIZES:
-        array, stamp = payloads.pop(size)
         count = throughput_messages(size)
         for seq in range(count):
-            send(node, "throughput", array, stamp, size, seq, count)
-        del array, stamp
+            send(node, "throughput", size, seq, count)
         time.sleep(SETTLE_S)
 
 
-def send(node, phase, array, stamp, size, seq, count):
-    if stamp is not None:
-        stamp[0] = seq
-    node.send_output(phase, array, {"size": size, "seq": seq, "count": count})
+def send(node, phase, size, seq, count):
+    stamp = seq.to_bytes(8, "little")
+
+    def fill(buffer):
+        if size >= 8:
+            buffer[:8] = stamp
+
+    node.send_output_raw(phase, size, fill, {"size": size, "seq": seq, "count": count})
 
 
 if __name__ == "__main__":

@@ -44,6 +44,16 @@ class Node:
         metadata: typing.Optional[Metadata] = None,
     ) -> None:
         """Sends ``bytes`` or a pyarrow array (or what ``pyarrow.array`` accepts)."""
+    def send_output_raw(
+        self,
+        output_id: str,
+        data_len: int,
+        fill: typing.Callable[[memoryview], typing.Any],
+        metadata: typing.Optional[Metadata] = None,
+    ) -> None:
+        """Sends ``data_len`` bytes written in place, with no copy: ``fill`` gets a writable
+        ``memoryview`` of the outgoing buffer (wrap it with ``numpy.frombuffer``); it is sent
+        when ``fill`` returns. No view of it may outlive ``fill`` (``BufferError``)."""
     def dataflow_descriptor(self) -> typing.Dict[str, typing.Any]:
         """The dataflow YAML as a dict."""
     def dataflow_id(self) -> str:
