@@ -556,3 +556,48 @@ fn attach_and_detach_together_are_refused() {
     assert!(!output.status.success());
     assert!(output.stderr.contains("--detach"), "{output:?}");
 }
+
+#[test]
+fn up_whose_daemon_cannot_start_says_why_and_leaves_nothing_running() {
+    let ports = Ports::new();
+    // The daemon's local listen port is taken: the daemon exits at once.
+    let taken = std::net::TcpListener::bind(("127.0.0.1", ports.local.parse::<u16>().unwrap()))
+        .expect("occupying the local listen port");
+    let dir = tempfile::tempdir().expect("creating a temp dir");
+    let started = Instant::now();
+    let output = run_dora(
+        &[
+            "up",
+            "--coordinator-port",
+            &ports.control,
+            "--daemon-port",
+            &ports.daemon,
+            "--local-listen-port",
+            &ports.local,
+        ],
+        dir.path(),
+    );
+    assert!(!output.status.success(), "{output:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "dora up waited for a daemon that had exited: {output:?}"
+    );
+    assert!(
+        output
+            .stderr
+            .contains("the daemon exited before it was ready"),
+        "{output:?}"
+    );
+    assert!(
+        output.stderr.contains(&ports.local),
+        "the daemon's own error names the port: {output:?}"
+    );
+    // The coordinator this `dora up` started was stopped too.
+    let check = run_dora(&ports.cli(&["check"]), dir.path());
+    assert!(!check.status.success(), "{check:?}");
+    assert!(
+        check.stdout.contains("coordinator: not reachable"),
+        "a coordinator was left running: {check:?}"
+    );
+    drop(taken);
+}

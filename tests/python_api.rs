@@ -135,7 +135,9 @@ from dora import Node
 node = Node()
 for seq in range(3):
     def fill(buffer):
+        assert buffer.format == "B" and len(buffer) == 10_000_000 and not buffer.readonly
         np.frombuffer(buffer, dtype=np.uint8)[:] = pattern(seq, 10_000_000)
+        buffer[:2] = bytes(pattern(seq, 2))  # slices take bytes, too
     node.send_output_raw("data", 10_000_000, fill, {{"seq": seq}})
 kept = []
 try:

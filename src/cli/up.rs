@@ -3,7 +3,7 @@
 
 use std::{
     net::SocketAddr,
-    process::{Command, ExitCode, Stdio},
+    process::{Child, Command, ExitCode, Stdio},
     time::{Duration, Instant},
 };
 
@@ -40,8 +40,40 @@ pub async fn coordinator_status(addr: SocketAddr) -> Option<Vec<String>> {
     }
 }
 
-/// Polls the coordinator until `ready` holds for its daemon list (or the deadline passes).
-fn wait_until(addr: SocketAddr, what: &str, ready: impl Fn(&[String]) -> bool) -> eyre::Result<()> {
+/// A process this command started in the background. Until it is ready, its stderr goes to
+/// an unlinked temporary file, so that an early failure can be shown.
+struct Background {
+    child: Child,
+    what: &'static str,
+    stderr: std::fs::File,
+}
+
+impl Background {
+    /// Ends the process (it failed to get ready, or a later step failed).
+    fn abandon(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// What the process wrote on stderr (its last lines).
+    fn stderr_tail(&mut self) -> String {
+        use std::io::{Read, Seek};
+        let mut text = String::new();
+        if self.stderr.rewind().is_ok() {
+            let _ = self.stderr.read_to_string(&mut text);
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(10)..].join("\n")
+    }
+}
+
+/// Polls the coordinator until `ready` holds for its daemon list, failing at once when the
+/// process exits, or at the deadline.
+fn wait_until(
+    addr: SocketAddr,
+    process: &mut Background,
+    ready: impl Fn(&[String]) -> bool,
+) -> eyre::Result<()> {
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         if let Some(daemons) = block_on(coordinator_status(addr))? {
@@ -49,49 +81,95 @@ fn wait_until(addr: SocketAddr, what: &str, ready: impl Fn(&[String]) -> bool) -
                 return Ok(());
             }
         }
+        if let Some(status) = process
+            .child
+            .try_wait()
+            .wrap_err("watching a started process")?
+        {
+            let tail = process.stderr_tail();
+            eyre::bail!(
+                "{} exited before it was ready ({status}){}",
+                process.what,
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!(":\n{tail}")
+                }
+            );
+        }
         if Instant::now() > deadline {
-            eyre::bail!("{what} was not ready within {READY_TIMEOUT:?}");
+            let tail = process.stderr_tail();
+            eyre::bail!(
+                "{} was not ready within {READY_TIMEOUT:?}{}",
+                process.what,
+                if tail.is_empty() {
+                    String::new()
+                } else {
+                    format!("; it said:\n{tail}")
+                }
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-fn spawn_background(args: &[String]) -> eyre::Result<u32> {
+fn spawn_background(what: &'static str, args: &[String]) -> eyre::Result<Background> {
     let exe = std::env::current_exe().wrap_err("locating the dora executable")?;
+    // Unlinked at once: nothing is left behind, and the process keeps writing to it.
+    let stderr = tempfile::tempfile().wrap_err("creating a temporary file for its errors")?;
     let mut command = Command::new(exe);
     command
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(
+            stderr
+                .try_clone()
+                .wrap_err("duplicating a file descriptor")?,
+        );
     // Its own session: it outlives this command and the terminal's signals.
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let child = command
         .spawn()
         .wrap_err_with(|| format!("starting `dora {}`", args.join(" ")))?;
-    Ok(child.id())
+    Ok(Background {
+        child,
+        what,
+        stderr,
+    })
 }
 
 pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     let control = args.coordinator.socket_addr();
     let mut started_anything = false;
+    let mut coordinator = None;
     match block_on(coordinator_status(control))? {
         Some(_) => println!("coordinator already running at {control}"),
         None => {
-            let pid = spawn_background(&[
-                "coordinator".into(),
-                "--quiet".into(),
-                "--interface".into(),
-                args.coordinator.coordinator_addr.to_string(),
-                "--port".into(),
-                args.daemon_port.to_string(),
-                "--control-interface".into(),
-                args.coordinator.coordinator_addr.to_string(),
-                "--control-port".into(),
-                control.port().to_string(),
-            ])?;
-            wait_until(control, "the coordinator", |_| true)?;
-            println!("started coordinator (pid {pid}), control at {control}");
+            let mut process = spawn_background(
+                "the coordinator",
+                &[
+                    "coordinator".into(),
+                    "--quiet".into(),
+                    "--interface".into(),
+                    args.coordinator.coordinator_addr.to_string(),
+                    "--port".into(),
+                    args.daemon_port.to_string(),
+                    "--control-interface".into(),
+                    args.coordinator.coordinator_addr.to_string(),
+                    "--control-port".into(),
+                    control.port().to_string(),
+                ],
+            )?;
+            if let Err(err) = wait_until(control, &mut process, |_| true) {
+                process.abandon();
+                return Err(err);
+            }
+            println!(
+                "started coordinator (pid {}), control at {control}",
+                process.child.id()
+            );
+            coordinator = Some(process);
             started_anything = true;
         }
     }
@@ -100,18 +178,28 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
             println!("daemon already running ({} connected)", daemons.len())
         }
         _ => {
-            let pid = spawn_background(&[
-                "daemon".into(),
-                "--quiet".into(),
-                "--coordinator-addr".into(),
-                args.coordinator.coordinator_addr.to_string(),
-                "--coordinator-port".into(),
-                args.daemon_port.to_string(),
-                "--local-listen-port".into(),
-                args.local_listen_port.to_string(),
-            ])?;
-            wait_until(control, "the daemon", |daemons| !daemons.is_empty())?;
-            println!("started daemon (pid {pid})");
+            let mut process = spawn_background(
+                "the daemon",
+                &[
+                    "daemon".into(),
+                    "--quiet".into(),
+                    "--coordinator-addr".into(),
+                    args.coordinator.coordinator_addr.to_string(),
+                    "--coordinator-port".into(),
+                    args.daemon_port.to_string(),
+                    "--local-listen-port".into(),
+                    args.local_listen_port.to_string(),
+                ],
+            )?;
+            if let Err(err) = wait_until(control, &mut process, |daemons| !daemons.is_empty()) {
+                process.abandon();
+                // Leave nothing half started: a coordinator started here goes too.
+                if let Some(coordinator) = coordinator {
+                    coordinator.abandon();
+                }
+                return Err(err);
+            }
+            println!("started daemon (pid {})", process.child.id());
             started_anything = true;
         }
     }

@@ -238,13 +238,16 @@ impl Node {
         let address = sample.as_mut_ptr() as usize;
         let ctypes = py.import(intern!(py, "ctypes"))?;
         let array_type = ctypes
-            .getattr(intern!(py, "c_ubyte"))?
+            .getattr(intern!(py, "c_char"))?
             .call_method1(intern!(py, "__mul__"), (data_len,))?;
         let buffer = array_type.call_method1(intern!(py, "from_address"), (address,))?;
+        // ctypes exports `c_char` items ("c"); a byte view ("B") takes slices of `bytes` and
+        // numpy alike.
         let view = py
             .import(intern!(py, "builtins"))?
             .getattr(intern!(py, "memoryview"))?
-            .call1((&buffer,))?;
+            .call1((&buffer,))?
+            .call_method1(intern!(py, "cast"), ("B",))?;
         let filled = fill.call1((&view,));
         drop(view);
         if let Err(err) = filled {
