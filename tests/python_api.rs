@@ -666,6 +666,8 @@ import sys
 from dora import Node
 
 node = Node("py-dynamic")
+# A dynamic node gets the dataflow's path from the daemon, not from its environment.
+print("descriptor nodes:", [n["id"] for n in node.dataflow_descriptor()["nodes"]])
 received = 0
 for event in node:
     if event["type"] != "INPUT":
@@ -730,6 +732,11 @@ nodes:
     );
     assert!(
         node.stdout.contains("dynamic received 6 as py-dynamic"),
+        "{node:?}"
+    );
+    assert!(
+        node.stdout
+            .contains("descriptor nodes: ['sender', 'py-dynamic']"),
         "{node:?}"
     );
     let output = run.finish();

@@ -326,6 +326,7 @@ pub async fn run_dataflow(
     let mut routing = routing::plan(&local_nodes, &remote_nodes, &dataflow_id, &address)?;
     for (config, program) in routing.configs.iter_mut().zip(&programs) {
         config.runtime = program.as_ref().and_then(|(_, runtime)| runtime.clone());
+        config.dataflow_path = Some(dataflow_path.clone());
     }
 
     // Spawn every node.

@@ -130,6 +130,7 @@ pub fn plan(
             outputs: node.outputs.clone(),
             peers: Vec::new(),
             runtime: None,
+            dataflow_path: None,
         })
         .collect();
 

@@ -281,11 +281,17 @@ impl Node {
 
     /// The dataflow descriptor (the YAML file) as a dict.
     fn dataflow_descriptor(&self, py: Python<'_>) -> PyResult<PyObject> {
-        let path = std::env::var_os(DATAFLOW_PATH_ENV).ok_or_else(|| {
-            PyRuntimeError::new_err(format!(
-                "{DATAFLOW_PATH_ENV} is not set: the daemon did not say where the dataflow is"
-            ))
-        })?;
+        // Nodes dora spawns get the path in the environment; a dynamic node in its
+        // configuration.
+        let path = std::env::var_os(DATAFLOW_PATH_ENV)
+            .map(std::path::PathBuf::from)
+            .or_else(|| self.node.node_config().dataflow_path.clone())
+            .ok_or_else(|| {
+                PyRuntimeError::new_err(format!(
+                    "{DATAFLOW_PATH_ENV} is not set: the daemon did not say where the dataflow \
+                     is"
+                ))
+            })?;
         let text = std::fs::read_to_string(&path).map_err(|err| {
             runtime_error(format!(
                 "reading the dataflow {}: {err}",

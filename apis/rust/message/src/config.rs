@@ -28,6 +28,10 @@ pub struct NodeConfig {
     /// outputs appear in `inputs`/`outputs` as `operator/id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime: Option<RuntimeConfig>,
+    /// The dataflow's YAML file (also in `DORA_DATAFLOW_PATH` for nodes dora spawns; a
+    /// dynamic node only gets it here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataflow_path: Option<std::path::PathBuf>,
 }
 
 /// The operators a `dora runtime` process hosts.
