@@ -11,25 +11,9 @@ use std::{
 };
 
 use common::{
-    assert_gone, free_port, pid_in, run_dora, up, Dataflow, KillOnDrop, Ports, Running, TIMEOUT,
+    assert_gone, free_port, pid_in, run_dora, up, wait_for_output, Dataflow, KillOnDrop, Ports,
+    Running, TIMEOUT,
 };
-
-/// Polls `dora ARGS` until its stdout contains `needle`.
-fn wait_for_output(args: &[&str], cwd: &std::path::Path, needle: &str) -> String {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let output = run_dora(args, cwd);
-        if output.stdout.contains(needle) {
-            return output.stdout;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`dora {}` never printed `{needle}`: {output:?}",
-            args.join(" ")
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 const TICKER: &str = r#"
 nodes:

@@ -11,8 +11,8 @@ use std::{
 };
 
 use common::{
-    assert_gone, dora_shm_files, free_port, run_dora, test_node, up, Dataflow, KillOnDrop, Output,
-    Ports, Running, TIMEOUT,
+    assert_gone, dora_shm_files, free_port, run_dora, test_node, up, wait_for_output, Dataflow,
+    KillOnDrop, Output, Ports, Running, TIMEOUT,
 };
 
 const PORT_ENV: &str = "DORA_DAEMON_LOCAL_LISTEN_PORT";
@@ -53,23 +53,6 @@ fn dynamic_relay(id: &str, port: &str, cwd: &Path) -> (Running, KillOnDrop) {
 fn relay_once(id: &str, port: &str, cwd: &Path) -> Output {
     let (running, _guard) = dynamic_relay(id, port, cwd);
     running.finish()
-}
-
-/// Polls `dora ARGS` until its stdout contains `needle`.
-fn wait_for_output(args: &[&str], cwd: &Path, needle: &str) -> String {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let output = run_dora(args, cwd);
-        if output.stdout.contains(needle) {
-            return output.stdout;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`dora {}` never printed `{needle}`: {output:?}",
-            args.join(" ")
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// Waits until the log of `node` in the dataflow's only run contains `needle`.

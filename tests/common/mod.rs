@@ -452,3 +452,21 @@ pub fn python() -> &'static Path {
         python
     })
 }
+
+/// Runs `dora ARGS` in `cwd` until its stdout contains `needle` (polling; fails the test after
+/// [`TIMEOUT`]); returns that stdout.
+pub fn wait_for_output(args: &[&str], cwd: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let output = run_dora(args, cwd);
+        if output.stdout.contains(needle) {
+            return output.stdout;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`dora {}` never printed `{needle}`: {output:?}",
+            args.join(" ")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
