@@ -57,6 +57,9 @@ pub struct Node {
     /// `datetime.datetime.fromtimestamp` and `datetime.timezone.utc`.
     from_timestamp: Py<PyAny>,
     utc: Py<PyAny>,
+    /// `ctypes.c_char` and `memoryview`, for the buffers `send_output_raw` lends.
+    c_char: Py<PyAny>,
+    memoryview: Py<PyAny>,
 }
 
 fn runtime_error(err: impl std::fmt::Display) -> PyErr {
@@ -95,6 +98,8 @@ impl Node {
             .getattr("fromtimestamp")?
             .unbind();
         let utc = datetime.getattr("timezone")?.getattr("utc")?.unbind();
+        let c_char = py.import("ctypes")?.getattr("c_char")?.unbind();
+        let memoryview = py.import("builtins")?.getattr("memoryview")?.unbind();
 
         let (node, events) = match &node_id {
             Some(id) if !started_by_dora => {
@@ -121,6 +126,8 @@ impl Node {
             to_array,
             from_timestamp,
             utc,
+            c_char,
+            memoryview,
         })
     }
 
@@ -236,16 +243,16 @@ impl Node {
         // ctypes array, so once `fill` returned and our own view is gone, a reference count
         // above ours means a view outlived `fill`.
         let address = sample.as_mut_ptr() as usize;
-        let ctypes = py.import(intern!(py, "ctypes"))?;
-        let array_type = ctypes
-            .getattr(intern!(py, "c_char"))?
+        let array_type = self
+            .c_char
+            .bind(py)
             .call_method1(intern!(py, "__mul__"), (data_len,))?;
         let buffer = array_type.call_method1(intern!(py, "from_address"), (address,))?;
         // ctypes exports `c_char` items ("c"); a byte view ("B") takes slices of `bytes` and
         // numpy alike.
-        let view = py
-            .import(intern!(py, "builtins"))?
-            .getattr(intern!(py, "memoryview"))?
+        let view = self
+            .memoryview
+            .bind(py)
             .call1((&buffer,))?
             .call_method1(intern!(py, "cast"), ("B",))?;
         let filled = fill.call1((&view,));
