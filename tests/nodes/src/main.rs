@@ -260,8 +260,12 @@ fn async_receive() -> Result<ExitCode> {
     let (_node, mut events) = DoraNode::init_from_env()?;
     dora_node_api::futures::executor::block_on(async {
         while let Some(event) = events.recv_async().await {
-            if let Event::Input { metadata, .. } = event {
-                println!("async got seq={}", seq_of(&metadata.parameters));
+            match event {
+                Event::Input { metadata, .. } => {
+                    println!("async got seq={}", seq_of(&metadata.parameters))
+                }
+                Event::Error(error) => println!("async error: {error}"),
+                _ => {}
             }
         }
     });
