@@ -86,6 +86,11 @@ impl Reader {
         }
     }
 
+    /// Whether retired regions wait to be unmapped.
+    pub fn has_retired(&self) -> bool {
+        self.peers.iter().any(|peer| !peer.retired.is_empty())
+    }
+
     /// Unmaps the regions peers retired.
     pub fn unmap_retired(&mut self) {
         for peer in &mut self.peers {
@@ -209,6 +214,13 @@ impl Handoff {
         }
     }
 
+    /// Wakes the I/O thread (to unmap regions the user's thread saw retired).
+    pub fn wake_io(&self) {
+        let one: u64 = 1;
+        // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
+        unsafe { libc::write(self.io_wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+    }
+
     pub fn user_ends_wait(&self) {
         self.user_waiting.store(false, Ordering::SeqCst);
     }
@@ -259,7 +271,11 @@ pub(crate) fn run(shared: Arc<NodeShared>, shutdown: RawFd) {
         if user_waiting || pollfds[2..].iter().any(|p| p.revents != 0) {
             let ready = (!user_waiting).then_some(&pollfds[2..]);
             match shared.reader.try_lock() {
-                Ok(mut reader) => reader.drain(&shared, ready),
+                Ok(mut reader) => {
+                    reader.drain(&shared, ready);
+                    // This thread unmaps what it just saw retired: nothing may wake it again.
+                    reader.unmap_retired();
+                }
                 // The user's thread is draining right now.
                 Err(_) => std::thread::yield_now(),
             }

@@ -105,7 +105,14 @@ impl EventStream {
             }
             if polled && self.pollfds[1..].iter().any(|p| p.revents != 0) {
                 match shared.reader.try_lock() {
-                    Ok(mut reader) => reader.drain(shared, Some(&self.pollfds[1..])),
+                    Ok(mut reader) => {
+                        reader.drain(shared, Some(&self.pollfds[1..]));
+                        // Unmapping is left to the I/O thread (see `io`); it may be blocked
+                        // with nothing else to wake it.
+                        if reader.has_retired() {
+                            shared.handoff.wake_io();
+                        }
+                    }
                     // The I/O thread is reading: its events are moments away.
                     Err(_) => std::thread::yield_now(),
                 }
