@@ -52,9 +52,12 @@ pub fn encode_packet(
     inline: &[u8],
 ) -> Result<(), bincode::Error> {
     buf.clear();
-    let header_len = bincode::serialized_size(packet)? as u32;
-    buf.extend_from_slice(&header_len.to_le_bytes());
+    // The header's length is patched in after serializing it (one pass over the metadata).
+    buf.extend_from_slice(&[0; 4]);
     bincode::serialize_into(&mut *buf, packet)?;
+    let header_len = u32::try_from(buf.len() - 4)
+        .map_err(|_| bincode::Error::from(bincode::ErrorKind::SizeLimit))?;
+    buf[..4].copy_from_slice(&header_len.to_le_bytes());
     buf.extend_from_slice(inline);
     Ok(())
 }

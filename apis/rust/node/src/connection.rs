@@ -28,6 +28,8 @@ pub struct Peer {
     pub fd: OwnedFd,
     /// Notices that could not be sent without blocking; the I/O thread retries them.
     pub pending_notices: Mutex<Vec<Notice>>,
+    /// Whether `pending_notices` is non-empty (read without taking its lock on every drain).
+    notices_waiting: AtomicBool,
     /// Set once the peer hung up and everything it sent was read: the connection is no
     /// longer polled.
     pub gone: AtomicBool,
@@ -67,6 +69,7 @@ impl Peer {
             node_id,
             fd,
             pending_notices: Mutex::new(Vec::new()),
+            notices_waiting: AtomicBool::new(false),
             gone: AtomicBool::new(false),
             unwritable: AtomicBool::new(false),
         }
@@ -101,6 +104,7 @@ impl Peer {
             node_id,
             fd,
             pending_notices: Mutex::new(Vec::new()),
+            notices_waiting: AtomicBool::new(false),
             gone: AtomicBool::new(false),
             unwritable: AtomicBool::new(false),
         })
@@ -178,6 +182,7 @@ impl Peer {
                 Err(Errno::EAGAIN) => {
                     if let Ok(mut pending) = self.pending_notices.lock() {
                         pending.push(notice);
+                        self.notices_waiting.store(true, Ordering::Release);
                     }
                     return;
                 }
@@ -185,6 +190,7 @@ impl Peer {
                     self.unwritable.store(true, Ordering::Relaxed);
                     if let Ok(mut pending) = self.pending_notices.lock() {
                         pending.clear();
+                        self.notices_waiting.store(false, Ordering::Release);
                     }
                     return;
                 }
@@ -194,8 +200,14 @@ impl Peer {
 
     /// Retries queued notices; returns whether some are still pending.
     pub fn flush_notices(&self) -> bool {
+        if !self.has_pending_notices() {
+            return false;
+        }
         let pending: Vec<Notice> = match self.pending_notices.lock() {
-            Ok(mut pending) => std::mem::take(&mut *pending),
+            Ok(mut pending) => {
+                self.notices_waiting.store(false, Ordering::Release);
+                std::mem::take(&mut *pending)
+            }
             Err(_) => return false,
         };
         for notice in pending {
@@ -206,10 +218,7 @@ impl Peer {
 
     /// Whether notices wait for the socket to become writable.
     pub fn has_pending_notices(&self) -> bool {
-        self.pending_notices
-            .lock()
-            .map(|pending| !pending.is_empty())
-            .unwrap_or(false)
+        self.notices_waiting.load(Ordering::Acquire)
     }
 
     /// Receives one packet into `buf` without blocking.
@@ -255,7 +264,10 @@ impl Peer {
                 }
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => return Ok(Received::WouldBlock),
-                Err(Errno::ECONNRESET) => return Ok(Received::Closed),
+                // The peer closed its end with packets of ours still unread (say, release
+                // tokens of an exiting sender). Linux reports that error once, *before* the
+                // packets still queued for us: read on, they are delivered, then the end.
+                Err(Errno::ECONNRESET) => continue,
                 Err(err) => return Err(err.into()),
             }
         }
@@ -319,4 +331,47 @@ pub fn receive_fds(socket: &impl AsRawFd, count: usize) -> io::Result<Vec<OwnedF
         }
     }
     Ok(fds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+
+    fn pair() -> (Peer, Peer) {
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .expect("socketpair");
+        (
+            Peer::from_owned("sender".into(), a),
+            Peer::from_owned("receiver".into(), b),
+        )
+    }
+
+    fn packet_len(received: io::Result<Received>) -> Option<usize> {
+        match received.expect("receive") {
+            Received::Packet { len, .. } => Some(len),
+            Received::Closed => None,
+            Received::WouldBlock => panic!("nothing to read"),
+        }
+    }
+
+    /// A sender that exits with notices of ours unread makes Linux report `ECONNRESET`
+    /// before the packets it sent: they must still be delivered, then the end.
+    #[test]
+    fn packets_sent_before_a_close_with_unread_notices_are_all_received() {
+        let (sender, receiver) = pair();
+        receiver.release(7);
+        sender.send(b"first", None).expect("send");
+        sender.send(b"second!", None).expect("send");
+        drop(sender);
+        let mut buf = [0u8; 64];
+        assert_eq!(packet_len(receiver.try_recv(&mut buf)), Some(5));
+        assert_eq!(packet_len(receiver.try_recv(&mut buf)), Some(7));
+        assert_eq!(packet_len(receiver.try_recv(&mut buf)), None);
+    }
 }

@@ -56,8 +56,21 @@ struct PeerState {
     /// The peer's output index → our input indices.
     receives: Vec<(u16, Vec<u16>)>,
     open: bool,
+    /// The last read stopped after queuing a message, before the socket was empty.
+    unfinished: bool,
     /// Mappings of retired regions, unmapped later by the I/O thread.
     retired: Vec<Arc<ReceivedRegion>>,
+}
+
+/// How much of a connection [`Reader::drain`] reads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Budget {
+    /// Everything that has arrived (the I/O thread: it keeps the queues current).
+    All,
+    /// Up to the first message of each connection (the user's thread, which wants that
+    /// message now: reading on until the socket says "empty" would cost one more system
+    /// call before the message is delivered; the rest is read on the next wait).
+    FirstMessage,
 }
 
 /// The receiving side of a node's connections. Whichever thread holds it (the I/O thread, or
@@ -78,6 +91,7 @@ impl Reader {
                     regions: HashMap::new(),
                     receives: p.receives.clone(),
                     open: true,
+                    unfinished: false,
                     retired: Vec::new(),
                 })
                 .collect(),
@@ -98,11 +112,11 @@ impl Reader {
         }
     }
 
-    /// Reads everything that arrived on the daemon connection and on every peer connection,
-    /// retries queued release tokens, and reports dropped messages. With `ready` (the
-    /// `revents` of [`data_pollfds`], in its order) only the connections that have something
-    /// are read.
-    pub fn drain(&mut self, shared: &NodeShared, ready: Option<&[libc::pollfd]>) {
+    /// Reads what arrived on the daemon connection and on the peer connections (see
+    /// [`Budget`]), retries queued release tokens, and reports dropped messages. With `ready`
+    /// (the `revents` of [`data_pollfds`], in its order) only the connections that have
+    /// something are read.
+    pub fn drain(&mut self, shared: &NodeShared, ready: Option<&[libc::pollfd]>, budget: Budget) {
         let has = |index: usize| ready.is_none_or(|r| r.get(index).is_some_and(|p| p.revents != 0));
         if has(0)
             && shared.control_open.load(Ordering::Relaxed)
@@ -112,15 +126,40 @@ impl Reader {
         }
         for index in 0..self.peers.len() {
             if !has(index + 1) {
+                // Polled and found empty.
+                self.peers[index].unfinished = false;
                 continue;
             }
-            let peer = &shared.peers[index];
-            peer.flush_notices();
-            if self.peers[index].open {
-                read_peer(shared, index, &mut self.peers[index], &mut self.read_buf);
+            self.read(shared, index, budget);
+        }
+        report_drops(shared);
+    }
+
+    /// Whether a connection may hold more packets than the last [`Budget::FirstMessage`]
+    /// drain read.
+    pub fn has_unfinished(&self) -> bool {
+        self.peers.iter().any(|peer| peer.unfinished)
+    }
+
+    /// Reads everything on the connections a [`Budget::FirstMessage`] drain left early:
+    /// during a burst, the messages that queued up meanwhile, in one go.
+    pub fn drain_unfinished(&mut self, shared: &NodeShared) {
+        for index in 0..self.peers.len() {
+            if self.peers[index].unfinished {
+                self.read(shared, index, Budget::All);
             }
         }
         report_drops(shared);
+    }
+
+    fn read(&mut self, shared: &NodeShared, index: usize, budget: Budget) {
+        let peer = &shared.peers[index];
+        peer.flush_notices();
+        let state = &mut self.peers[index];
+        state.unfinished = false;
+        if state.open {
+            read_peer(shared, index, state, &mut self.read_buf, budget);
+        }
     }
 }
 
@@ -272,7 +311,7 @@ pub(crate) fn run(shared: Arc<NodeShared>, shutdown: RawFd) {
             let ready = (!user_waiting).then_some(&pollfds[2..]);
             match shared.reader.try_lock() {
                 Ok(mut reader) => {
-                    reader.drain(&shared, ready);
+                    reader.drain(&shared, ready, Budget::All);
                     // This thread unmaps what it just saw retired: nothing may wake it again.
                     reader.unmap_retired();
                 }
@@ -363,8 +402,15 @@ fn read_control(shared: &NodeShared, buf: &mut Vec<u8>, read_buf: &mut [u8]) -> 
     true
 }
 
-/// Drains every packet a peer has sent.
-fn read_peer(shared: &NodeShared, index: usize, state: &mut PeerState, read_buf: &mut [u8]) {
+/// Reads the packets a peer has sent: all of them, or up to the first message queued as an
+/// input (then `state.unfinished` is set).
+fn read_peer(
+    shared: &NodeShared,
+    index: usize,
+    state: &mut PeerState,
+    read_buf: &mut [u8],
+    budget: Budget,
+) {
     let peer = &shared.peers[index];
     loop {
         let (len, fd) = match peer.try_recv(read_buf) {
@@ -430,6 +476,10 @@ fn read_peer(shared: &NodeShared, index: usize, state: &mut PeerState, read_buf:
                     )),
                 }
                 shared.queue.notify(queue);
+                if budget == Budget::FirstMessage {
+                    state.unfinished = true;
+                    return;
+                }
             }
             DataPacket::OutputClosed { output } => {
                 if let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) {
@@ -526,6 +576,9 @@ fn peer_closed(shared: &NodeShared, index: usize, state: &mut PeerState, error: 
 }
 
 fn report_drops(shared: &NodeShared) {
+    if !shared.queue.take_new_drops() {
+        return;
+    }
     let reports: Vec<(usize, u64)> = {
         let mut queue = shared.queue.lock();
         queue

@@ -73,13 +73,33 @@ impl EventStream {
     fn wait(&mut self, deadline: Option<Instant>) -> Next {
         let shared = &*self.shared;
         loop {
-            {
+            let unfinished = {
                 let mut state = shared.queue.lock();
                 match state.try_pop() {
                     Next::Empty => {}
                     other => return other,
                 }
-                state.set_reader_waiting();
+                // Packets the last read left behind (it stopped at the first message, to
+                // deliver it sooner) are read before waiting: a burst never waits in `poll`.
+                let unfinished = shared
+                    .reader
+                    .try_lock()
+                    .is_ok_and(|reader| reader.has_unfinished());
+                if !unfinished {
+                    // Set under the same lock as the pop: an event queued from now on
+                    // writes a wake byte.
+                    state.set_reader_waiting();
+                }
+                unfinished
+            };
+            if unfinished {
+                if let Ok(mut reader) = shared.reader.try_lock() {
+                    reader.drain_unfinished(shared);
+                    if reader.has_retired() {
+                        shared.handoff.wake_io();
+                    }
+                }
+                continue;
             }
             shared.handoff.user_begins_wait();
             let timeout_ms = match deadline {
@@ -106,7 +126,7 @@ impl EventStream {
             if polled && self.pollfds[1..].iter().any(|p| p.revents != 0) {
                 match shared.reader.try_lock() {
                     Ok(mut reader) => {
-                        reader.drain(shared, Some(&self.pollfds[1..]));
+                        reader.drain(shared, Some(&self.pollfds[1..]), io::Budget::FirstMessage);
                         // Unmapping is left to the I/O thread (see `io`); it may be blocked
                         // with nothing else to wake it.
                         if reader.has_retired() {

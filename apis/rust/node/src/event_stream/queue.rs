@@ -13,7 +13,10 @@
 use std::{
     collections::VecDeque,
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
-    sync::{Mutex, MutexGuard},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Mutex, MutexGuard,
+    },
     task::Waker,
 };
 
@@ -40,6 +43,8 @@ pub(crate) struct State {
     open_count: usize,
     /// Messages dropped per input, not yet reported.
     pub dropped: Vec<u64>,
+    /// A message was dropped since the last [`EventQueue::notify`].
+    new_drops: bool,
     /// `Stop` was delivered: the stream is over.
     stopped: bool,
     /// A reader is blocked on the wake pipe and needs a byte written to it.
@@ -58,6 +63,9 @@ pub(crate) enum Next {
 
 pub(crate) struct EventQueue {
     state: Mutex<State>,
+    /// Messages were dropped and not yet reported: lets the readers skip taking the lock to
+    /// look for drops after every read.
+    drops_to_report: AtomicBool,
     wake_read: OwnedFd,
     wake_write: OwnedFd,
 }
@@ -81,11 +89,13 @@ impl EventQueue {
                 open: vec![true; inputs],
                 open_count: inputs,
                 dropped: vec![0; inputs],
+                new_drops: false,
                 stopped: false,
                 reader_waiting: false,
                 finished: false,
                 waker: None,
             }),
+            drops_to_report: AtomicBool::new(false),
             wake_read,
             wake_write,
         })
@@ -101,6 +111,9 @@ impl EventQueue {
 
     /// Wakes a waiting reader after pushes made through `state`.
     pub fn notify(&self, mut state: MutexGuard<'_, State>) {
+        if std::mem::take(&mut state.new_drops) {
+            self.drops_to_report.store(true, Ordering::Release);
+        }
         if std::mem::take(&mut state.reader_waiting) {
             // Written under the lock, so the reader always finds exactly one byte per wake-up.
             let byte = 1u8;
@@ -112,6 +125,12 @@ impl EventQueue {
         if let Some(waker) = waker {
             waker.wake();
         }
+    }
+
+    /// Whether messages were dropped since the last call (then `State::dropped` has counts).
+    pub fn take_new_drops(&self) -> bool {
+        self.drops_to_report.load(Ordering::Acquire)
+            && self.drops_to_report.swap(false, Ordering::AcqRel)
     }
 
     /// The descriptor a waiting reader polls: readable once events were queued for it.
@@ -195,6 +214,7 @@ impl State {
                 self.events.remove(position);
                 self.queued[index] -= 1;
                 self.dropped[index] += 1;
+                self.new_drops = true;
             }
         }
         self.queued[index] += 1;
