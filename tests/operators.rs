@@ -125,6 +125,69 @@ nodes:
     assert_eq!(received, 3, "stdout: {}", output.stdout);
 }
 
+/// The runtime process's stdout goes, line by line, to the one operator output named by
+/// `send_stdout_as`: the listener receives exactly what the operators printed, in order, and
+/// whichever operator printed it (the operators share one process and one stdout).
+#[test]
+fn operators_send_stdout_as_sends_every_printed_line() {
+    let dataflow = dataflow(
+        r#"
+nodes:
+  - id: runtime-node
+    operators:
+      - id: op1
+        shared-library: TEST_OPERATOR
+        inputs:
+          tick: dora/timer/millis/20
+        outputs:
+          - number
+      - id: op2
+        shared-library: TEST_OPERATOR
+        inputs:
+          number: runtime-node/op1/number
+        outputs:
+          - doubled
+      - id: op3
+        shared-library: TEST_OPERATOR
+        send_stdout_as: prints
+        inputs:
+          doubled: runtime-node/op2/doubled
+  - id: listener
+    path: TEST_NODE
+    args: print-strings
+    inputs:
+      prints: runtime-node/op3/prints
+"#,
+    );
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(output.status.success(), "dora run failed: {output:?}");
+    let printed: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("[runtime-node] "))
+        .collect();
+    let received: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("[listener] text: "))
+        .collect();
+    // op3 printed the doubled values; op2 and op3 printed their closed inputs.
+    for line in [
+        "doubled 2",
+        "doubled 4",
+        "doubled 6",
+        "closed number",
+        "closed doubled",
+    ] {
+        assert!(printed.contains(&line), "`{line}` not printed: {output:?}");
+    }
+    assert_eq!(received, printed, "stdout: {}", output.stdout);
+    assert!(
+        output.stdout.contains("[listener] closed prints"),
+        "{output:?}"
+    );
+}
+
 fn assert_fails_naming(yaml: &str, operator: &str, cause: &str) {
     let dataflow = dataflow(yaml);
     let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());

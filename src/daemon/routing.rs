@@ -52,6 +52,8 @@ impl<'a> RouteNode<'a> {
     fn new(node: &'a Node) -> Self {
         let stdout_as = match &node.kind {
             NodeKind::Custom(custom) => custom.send_stdout_as.clone(),
+            // The runtime process's stdout carries every operator's prints; the descriptor
+            // lets at most one operator claim it, and that operator's output gets them all.
             NodeKind::Runtime(runtime) => runtime.operators.iter().find_map(|op| {
                 op.send_stdout_as
                     .as_ref()

@@ -12,6 +12,8 @@
 //! - `slow-receive DELAY_MS`: prints `got seq=S` for each message, sleeping DELAY_MS after each.
 //! - `send-hang SIZE`: sends one message of SIZE bytes, prints `sent pid=P`, then hangs.
 //! - `ros-talk N INTERVAL_MS`: sends N rows `{data: "dora K"}` on `out`, INTERVAL_MS apart.
+//! - `print-strings`: prints each string of every string-array input as `text: …`, and
+//!   `closed ID` when an input closes.
 //! - `ros-print N`: prints the `data` field of every row it receives (`got: …`); exits after
 //!   N rows.
 //! - `ping SIZES COUNT`: sends COUNT messages 10 ms apart, cycling through the comma-separated
@@ -80,6 +82,7 @@ fn main() -> ExitCode {
         "async-receive" => async_receive(),
         "ros-talk" => ros_talk(arg(1).parse().unwrap_or(10), arg(2).parse().unwrap_or(50)),
         "ros-print" => ros_print(arg(1).parse().unwrap_or(1)),
+        "print-strings" => print_strings(),
         "ping" => ping(arg(1), arg(2).parse().unwrap_or(100)),
         "burst-ping" => burst_ping(arg(1).parse().unwrap_or(100_000)),
         "pong" => pong(),
@@ -375,6 +378,27 @@ fn ros_talk(count: usize, interval_ms: u64) -> Result<ExitCode> {
         std::thread::sleep(Duration::from_millis(interval_ms));
     }
     println!("talked {count}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_strings() -> Result<ExitCode> {
+    let (_node, mut events) = DoraNode::init_from_env()?;
+    while let Some(event) = events.recv() {
+        match event {
+            Event::Input { data, .. } => {
+                let strings = data
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or("expected a string array")?;
+                for text in strings.iter().flatten() {
+                    println!("text: {text}");
+                }
+            }
+            Event::InputClosed { id } => println!("closed {id}"),
+            Event::Error(err) => eprintln!("error event: {err}"),
+            _ => {}
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -63,6 +63,10 @@
 //!   `send_stdout_as`, `inputs` and `outputs` at node level go with `path` only.
 //! - An operator has exactly one of `shared-library`, `python`, `wasm`; operator ids are
 //!   unique within their node.
+//! - At most one operator of a node sets `send_stdout_as`. The operators of a node run in
+//!   one `dora runtime` process and share its stdout, so the lines they print cannot be told
+//!   apart: every line of that stdout, whichever operator (or the runtime) printed it, is
+//!   sent on the output of the operator that sets `send_stdout_as`.
 //! - Node, operator, input and output ids are non-empty and contain no `/`; outputs are listed
 //!   once.
 //! - An input is `node/output`, `node/operator/output` or a timer, written as such or as

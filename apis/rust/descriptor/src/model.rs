@@ -160,6 +160,8 @@ pub struct Operator {
     /// `python: { conda_env: NAME }`: the conda environment a Python operator runs in.
     pub conda_env: Option<String>,
     pub build: Vec<String>,
+    /// An output of this operator that receives every line the node's process prints to
+    /// stdout (all its operators share that process). At most one operator of a node has it.
     pub send_stdout_as: Option<String>,
     pub inputs: Vec<(String, Input)>,
     pub outputs: Vec<String>,

@@ -811,11 +811,28 @@ impl<'a> Walker<'a> {
             }
         };
         let mut seen: HashMap<String, Location> = HashMap::new();
+        // The first operator with `send_stdout_as`: its id and the line it says so on.
+        let mut stdout_owner: Option<(String, usize)> = None;
         for (index, item) in items.iter().enumerate() {
             let field = format!("{path}[{index}]");
             let Some((operator, id_location)) = self.operator(item, &field, None) else {
                 continue;
             };
+            if operator.send_stdout_as.is_some() {
+                let location = value_location(item, "send_stdout_as").unwrap_or(id_location);
+                match &stdout_owner {
+                    None => stdout_owner = Some((operator.id.clone(), location.line)),
+                    Some((owner, line)) => self.error(
+                        location,
+                        &join(&field, "send_stdout_as"),
+                        format!(
+                            "operator `{owner}` already sets `send_stdout_as` (line {line}): \
+                             the operators of a node share one process and its stdout, so at \
+                             most one of them can send that stdout as an output"
+                        ),
+                    ),
+                }
+            }
             if let Some(first) = seen.get(&operator.id) {
                 self.error(
                     id_location,
@@ -1260,6 +1277,17 @@ fn key_location(map: &Yaml, key: &str) -> Option<Location> {
             .iter()
             .find(|(k, _)| k.value == key)
             .map(|(k, _)| k.location),
+        _ => None,
+    }
+}
+
+/// Where the value of `key` is written in a map.
+fn value_location(map: &Yaml, key: &str) -> Option<Location> {
+    match map {
+        Yaml::Mapping { entries, .. } => entries
+            .iter()
+            .find(|(k, _)| k.value == key)
+            .map(|(_, v)| v.location()),
         _ => None,
     }
 }

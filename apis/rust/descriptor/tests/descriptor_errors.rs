@@ -444,6 +444,31 @@ fn operator_ids() {
     assert_diagnostic(&d, 3, 16, "nodes[0].operators", "`operators` is empty");
 }
 
+#[test]
+fn send_stdout_as_is_set_by_one_operator_per_node_at_most() {
+    let error = parse_fixture("two-operators-send-stdout-as.yml").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "two-operators-send-stdout-as.yml:10:25: nodes[0].operators[1].send_stdout_as: \
+         operator `first` already sets `send_stdout_as` (line 7): the operators of a node \
+         share one process and its stdout, so at most one of them can send that stdout as an \
+         output"
+    );
+    let d = &error.diagnostics()[0];
+    assert_diagnostic(
+        d,
+        10,
+        25,
+        "nodes[0].operators[1].send_stdout_as",
+        "share one process and its stdout",
+    );
+    // A single operator with it is fine, and so are operators of different nodes.
+    let text = "nodes:\n  - id: a\n    operators:\n      - id: x\n        python: x.py\n        \
+                send_stdout_as: out\n      - id: y\n        python: y.py\n  - id: b\n    \
+                operator:\n      python: b.py\n      send_stdout_as: out\n";
+    assert!(common::parse(text).is_ok());
+}
+
 // ---- inputs and outputs ------------------------------------------------------------------
 
 #[test]
