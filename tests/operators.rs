@@ -62,10 +62,49 @@ fn cxx_test_operator() -> &'static str {
     })
 }
 
-/// A dataflow whose `TEST_OPERATOR` / `CXX_TEST_OPERATOR` are replaced by the operators'
-/// paths (each built only when used).
+/// Compiles `tests/c_operators/v036_operator.c` (a C operator written against the dora-rs
+/// v0.3.6 operator ABI) with gcc once, beside the dora binary, and returns its path as a
+/// dataflow names it.
+fn c_test_operator() -> &'static str {
+    static OPERATOR: OnceLock<String> = OnceLock::new();
+    OPERATOR.get_or_init(|| {
+        require_tools();
+        let build_dir = common::dora()
+            .parent()
+            .map(|dir| dir.join("c-test-operator"))
+            .expect("the dora binary lives in a folder");
+        std::fs::create_dir_all(&build_dir).expect("creating the C operator's build folder");
+        let mut compile = Command::new("gcc");
+        compile
+            .args([
+                "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I",
+            ])
+            .arg(repo().join("cpp").join("include"))
+            .arg("-o")
+            .arg(build_dir.join("libc_v036_operator.so"))
+            .arg(
+                repo()
+                    .join("tests")
+                    .join("c_operators")
+                    .join("v036_operator.c"),
+            );
+        let compiled = run(compile, BUILD_TIMEOUT);
+        assert!(
+            compiled.success,
+            "compiling the C operator failed: {compiled:#?}"
+        );
+        build_dir.join("c_v036_operator").display().to_string()
+    })
+}
+
+/// A dataflow whose `TEST_OPERATOR` / `CXX_TEST_OPERATOR` / `C_TEST_OPERATOR` are replaced
+/// by the operators' paths (each built only when used).
 fn dataflow(yaml: &str) -> Dataflow {
     let mut yaml = yaml.to_owned();
+    // Before `TEST_OPERATOR`, which it contains (`CXX_TEST_OPERATOR` does not contain it).
+    if yaml.contains("C_TEST_OPERATOR") {
+        yaml = yaml.replace("C_TEST_OPERATOR", c_test_operator());
+    }
     if yaml.contains("CXX_TEST_OPERATOR") {
         yaml = yaml.replace("CXX_TEST_OPERATOR", cxx_test_operator());
     }
@@ -235,6 +274,81 @@ nodes:
 "#,
         "failing",
         "failing on purpose",
+    );
+}
+
+/// A C operator written for the v0.3.6 ABI (inputs read with `dora_read_input_id` and
+/// `dora_read_data`, `input_closed` read as a `Vec_uint8_t`) runs and talks to another one.
+#[test]
+fn operators_c_v036_abi_sends_reads_and_sees_inputs_close() {
+    let dataflow = dataflow(
+        r#"
+nodes:
+  - id: runtime-node
+    operators:
+      - id: ticker
+        shared-library: C_TEST_OPERATOR
+        inputs:
+          tick: dora/timer/millis/20
+        outputs:
+          - echo
+      - id: printer
+        shared-library: C_TEST_OPERATOR
+        inputs:
+          echo: runtime-node/ticker/echo
+"#,
+    );
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    assert!(output.status.success(), "dora run failed: {output:?}");
+    let got: Vec<&str> = output
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("[runtime-node] c got echo: "))
+        .collect();
+    assert_eq!(got, ["tick 1", "tick 2", "tick 3"], "{output:?}");
+    assert!(
+        output.stdout.contains("[runtime-node] c closed echo"),
+        "{output:?}"
+    );
+}
+
+/// An error a v0.3.6 C operator builds by hand (a malloc'ed `Vec_uint8_t` whose bytes are not
+/// NUL-terminated) fails the node with its text and the operator's id.
+#[test]
+fn operators_c_v036_error_fails_the_dataflow_with_its_text() {
+    assert_fails_naming(
+        r#"
+nodes:
+  - id: runtime-node
+    operator:
+      id: c-failing
+      shared-library: C_TEST_OPERATOR
+      inputs:
+        fail: dora/timer/millis/20
+"#,
+        "c-failing",
+        "c operator failing on purpose on fail",
+    );
+}
+
+/// An error dora returns to a C operator from `dora_send_operator_output`, returned as is,
+/// comes back with its text.
+#[test]
+fn operators_c_send_error_returned_by_the_operator_fails_the_dataflow() {
+    assert_fails_naming(
+        r#"
+nodes:
+  - id: runtime-node
+    operator:
+      id: c-sender
+      shared-library: C_TEST_OPERATOR
+      inputs:
+        bad-send: dora/timer/millis/20
+      outputs:
+        - echo
+"#,
+        "c-sender",
+        "operator `c-sender` has no output `nope` (declared: `echo`)",
     );
 }
 

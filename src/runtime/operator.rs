@@ -15,7 +15,7 @@ use dora_node_api::{
 };
 use dora_operator_api::raw::{
     self, DoraDropOperator, DoraInitOperator, DoraOnEvent, DoraResult, FFI_ArrowArray,
-    FFI_ArrowSchema, RawEvent, SendOutput, SendOutputFn,
+    FFI_ArrowSchema, RawEvent, SendOutput, SendOutputFn, VecU8,
 };
 use eyre::WrapErr;
 
@@ -221,7 +221,7 @@ impl OperatorRunner {
             .collect::<Result<_, _>>()?;
         // SAFETY: calling the operator's init entry point as the ABI defines.
         let init = unsafe { (self.library.init)() };
-        // SAFETY: the error is a malloc'ed string per the ABI.
+        // SAFETY: the error is malloc'ed per the ABI.
         unsafe { init.result.into_result() }.map_err(|e| format!("initialization failed: {e}"))?;
         let context = init.operator_context;
         let outcome = self.handle_events(context, &inputs);
@@ -265,18 +265,18 @@ impl OperatorRunner {
                     last = open.iter().all(|o| !o);
                     let mut event = RawEvent {
                         input: std::ptr::null_mut(),
-                        input_closed: id.as_ptr(),
+                        input_closed: VecU8::borrowed(id),
                         stop: false,
-                        error: std::ptr::null(),
+                        error: VecU8::NONE,
                     };
                     self.call(context, &send_output, &mut event)?
                 }
                 OperatorEvent::Stop => {
                     let mut event = RawEvent {
                         input: std::ptr::null_mut(),
-                        input_closed: std::ptr::null(),
+                        input_closed: VecU8::NONE,
                         stop: true,
-                        error: std::ptr::null(),
+                        error: VecU8::NONE,
                     };
                     last = true;
                     self.call(context, &send_output, &mut event)?
@@ -327,9 +327,9 @@ impl OperatorRunner {
         };
         let mut event = RawEvent {
             input: &mut input,
-            input_closed: std::ptr::null(),
+            input_closed: VecU8::NONE,
             stop: false,
-            error: std::ptr::null(),
+            error: VecU8::NONE,
         };
         let status = self.call(context, send_output, &mut event);
         // `array`/`schema` drop here; if the operator moved them out, they are released.
@@ -345,7 +345,7 @@ impl OperatorRunner {
         // SAFETY: everything `event` points to lives until this call returns; `send_output`
         // and its environment too; `context` belongs to this operator and this thread.
         let result = unsafe { (self.library.on_event)(event, send_output, context) };
-        // SAFETY: a malloc'ed error string per the ABI.
+        // SAFETY: a malloc'ed error per the ABI.
         unsafe { result.result.into_result() }?;
         Ok(result.status)
     }

@@ -1,6 +1,10 @@
 /*
  * dora operator API for C (and C++): the ABI that `dora runtime` loads from an operator
- * shared library.
+ * shared library. Source compatible with the C operator API of dora-rs v0.3.6: the types,
+ * field order and field types an operator can use, the three entry points and the helpers
+ * dora_read_input_id / dora_free_input_id / dora_read_data / dora_free_data /
+ * dora_send_operator_output are the same. (Input_t, Output_t, Metadata_t and SendOutput_t
+ * are opaque there; here their fields are visible, a superset an operator may ignore.)
  *
  * An operator library exports three functions (declared below):
  *
@@ -19,15 +23,22 @@
  * `input_closed` for each input that will receive nothing more (after the last one the
  * operator is dropped), `stop` when the dataflow stops (the operator is dropped after it).
  * Returning DORA_STATUS_STOP finishes this operator, DORA_STATUS_STOP_ALL the whole node.
- * Returning an error fails the node with the operator's id in the message.
+ * Returning an error fails the node with the operator's id and the error's text in the
+ * message.
  *
  * Ownership:
- *   - DoraResult_t.error is NULL for success, else a NUL-terminated message allocated with
- *     malloc(). Ownership moves with the value: dora frees the errors you return; you free
- *     (or return) the errors dora_send_operator_output() gives you (dora_free_result()).
- *   - Everything an event points to is owned by dora and valid until dora_on_event()
- *     returns. You may move the Arrow array/schema out (copy the struct, then set the
- *     original's `release` to NULL); you then must release them.
+ *   - DoraResult_t.error is NULL for success, else a malloc()ed Vec_uint8_t whose `ptr` is a
+ *     malloc()ed buffer holding the message's `len` bytes (UTF-8, no NUL needed). Ownership
+ *     moves with the value: dora frees (free()) both for the errors you return; you free (or
+ *     return) the errors dora_send_operator_output() gives you (dora_free_result()). Errors
+ *     made by dora are also NUL-terminated. dora_result_error() builds one.
+ *   - Everything an event points to (the input, the bytes of `input_closed` and `error`) is
+ *     owned by dora and valid until dora_on_event() returns. `input_closed.ptr` and
+ *     `error.ptr` are NULL when not set; when set they are also NUL-terminated. You may move
+ *     the Arrow array/schema out (copy the struct, then set the original's `release` to
+ *     NULL); you then must release them.
+ *   - dora_read_input_id() and dora_read_data() return copies that are yours: free them
+ *     with dora_free_input_id() and dora_free_data().
  *   - Output_t and its id and bytes are only read during the send call (bytes are copied).
  *     An Arrow array given in `data_array`/`schema` is moved into dora.
  *   - C++: exceptions must not leave these functions.
@@ -49,7 +60,7 @@ extern "C" {
 #endif
 
 /* Version of this ABI; equals `dora_operator_api::raw::DORA_OPERATOR_API_VERSION`. */
-#define DORA_OPERATOR_API_VERSION 1
+#define DORA_OPERATOR_API_VERSION 2
 
 #if defined(_WIN32)
 #define DORA_OPERATOR_EXPORT __declspec(dllexport)
@@ -60,9 +71,16 @@ extern "C" {
 /* The Arrow C data interface structs, shared with the node API. */
 #include "arrow_c_data.h"
 
-/* Success (error == NULL) or a malloc()ed, NUL-terminated error message. */
+/* Bytes: `len` bytes at `ptr` in a buffer of `cap` bytes. */
+typedef struct Vec_uint8 {
+    uint8_t *ptr;
+    size_t len;
+    size_t cap;
+} Vec_uint8_t;
+
+/* Success (error == NULL) or an error message (see Ownership above). */
 typedef struct DoraResult {
-    char *error;
+    Vec_uint8_t *error;
 } DoraResult_t;
 
 typedef struct DoraInitResult {
@@ -71,12 +89,12 @@ typedef struct DoraInitResult {
 } DoraInitResult_t;
 
 /* What the operator wants after an event. */
-typedef uint8_t DoraStatus_t;
-enum {
+enum DoraStatus {
     DORA_STATUS_CONTINUE = 0, /* keep running */
     DORA_STATUS_STOP = 1,     /* finish this operator */
     DORA_STATUS_STOP_ALL = 2  /* stop every operator of this node */
 };
+typedef uint8_t DoraStatus_t;
 
 typedef struct OnEventResult {
     DoraResult_t result;
@@ -88,7 +106,8 @@ typedef struct Metadata {
     uint64_t timestamp_ns;
 } Metadata_t;
 
-/* One received message. */
+/* One received message. Portable code reads it with dora_read_input_id() and
+ * dora_read_data(). */
 typedef struct Input {
     const char *id;          /* the operator's input id, NUL-terminated */
     const uint8_t *data;     /* payload bytes when it is a UInt8 array, else NULL */
@@ -101,9 +120,9 @@ typedef struct Input {
 /* Exactly one of the four is set. */
 typedef struct RawEvent {
     Input_t *input;           /* a message arrived */
-    const char *input_closed; /* this input will receive nothing more */
+    Vec_uint8_t input_closed; /* the id of an input that will receive nothing more */
     bool stop;                /* the dataflow stops */
-    const char *error;        /* an error dora reports (informational) */
+    Vec_uint8_t error;        /* an error dora reports (informational) */
 } RawEvent_t;
 
 /* A message to send. */
@@ -132,16 +151,42 @@ DORA_OPERATOR_EXPORT OnEventResult_t dora_on_event(RawEvent_t *event,
                                                    const SendOutput_t *send_output,
                                                    void *operator_context);
 
+/* The entry points' types, as structs holding a pointer (as in dora-rs v0.3.6), so an
+ * operator can check its definitions against them at compile time. */
+typedef struct DoraInitOperator {
+    DoraInitResult_t (*init_operator)(void);
+} DoraInitOperator_t;
+
+typedef struct DoraDropOperator {
+    DoraResult_t (*drop_operator)(void *);
+} DoraDropOperator_t;
+
+typedef struct DoraOnEvent {
+    OnEventResult_t (*on_event)(RawEvent_t *, const SendOutput_t *, void *);
+} DoraOnEvent_t;
+
 /* ---- helpers ---- */
 
-/* An error result holding a malloc()ed copy of `message`. */
+/* An error result holding a malloc()ed copy of `message` (NUL-terminated as well). When
+ * memory runs out the message is empty (ptr NULL); only when not even the Vec_uint8_t can
+ * be allocated is the result NULL, i.e. success. */
 static inline DoraResult_t dora_result_error(const char *message)
 {
     DoraResult_t result;
-    size_t len = strlen(message);
-    result.error = (char *)malloc(len + 1);
+    size_t len = message != NULL ? strlen(message) : 0;
+    result.error = (Vec_uint8_t *)malloc(sizeof(Vec_uint8_t));
     if (result.error != NULL) {
-        memcpy(result.error, message, len + 1);
+        result.error->ptr = (uint8_t *)malloc(len + 1);
+        result.error->len = 0;
+        result.error->cap = 0;
+        if (result.error->ptr != NULL) {
+            if (len > 0) {
+                memcpy(result.error->ptr, message, len);
+            }
+            result.error->ptr[len] = 0;
+            result.error->len = len;
+            result.error->cap = len + 1;
+        }
     }
     return result;
 }
@@ -157,7 +202,10 @@ static inline DoraResult_t dora_result_ok(void)
 /* Frees the error of `result`, if any. */
 static inline void dora_free_result(DoraResult_t result)
 {
-    free(result.error);
+    if (result.error != NULL) {
+        free(result.error->ptr);
+        free(result.error);
+    }
 }
 
 /* Sends `data_len` bytes (copied) on output `id`. The returned error is yours to free. */
@@ -196,9 +244,10 @@ static inline DoraResult_t dora_send_operator_arrow_output(const SendOutput_t *s
     return send_output->send_output.call(send_output->send_output.env_ptr, &output);
 }
 
-/* dora-rs v0.3.6 compatible accessors. */
+/* dora-rs v0.3.6 accessors. */
 
-/* A malloc()ed copy of the input id; free it with dora_free_input_id(). */
+/* A malloc()ed, NUL-terminated copy of the input id; free it with dora_free_input_id().
+ * NULL when `input` is NULL or memory runs out. */
 static inline char *dora_read_input_id(const Input_t *input)
 {
     size_t len;
@@ -219,27 +268,31 @@ static inline void dora_free_input_id(char *input_id)
     free(input_id);
 }
 
-/* Bytes of a UInt8 payload, borrowed from the event (`cap` is 0): valid until
- * dora_on_event() returns. `ptr` is NULL when the payload is not raw bytes. */
-typedef struct Vec_uint8 {
-    uint8_t *ptr;
-    size_t len;
-    size_t cap;
-} Vec_uint8_t;
-
+/* A malloc()ed copy of the payload's bytes, yours until dora_free_data() (it may outlive
+ * the event). `ptr` is NULL when the payload is not a UInt8 array (or memory runs out). */
 static inline Vec_uint8_t dora_read_data(Input_t *input)
 {
     Vec_uint8_t data;
-    data.ptr = input != NULL ? (uint8_t *)input->data : NULL;
-    data.len = data.ptr != NULL ? input->data_len : 0;
+    data.ptr = NULL;
+    data.len = 0;
     data.cap = 0;
+    if (input == NULL || input->data == NULL) {
+        return data;
+    }
+    data.ptr = (uint8_t *)malloc(input->data_len > 0 ? input->data_len : 1);
+    if (data.ptr != NULL) {
+        if (input->data_len > 0) {
+            memcpy(data.ptr, input->data, input->data_len);
+        }
+        data.len = input->data_len;
+        data.cap = input->data_len;
+    }
     return data;
 }
 
-/* Nothing to free (dora_read_data borrows); kept for v0.3.6 source compatibility. */
 static inline void dora_free_data(Vec_uint8_t data)
 {
-    (void)data;
+    free(data.ptr);
 }
 
 #ifdef __cplusplus

@@ -36,14 +36,17 @@ OnEventResult_t dora_on_event(RawEvent_t *event, const SendOutput_t *send_output
     if (event->input != NULL) {
         char status[96];
         int len;
+        char *id = dora_read_input_id(event->input);
         op->received++;
-        printf("___name___ received input `%s` #%lu\n", event->input->id, op->received);
+        printf("___name___ received input `%s` #%lu\n", id != NULL ? id : "?", op->received);
+        dora_free_input_id(id);
         len = snprintf(status, sizeof status, "___name___ handled %lu inputs", op->received);
         /* An error from sending becomes the result: dora then fails the node. */
         result.result =
             dora_send_operator_output(send_output, "status", (const uint8_t *)status, (size_t)len);
-    } else if (event->input_closed != NULL) {
-        printf("___name___: input `%s` closed\n", event->input_closed);
+    } else if (event->input_closed.ptr != NULL) {
+        printf("___name___: input `%.*s` closed\n", (int)event->input_closed.len,
+               (const char *)event->input_closed.ptr);
     } else if (event->stop) {
         printf("___name___: stopping\n");
     }

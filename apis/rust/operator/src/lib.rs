@@ -414,16 +414,20 @@ pub mod __private {
                 },
             });
         }
-        if !event.input_closed.is_null() {
-            let id =
-                text(event.input_closed).map_err(|err| format!("input id is not UTF-8: {err}"))?;
+        // SAFETY: set fields point to `len` bytes valid during the call.
+        if let Some(bytes) = unsafe { event.input_closed.bytes() } {
+            let id = std::str::from_utf8(bytes)
+                .map_err(|err| format!("input id is not UTF-8: {err}"))?;
             return Ok(Event::InputClosed { id });
         }
         if event.stop {
             return Ok(Event::Stop);
         }
-        if !event.error.is_null() {
-            return Ok(Event::Error(text(event.error).unwrap_or("(not UTF-8)")));
+        // SAFETY: as above.
+        if let Some(bytes) = unsafe { event.error.bytes() } {
+            return Ok(Event::Error(
+                std::str::from_utf8(bytes).unwrap_or("(not UTF-8)"),
+            ));
         }
         Err("empty event".into())
     }

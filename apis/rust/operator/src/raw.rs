@@ -18,11 +18,14 @@
 //!
 //! # Ownership across the boundary
 //!
-//! - **Errors** ([`DoraResult::error`]): `NULL` means success; otherwise a NUL-terminated
-//!   message allocated with C `malloc`. Ownership moves with the value: the runtime frees the
-//!   errors operators return, the operator frees (or returns) the errors `send_output` gives it.
+//! - **Errors** ([`DoraResult::error`]): `NULL` means success; otherwise a [`VecU8`]
+//!   allocated with C `malloc` whose `ptr` is a `malloc`ed buffer holding the message's `len`
+//!   bytes, as in dora-rs v0.3.6 (`Vec_uint8_t *`). Ownership moves with the value: the
+//!   runtime frees (C `free`) the errors operators return, the operator frees (or returns)
+//!   the errors `send_output` gives it. Errors made here are NUL-terminated as well.
 //! - **Events**: everything an event points to (ids, bytes, Arrow structures) is owned by the
-//!   runtime and valid only until `dora_on_event` returns. The operator may *move* the Arrow
+//!   runtime and valid only until `dora_on_event` returns; `input_closed` and `error` are
+//!   [`VecU8`]s with a `NULL` `ptr` when not set. The operator may *move* the Arrow
 //!   array and schema out (copy the struct, then set the original's `release` to `NULL`), as
 //!   the Arrow C data interface allows; it then owns them and must call their `release`.
 //! - **Outputs**: the `Output_t` and its id/bytes are borrowed for the duration of the
@@ -34,24 +37,66 @@
 //!   with [`crate::register_operator`] catch panics and return them as errors; C++ operators
 //!   must catch exceptions.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_void, CStr};
 
 pub use arrow_data::ffi::FFI_ArrowArray;
 pub use arrow_schema::ffi::FFI_ArrowSchema;
 
-/// Version of this ABI (`DORA_OPERATOR_API_VERSION` in the C header).
-pub const DORA_OPERATOR_API_VERSION: u32 = 1;
+/// Version of this ABI (`DORA_OPERATOR_API_VERSION` in the C header). 2: errors and the
+/// `input_closed`/`error` event fields are `Vec_uint8_t`, as in dora-rs v0.3.6.
+pub const DORA_OPERATOR_API_VERSION: u32 = 2;
 
 /// Symbol names the runtime looks up.
 pub const INIT_SYMBOL: &[u8] = b"dora_init_operator";
 pub const ON_EVENT_SYMBOL: &[u8] = b"dora_on_event";
 pub const DROP_SYMBOL: &[u8] = b"dora_drop_operator";
 
-/// `DoraResult_t`: success (`error == NULL`) or a `malloc`ed, NUL-terminated message.
+/// `Vec_uint8_t`: `len` bytes at `ptr`, in a buffer of `cap` bytes.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct VecU8 {
+    pub ptr: *mut u8,
+    pub len: usize,
+    pub cap: usize,
+}
+
+impl VecU8 {
+    /// Not set: a `NULL` `ptr`.
+    pub const NONE: VecU8 = VecU8 {
+        ptr: std::ptr::null_mut(),
+        len: 0,
+        cap: 0,
+    };
+
+    /// The bytes of `text`, borrowed (NUL-terminated: `cap` counts the NUL).
+    pub fn borrowed(text: &CStr) -> Self {
+        let bytes = text.to_bytes_with_nul();
+        VecU8 {
+            ptr: bytes.as_ptr().cast_mut(),
+            len: bytes.len() - 1,
+            cap: bytes.len(),
+        }
+    }
+
+    /// The bytes, or `None` when `ptr` is `NULL`.
+    ///
+    /// # Safety
+    /// A non-`NULL` `ptr` points to `len` readable bytes that outlive the returned slice.
+    pub unsafe fn bytes<'a>(&self) -> Option<&'a [u8]> {
+        if self.ptr.is_null() {
+            return None;
+        }
+        // SAFETY: per the contract above.
+        Some(unsafe { std::slice::from_raw_parts(self.ptr, self.len) })
+    }
+}
+
+/// `DoraResult_t`: success (`error == NULL`) or a `malloc`ed [`VecU8`] holding the message
+/// in a `malloc`ed buffer.
 #[repr(C)]
 #[derive(Debug)]
 pub struct DoraResult {
-    pub error: *mut c_char,
+    pub error: *mut VecU8,
 }
 
 impl DoraResult {
@@ -59,28 +104,51 @@ impl DoraResult {
         error: std::ptr::null_mut(),
     };
 
-    /// An error result holding a `malloc`ed copy of `message` (interior NULs are replaced).
+    /// An error result holding a `malloc`ed, NUL-terminated copy of `message`. Only when
+    /// `malloc` fails for the [`VecU8`] itself is the result a success.
     pub fn from_error(message: &str) -> Self {
-        Self {
-            error: malloc_string(message),
+        // SAFETY: malloc has no preconditions; the result is checked.
+        let error = unsafe { libc::malloc(std::mem::size_of::<VecU8>()) }.cast::<VecU8>();
+        if error.is_null() {
+            return DoraResult::SUCCESS;
         }
+        let bytes = malloc_bytes(message.as_bytes());
+        let vec = match bytes {
+            Some(ptr) => VecU8 {
+                ptr,
+                len: message.len(),
+                cap: message.len() + 1,
+            },
+            None => VecU8::NONE,
+        };
+        // SAFETY: `error` is a fresh allocation of the right size and alignment (malloc
+        // aligns for every fundamental type).
+        unsafe { error.write(vec) };
+        Self { error }
     }
 
-    /// Takes the error out of the result, freeing the C string.
+    /// Takes the error out of the result, freeing it. An error without bytes (`ptr` `NULL`)
+    /// becomes `(no message)`.
     ///
     /// # Safety
-    /// `error` must be `NULL` or a NUL-terminated string allocated with C `malloc` that
-    /// nothing else owns.
+    /// `error` must be `NULL` or a `VecU8` allocated with C `malloc` whose `ptr` is `NULL` or
+    /// a `malloc`ed buffer of at least `len` bytes, and nothing else may own them.
     pub unsafe fn into_result(self) -> Result<(), String> {
         if self.error.is_null() {
             return Ok(());
         }
         // SAFETY: per the contract above.
-        let message = unsafe { std::ffi::CStr::from_ptr(self.error) }
-            .to_string_lossy()
-            .into_owned();
-        // SAFETY: allocated with malloc, owned by us now.
-        unsafe { libc::free(self.error.cast()) };
+        let vec = unsafe { self.error.read() };
+        // SAFETY: as above.
+        let message = match unsafe { vec.bytes() } {
+            Some(bytes) if !bytes.is_empty() => String::from_utf8_lossy(bytes).into_owned(),
+            _ => "(no message)".to_owned(),
+        };
+        // SAFETY: both were allocated with malloc and are owned by us now.
+        unsafe {
+            libc::free(vec.ptr.cast());
+            libc::free(self.error.cast());
+        }
         Err(message)
     }
 }
@@ -131,12 +199,13 @@ pub struct Input {
 #[derive(Debug)]
 pub struct RawEvent {
     pub input: *mut Input,
-    /// The id of an input that will receive no more messages.
-    pub input_closed: *const c_char,
+    /// The id of an input that will receive no more messages (`ptr` `NULL` when not set).
+    pub input_closed: VecU8,
     /// The dataflow is stopping: finish up and return.
     pub stop: bool,
-    /// An error the runtime reports to the operator (informational).
-    pub error: *const c_char,
+    /// An error the runtime reports to the operator, informational (`ptr` `NULL` when not
+    /// set).
+    pub error: VecU8,
 }
 
 /// `Output_t`: a message to send.
@@ -183,20 +252,17 @@ pub type DoraOnEvent = unsafe extern "C" fn(
     operator_context: *mut c_void,
 ) -> OnEventResult;
 
-/// A `malloc`ed, NUL-terminated copy of `text` (interior NULs become spaces). Returns `NULL`
-/// only when `malloc` fails.
-pub fn malloc_string(text: &str) -> *mut c_char {
-    let bytes = text.as_bytes();
+/// A `malloc`ed copy of `bytes` followed by a NUL; `None` when `malloc` fails.
+fn malloc_bytes(bytes: &[u8]) -> Option<*mut u8> {
     // SAFETY: malloc has no preconditions; the result is checked.
     let ptr = unsafe { libc::malloc(bytes.len() + 1) }.cast::<u8>();
     if ptr.is_null() {
-        return std::ptr::null_mut();
+        return None;
     }
-    for (i, &b) in bytes.iter().enumerate() {
-        // SAFETY: `ptr` has room for `bytes.len() + 1` bytes.
-        unsafe { ptr.add(i).write(if b == 0 { b' ' } else { b }) };
+    // SAFETY: `ptr` has room for `bytes.len() + 1` bytes and does not overlap `bytes`.
+    unsafe {
+        std::ptr::copy_nonoverlapping(bytes.as_ptr(), ptr, bytes.len());
+        ptr.add(bytes.len()).write(0);
     }
-    // SAFETY: as above.
-    unsafe { ptr.add(bytes.len()).write(0) };
-    ptr.cast()
+    Some(ptr)
 }
