@@ -174,3 +174,68 @@ fn cxx_example_sends_1mib_frames_without_copying() {
         );
     }
 }
+
+#[test]
+fn metadata_parameters_of_every_type_reach_a_cxx_node() {
+    require_tools();
+    let build = tempfile::tempdir().expect("creating a temp dir");
+    let nodes = build_test_nodes(build.path());
+    let dir = tempfile::tempdir().expect("creating a temp dir");
+    std::fs::write(
+        dir.path().join("dataflow.yml"),
+        format!(
+            r#"
+nodes:
+  - id: sender
+    path: {}
+    args: send-parameters
+    outputs: [data]
+  - id: receiver
+    path: {}
+    inputs:
+      data: sender/data
+"#,
+            common::test_node().display(),
+            nodes.join("cxx_metadata_receiver").display()
+        ),
+    )
+    .expect("writing the dataflow");
+
+    let output = run_dora(&["run", "dataflow.yml"], dir.path());
+    assert!(output.status.success(), "dora run failed: {output:#?}");
+    let received = node_lines(&output.stdout, "receiver");
+    let params: Vec<&str> = received
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("param "))
+        .collect();
+    assert_eq!(
+        params,
+        [
+            "param count int -42",
+            "param flag bool true",
+            "param floats float_list [0.5,-1.5]",
+            "param frame string camera_link",
+            "param ints int_list [1,-2,3]",
+            "param names string_list [left,right]",
+            "param ratio float 0.25",
+        ],
+        "stdout:\n{}",
+        output.stdout
+    );
+    let line = |prefix: &str| -> &str {
+        received
+            .iter()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line; stdout:\n{}", output.stdout))
+    };
+    assert_eq!(
+        line("missing: "),
+        "missing: the input has no metadata parameter `missing` (its parameters: `count`, \
+         `flag`, `floats`, `frame`, `ints`, `names`, `ratio`)"
+    );
+    assert_eq!(
+        line("wrong type: "),
+        "wrong type: metadata parameter `frame` is a string, not an integer"
+    );
+}

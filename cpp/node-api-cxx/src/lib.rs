@@ -90,6 +90,17 @@ mod ffi {
         pub timestamp: u64,
     }
 
+    /// Type of an input's metadata parameter (the sender's `MetadataParameters`).
+    pub enum ParameterType {
+        Bool,
+        Integer,
+        Float,
+        String,
+        ListInt,
+        ListFloat,
+        ListString,
+    }
+
     extern "Rust" {
         /// The node's incoming events.
         type Events;
@@ -130,6 +141,21 @@ mod ffi {
         fn input_timestamp(self: &DoraEvent) -> Result<u64>;
         /// The message of an Error event.
         fn error_message(self: &DoraEvent) -> Result<&str>;
+
+        /// The names of an input's metadata parameters, sorted.
+        fn input_parameter_keys(self: &DoraEvent) -> Result<Vec<String>>;
+        /// The type of an input's metadata parameter `key`; throws (naming the parameters
+        /// the input has) when there is none of that name.
+        fn input_parameter_type(self: &DoraEvent, key: &str) -> Result<ParameterType>;
+        /// The value of parameter `key`; each getter throws when the input has no such
+        /// parameter or it has another type (the message names both types).
+        fn input_parameter_bool(self: &DoraEvent, key: &str) -> Result<bool>;
+        fn input_parameter_int(self: &DoraEvent, key: &str) -> Result<i64>;
+        fn input_parameter_float(self: &DoraEvent, key: &str) -> Result<f64>;
+        fn input_parameter_string(self: &DoraEvent, key: &str) -> Result<String>;
+        fn input_parameter_int_list(self: &DoraEvent, key: &str) -> Result<Vec<i64>>;
+        fn input_parameter_float_list(self: &DoraEvent, key: &str) -> Result<Vec<f64>>;
+        fn input_parameter_string_list(self: &DoraEvent, key: &str) -> Result<Vec<String>>;
 
         /// Sends `data` (copied once) as bytes on output `id`.
         fn send_output(sender: &mut Box<OutputSender>, id: &str, data: &[u8]) -> Result<()>;
@@ -176,7 +202,8 @@ mod ffi {
     }
 }
 
-use ffi::{DoraEventType, DoraInput};
+use dora_node_api::{MetadataParameters, Parameter};
+use ffi::{DoraEventType, DoraInput, ParameterType};
 
 /// Errors of the C++ API; cxx turns them into `rust::Error` exceptions with this message.
 #[derive(Debug, thiserror::Error)]
@@ -191,6 +218,14 @@ pub enum CxxApiError {
     NotBytes {
         id: String,
         data_type: arrow_schema::DataType,
+    },
+    #[error("the input has no metadata parameter `{key}` (its parameters: {keys})")]
+    NoParameter { key: String, keys: String },
+    #[error("metadata parameter `{key}` is {actual}, not {expected}")]
+    ParameterType {
+        key: String,
+        expected: &'static str,
+        actual: &'static str,
     },
     #[error("argument `{0}` is NULL")]
     Null(&'static str),
@@ -287,11 +322,131 @@ impl DoraEvent {
         }
     }
 
+    fn parameters(&self) -> Result<&MetadataParameters, CxxApiError> {
+        match &self.0 {
+            Some(Event::Input { metadata, .. }) => Ok(&metadata.parameters),
+            other => Err(CxxApiError::NotAnInput(event_name(other))),
+        }
+    }
+
+    fn parameter(&self, key: &str) -> Result<&Parameter, CxxApiError> {
+        let parameters = self.parameters()?;
+        parameters.get(key).ok_or_else(|| CxxApiError::NoParameter {
+            key: key.to_owned(),
+            keys: if parameters.is_empty() {
+                "none".to_owned()
+            } else {
+                parameters
+                    .keys()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        })
+    }
+
+    /// Parameter `key` as the type `expected`, picked by `pick`.
+    fn typed<'a, T>(
+        &'a self,
+        key: &str,
+        expected: ParameterType,
+        pick: impl FnOnce(&'a Parameter) -> Option<T>,
+    ) -> Result<T, CxxApiError> {
+        let parameter = self.parameter(key)?;
+        pick(parameter).ok_or_else(|| CxxApiError::ParameterType {
+            key: key.to_owned(),
+            expected: type_name(expected),
+            actual: type_name(parameter_type(parameter)),
+        })
+    }
+
+    fn input_parameter_keys(&self) -> Result<Vec<String>, CxxApiError> {
+        Ok(self.parameters()?.keys().cloned().collect())
+    }
+
+    fn input_parameter_type(&self, key: &str) -> Result<ParameterType, CxxApiError> {
+        self.parameter(key).map(parameter_type)
+    }
+
+    fn input_parameter_bool(&self, key: &str) -> Result<bool, CxxApiError> {
+        self.typed(key, ParameterType::Bool, |p| match p {
+            Parameter::Bool(value) => Some(*value),
+            _ => None,
+        })
+    }
+
+    fn input_parameter_int(&self, key: &str) -> Result<i64, CxxApiError> {
+        self.typed(key, ParameterType::Integer, |p| match p {
+            Parameter::Integer(value) => Some(*value),
+            _ => None,
+        })
+    }
+
+    fn input_parameter_float(&self, key: &str) -> Result<f64, CxxApiError> {
+        self.typed(key, ParameterType::Float, |p| match p {
+            Parameter::Float(value) => Some(*value),
+            _ => None,
+        })
+    }
+
+    fn input_parameter_string(&self, key: &str) -> Result<String, CxxApiError> {
+        self.typed(key, ParameterType::String, |p| match p {
+            Parameter::String(value) => Some(value.clone()),
+            _ => None,
+        })
+    }
+
+    fn input_parameter_int_list(&self, key: &str) -> Result<Vec<i64>, CxxApiError> {
+        self.typed(key, ParameterType::ListInt, |p| match p {
+            Parameter::ListInt(value) => Some(value.clone()),
+            _ => None,
+        })
+    }
+
+    fn input_parameter_float_list(&self, key: &str) -> Result<Vec<f64>, CxxApiError> {
+        self.typed(key, ParameterType::ListFloat, |p| match p {
+            Parameter::ListFloat(value) => Some(value.clone()),
+            _ => None,
+        })
+    }
+
+    fn input_parameter_string_list(&self, key: &str) -> Result<Vec<String>, CxxApiError> {
+        self.typed(key, ParameterType::ListString, |p| match p {
+            Parameter::ListString(value) => Some(value.clone()),
+            _ => None,
+        })
+    }
+
     fn error_message(&self) -> Result<&str, CxxApiError> {
         match &self.0 {
             Some(Event::Error(message)) => Ok(message),
             other => Err(CxxApiError::NotAnError(event_name(other))),
         }
+    }
+}
+
+fn parameter_type(parameter: &Parameter) -> ParameterType {
+    match parameter {
+        Parameter::Bool(_) => ParameterType::Bool,
+        Parameter::Integer(_) => ParameterType::Integer,
+        Parameter::Float(_) => ParameterType::Float,
+        Parameter::String(_) => ParameterType::String,
+        Parameter::ListInt(_) => ParameterType::ListInt,
+        Parameter::ListFloat(_) => ParameterType::ListFloat,
+        Parameter::ListString(_) => ParameterType::ListString,
+    }
+}
+
+fn type_name(kind: ParameterType) -> &'static str {
+    match kind {
+        ParameterType::Bool => "a bool",
+        ParameterType::Integer => "an integer",
+        ParameterType::Float => "a float",
+        ParameterType::String => "a string",
+        ParameterType::ListInt => "a list of integers",
+        ParameterType::ListFloat => "a list of floats",
+        ParameterType::ListString => "a list of strings",
+        _ => "of an unknown type",
     }
 }
 

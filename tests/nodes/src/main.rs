@@ -94,6 +94,7 @@ fn main() -> ExitCode {
         ),
         "region-drain" => region_drain(arg(1).parse().unwrap_or(100)),
         "send-arrow" => send_arrow(),
+        "send-parameters" => send_parameters(),
         "receive-arrow" => receive_arrow(),
         "dynamic-relay" => dynamic_relay(arg(1), arg(2) == "crash"),
         other => Err(format!("unknown mode `{other}`").into()),
@@ -108,6 +109,25 @@ fn main() -> ExitCode {
 }
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// Sends one 3-byte message on `data` whose metadata has a parameter of every type.
+fn send_parameters() -> Result<ExitCode> {
+    let (mut node, _events) = DoraNode::init_from_env()?;
+    let mut params = MetadataParameters::new();
+    params.insert("flag".into(), Parameter::Bool(true));
+    params.insert("count".into(), Parameter::Integer(-42));
+    params.insert("ratio".into(), Parameter::Float(0.25));
+    params.insert("frame".into(), Parameter::String("camera_link".into()));
+    params.insert("ints".into(), Parameter::ListInt(vec![1, -2, 3]));
+    params.insert("floats".into(), Parameter::ListFloat(vec![0.5, -1.5]));
+    params.insert(
+        "names".into(),
+        Parameter::ListString(vec!["left".into(), "right".into()]),
+    );
+    node.send_output_bytes("data".into(), params, 3, &[1, 2, 3])?;
+    println!("sent parameters");
+    Ok(ExitCode::SUCCESS)
+}
 
 fn send(sizes: &str, count: i64) -> Result<ExitCode> {
     let (mut node, _events) = DoraNode::init_from_env()?;
