@@ -21,20 +21,51 @@ use tokio::{
 /// How long a new connection may take to introduce itself.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Reads one frame; `Ok(None)` on a clean end of stream before a frame starts.
+/// Reads one frame; `Ok(None)` on a clean end of stream before a frame starts. A stream
+/// that ends inside a frame (its length prefix or its body) is an error that says so.
 pub async fn read_frame<T: serde::de::DeserializeOwned>(
     stream: &mut (impl AsyncRead + Unpin),
 ) -> Result<Option<T>, FrameError> {
     let mut prefix = [0u8; 8];
-    match stream.read_exact(&mut prefix).await {
-        Ok(_) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(err) => return Err(err.into()),
+    match read_full(stream, &mut prefix).await? {
+        0 => return Ok(None),
+        8 => {}
+        got => return Err(truncated(got, "of the 8-byte length prefix")),
     }
     let len = frame::check_len(prefix)?;
     let mut body = vec![0u8; len];
-    stream.read_exact(&mut body).await?;
+    let got = read_full(stream, &mut body).await?;
+    if got < len {
+        return Err(truncated(got, &format!("of the {len}-byte body")));
+    }
     frame::decode(&body).map(Some)
+}
+
+/// Fills `buf` unless the stream ends first; returns how many bytes were read.
+async fn read_full(
+    stream: &mut (impl AsyncRead + Unpin),
+    buf: &mut [u8],
+) -> Result<usize, FrameError> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match stream.read(&mut buf[filled..]).await {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(filled)
+}
+
+/// The error of a stream that ended inside a frame, after `got` bytes of `part`.
+fn truncated(got: usize, part: &str) -> FrameError {
+    FrameError::Io(std::io::Error::new(
+        std::io::ErrorKind::UnexpectedEof,
+        format!(
+            "the peer closed the connection in the middle of a frame (after {got} bytes {part})"
+        ),
+    ))
 }
 
 /// Writes one frame.
@@ -61,11 +92,12 @@ pub async fn connect(addr: SocketAddr, role: Role) -> eyre::Result<TcpStream> {
         },
     )
     .await
-    .wrap_err_with(|| format!("sending the handshake to {addr}"))?;
+    // The frame error's text already names its cause; a wrapped chain would repeat it.
+    .map_err(|err| eyre::eyre!("sending the handshake to {addr}: {err}"))?;
     let reply = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame::<HandshakeReply>(&mut stream))
         .await
         .map_err(|_| eyre::eyre!("{addr} did not answer the handshake"))?
-        .wrap_err_with(|| format!("reading the handshake reply from {addr}"))?;
+        .map_err(|err| eyre::eyre!("reading the handshake reply from {addr}: {err}"))?;
     match reply {
         Some(HandshakeReply::Accepted { .. }) => Ok(stream),
         Some(HandshakeReply::Refused(reason)) => Err(eyre::eyre!("{addr} refused: {reason}")),

@@ -11,8 +11,8 @@ use std::{
 };
 
 use common::{
-    assert_gone, free_port, pid_in, run_dora, up, wait_for_output, Dataflow, KillOnDrop, Ports,
-    Running, TIMEOUT,
+    assert_gone, free_port, pid_in, run_dora, up, wait_for_output, wait_for_stderr, Dataflow,
+    KillOnDrop, Ports, Running, TIMEOUT,
 };
 
 const TICKER: &str = r#"
@@ -194,6 +194,7 @@ nodes:
       tick: dora/timer/millis/10
 "#,
     );
+    let survivor = Dataflow::new(TICKER);
     let cwd = dataflow.dir.path();
     let coordinator_args = [
         "coordinator",
@@ -212,6 +213,12 @@ nodes:
     ]);
     let mut guard = KillOnDrop(vec![coordinator.id() as i32, daemon.id() as i32]);
     wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
+    // A dataflow that runs across the restart.
+    let started = run_dora(
+        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "survivor"]),
+        survivor.dir.path(),
+    );
+    assert!(started.status.success(), "{started:?}");
 
     coordinator.kill().expect("killing the coordinator");
     coordinator.wait().expect("reaping the coordinator");
@@ -221,6 +228,24 @@ nodes:
     let mut coordinator = spawn_dora(&coordinator_args);
     guard.0.push(coordinator.id() as i32);
     wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
+    // The new coordinator learned the running dataflow from the daemon, and its nodes.
+    let list = run_dora(&ports.cli(&["list"]), cwd);
+    assert!(
+        list.stdout.contains("survivor") && list.stdout.contains("Running"),
+        "{list:?}"
+    );
+    let unknown = wait_for_stderr(
+        &ports.cli(&["logs", "survivor", "nobody"]),
+        cwd,
+        "its nodes: ticker",
+    );
+    assert!(unknown.contains("has no node `nobody`"), "{unknown}");
+    let stop = run_dora(&ports.cli(&["stop", "survivor"]), cwd);
+    assert!(
+        stop.status.success() && stop.stdout.contains("stopped"),
+        "{stop:?}"
+    );
+
     let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
     assert!(output.status.success(), "{output:?}");
     assert!(
@@ -247,25 +272,95 @@ fn wait_exit(child: &mut Child) -> bool {
     false
 }
 
+/// Freezes a process (SIGSTOP) until dropped, then lets it continue (SIGCONT): a failing
+/// test leaves no stopped process behind.
+struct Frozen(nix::unistd::Pid);
+
+impl Frozen {
+    fn new(pid: i32) -> Self {
+        let pid = nix::unistd::Pid::from_raw(pid);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).expect("freezing");
+        Self(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(self.0, nix::sys::signal::Signal::SIGCONT);
+    }
+}
+
+/// The pid a node printed in its log (`... pid=N`).
+fn node_pid(ports: &Ports, cwd: &std::path::Path, dataflow: &str, node: &str) -> i32 {
+    let logs = wait_for_output(&ports.cli(&["logs", dataflow, node]), cwd, "pid=");
+    pid_in(
+        logs.lines()
+            .find(|l| l.contains("pid="))
+            .expect("a pid line"),
+    )
+}
+
 #[test]
 fn lost_daemon_fails_its_dataflows_with_a_message() {
     let ports = Ports::new();
-    let dataflow = Dataflow::new(TICKER);
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: stubborn
+    path: TEST_NODE
+    args: ignore-stop
+  - id: polite
+    path: TEST_NODE
+    args: wait-stop
+"#,
+    );
     let cwd = dataflow.dir.path();
     let guard = up(&ports, cwd);
-    let started = run_dora(&ports.cli(&["start", "dataflow.yml", "--detach"]), cwd);
-    assert!(started.status.success(), "{started:?}");
-    // The daemon is the second process `up` started; freeze it so it stops heartbeating.
-    let daemon = nix::unistd::Pid::from_raw(guard.0[1]);
-    nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGSTOP).expect("stopping");
-    wait_for_output(&ports.cli(&["list"]), cwd, "Failed");
-    let attach = run_dora(&ports.cli(&["stop"]), cwd);
-    assert!(
-        !attach.status.success(),
-        "no dataflow runs anymore: {attach:?}"
+    let started = run_dora(
+        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "doomed"]),
+        cwd,
     );
-    nix::sys::signal::kill(daemon, nix::sys::signal::Signal::SIGKILL).expect("killing");
-    run_dora(&ports.cli(&["destroy"]), cwd);
+    assert!(started.status.success(), "{started:?}");
+    let nodes = KillOnDrop(vec![
+        node_pid(&ports, cwd, "doomed", "stubborn"),
+        node_pid(&ports, cwd, "doomed", "polite"),
+    ]);
+    // The daemon is the second process `up` started; freeze it so it stops heartbeating.
+    let frozen = Frozen::new(guard.0[1]);
+    wait_for_output(&ports.cli(&["list"]), cwd, "Failed");
+    let stop = run_dora(&ports.cli(&["stop"]), cwd);
+    assert!(!stop.status.success(), "no dataflow runs anymore: {stop:?}");
+
+    // Stopping it by name stops nothing: it says how the dataflow ended, and why.
+    let stop = run_dora(&ports.cli(&["stop", "doomed"]), cwd);
+    assert!(!stop.status.success(), "{stop:?}");
+    assert!(!stop.stdout.contains("stopped"), "{stop:?}");
+    assert!(
+        stop.stderr
+            .contains("had already finished (Failed); nothing was stopped"),
+        "{stop:?}"
+    );
+    assert!(
+        stop.stderr
+            .contains("the default daemon was lost (no heartbeat for 5s)"),
+        "the lost machine is named: {stop:?}"
+    );
+    assert!(!stop.stderr.contains("``"), "{stop:?}");
+
+    // The daemon comes back: the nodes it was declared lost with must not run on.
+    drop(frozen);
+    for &pid in &nodes.0 {
+        assert_gone(pid);
+    }
+    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
+    let list = run_dora(&ports.cli(&["list"]), cwd);
+    assert!(list.stdout.contains("Failed"), "{list:?}");
+
+    let destroy = run_dora(&ports.cli(&["destroy"]), cwd);
+    assert!(destroy.status.success(), "{destroy:?}");
+    for &pid in &guard.0 {
+        assert_gone(pid);
+    }
 }
 
 #[test]
@@ -377,6 +472,80 @@ fn garbage_on_every_port_is_dropped_and_nothing_else_is_affected() {
 }
 
 #[test]
+fn a_truncated_frame_is_logged_as_one() {
+    let ports = Ports::new();
+    let dir = tempfile::tempdir().expect("creating a temp dir");
+    let cwd = dir.path();
+    let mut coordinator = Running::start(
+        &[
+            "coordinator",
+            "--port",
+            &ports.daemon,
+            "--control-port",
+            &ports.control,
+        ],
+        cwd,
+    );
+    let mut daemon = Running::start(
+        &[
+            "daemon",
+            "--coordinator-port",
+            &ports.daemon,
+            "--local-listen-port",
+            &ports.local,
+        ],
+        cwd,
+    );
+    let _guard = KillOnDrop(vec![
+        coordinator.child.id() as i32,
+        daemon.child.id() as i32,
+    ]);
+    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
+
+    // A length prefix announcing 16 bytes, then 3; and half a length prefix.
+    let short_body = [16u8, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3];
+    let short_prefix = [16u8, 0, 0];
+    for port in [&ports.control, &ports.daemon, &ports.local] {
+        send_garbage(port, &short_body);
+        send_garbage(port, &short_prefix);
+    }
+    let check = run_dora(&ports.cli(&["check"]), cwd);
+    assert!(check.status.success(), "{check:?}");
+    run_dora(&ports.cli(&["destroy"]), cwd);
+    assert!(wait_exit(&mut coordinator.child), "the coordinator exits");
+    assert!(wait_exit(&mut daemon.child), "the daemon exits");
+
+    for (who, output) in [
+        ("coordinator", coordinator.finish()),
+        ("daemon", daemon.finish()),
+    ] {
+        let reasons: Vec<&str> = output
+            .stderr
+            .lines()
+            .filter(|l| l.contains("dropped connection from"))
+            .collect();
+        let expected = if who == "coordinator" { 4 } else { 2 };
+        assert_eq!(reasons.len(), expected, "{who}: {output:?}");
+        for reason in &reasons {
+            assert!(
+                reason.contains("the peer closed the connection in the middle of a frame"),
+                "{who}: {reason}"
+            );
+        }
+        assert!(
+            output.stderr.contains("after 3 bytes of the 16-byte body"),
+            "{who}: {output:?}"
+        );
+        assert!(
+            output
+                .stderr
+                .contains("after 3 bytes of the 8-byte length prefix"),
+            "{who}: {output:?}"
+        );
+    }
+}
+
+#[test]
 fn start_attached_streams_output_and_first_ctrl_c_stops() {
     let ports = Ports::new();
     let dataflow = Dataflow::new(
@@ -395,6 +564,13 @@ nodes:
     let output = run.finish();
     assert!(output.status.success(), "{output:?}");
     assert!(output.stdout.contains("[polite] stopping"), "{output:?}");
+    // Notices name the machine they come from, the default one in words.
+    assert!(
+        output
+            .stderr
+            .contains("dora: [default machine] stopping the dataflow"),
+        "{output:?}"
+    );
     run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
@@ -483,6 +659,88 @@ nodes:
 }
 
 #[test]
+fn a_dataflow_across_two_daemons_survives_a_coordinator_restart() {
+    let ports = Ports::new();
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: left
+    _unstable_deploy:
+      machine: A
+    path: TEST_NODE
+    args: wait-stop
+  - id: right
+    _unstable_deploy:
+      machine: B
+    path: TEST_NODE
+    args: wait-stop
+"#,
+    );
+    let cwd = dataflow.dir.path();
+    let coordinator_args = [
+        "coordinator",
+        "--port",
+        &ports.daemon,
+        "--control-port",
+        &ports.control,
+    ];
+    let mut coordinator = spawn_dora(&coordinator_args);
+    let mut guard = KillOnDrop(vec![coordinator.id() as i32]);
+    let mut daemons = Vec::new();
+    for machine in ["A", "B"] {
+        let local = free_port().to_string();
+        let daemon = spawn_dora(&[
+            "daemon",
+            "--machine-id",
+            machine,
+            "--coordinator-port",
+            &ports.daemon,
+            "--local-listen-port",
+            &local,
+        ]);
+        guard.0.push(daemon.id() as i32);
+        daemons.push(daemon);
+    }
+    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 2 connected");
+    let started = run_dora(
+        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "pair"]),
+        cwd,
+    );
+    assert!(started.status.success(), "{started:?}");
+    let pids = [
+        node_pid(&ports, cwd, "pair", "left"),
+        node_pid(&ports, cwd, "pair", "right"),
+    ];
+    guard.0.extend(pids);
+
+    coordinator.kill().expect("killing the coordinator");
+    coordinator.wait().expect("reaping the coordinator");
+    let mut coordinator = spawn_dora(&coordinator_args);
+    guard.0.push(coordinator.id() as i32);
+    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 2 connected");
+
+    // Both parts belong to the dataflow again: a stop asks both nodes, kills neither.
+    let stop = run_dora(&ports.cli(&["stop", "pair"]), cwd);
+    assert!(stop.status.success(), "{stop:?}");
+    assert!(!stop.stdout.contains("killed"), "{stop:?}");
+    for node in ["left", "right"] {
+        let logs = run_dora(&ports.cli(&["logs", "pair", node]), cwd);
+        assert!(
+            logs.stdout.contains(&format!("[{node}] stopping")),
+            "{node} got the stop: {logs:?}"
+        );
+    }
+    for pid in pids {
+        assert_gone(pid);
+    }
+    run_dora(&ports.cli(&["destroy"]), cwd);
+    assert!(wait_exit(&mut coordinator), "destroy ends the coordinator");
+    for daemon in &mut daemons {
+        assert!(wait_exit(daemon), "destroy ends every daemon");
+    }
+}
+
+#[test]
 fn a_crashing_dataflow_leaves_others_running_and_logs_follow() {
     let ports = Ports::new();
     let steady = Dataflow::new(TICKER);
@@ -503,6 +761,13 @@ nodes:
     assert!(started.status.success(), "{started:?}");
     let crashed = run_dora(&ports.cli(&["start", "dataflow.yml"]), crashing.dir.path());
     assert!(!crashed.status.success(), "{crashed:?}");
+    // With two dataflows, a node alone is ambiguous.
+    let ambiguous = run_dora(&ports.cli(&["logs", "ticker"]), cwd);
+    assert!(!ambiguous.status.success(), "{ambiguous:?}");
+    assert!(
+        ambiguous.stderr.contains("several dataflows, name one: "),
+        "{ambiguous:?}"
+    );
 
     // The steady dataflow still runs and its log can be followed.
     let mut follow = Running::start(&ports.cli(&["logs", "steady", "ticker", "--follow"]), cwd);

@@ -38,15 +38,9 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
                 println!("daemon: none connected");
                 false
             } else {
-                let names: Vec<String> = daemons
+                let names: Vec<&str> = daemons
                     .iter()
-                    .map(|d| {
-                        if d.is_empty() {
-                            "(default)".into()
-                        } else {
-                            d.clone()
-                        }
-                    })
+                    .map(|d| crate::coordinator::Machine(d).label())
                     .collect();
                 println!("daemon: {} connected ({})", daemons.len(), names.join(", "));
                 true

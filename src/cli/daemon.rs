@@ -32,8 +32,9 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     };
     if !args.quiet {
         eprintln!(
-            "dora daemon `{}`: coordinator at {}",
-            options.machine_id, options.coordinator_addr
+            "dora daemon of {}: coordinator at {}",
+            crate::coordinator::Machine(&options.machine_id),
+            options.coordinator_addr
         );
     }
     // Nodes are spawned from the runtime's worker threads, which live as long as the daemon

@@ -1,5 +1,9 @@
 //! `dora stop`: stop a dataflow by UUID, by name, or the only running one; wait until it has
 //! stopped and report nodes killed after the grace period and nodes that failed.
+//!
+//! Exit status: 0 when the dataflow was stopped; 1 when there was nothing to stop (no
+//! dataflow runs, or the one named had already finished, whose status is then shown) or on
+//! an error.
 
 use std::{
     io::{BufRead, IsTerminal, Write},
@@ -7,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use dora_message::coordinator::{ControlReply, ControlRequest, DataflowStatus};
+use dora_message::coordinator::{ControlReply, ControlRequest, DataflowResult, DataflowStatus};
 
 use super::client::{block_on, request, CoordinatorArgs};
 
@@ -41,8 +45,13 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
             grace_duration: args.grace_duration,
         },
     ))??;
-    let ControlReply::Stopped(result) = reply else {
-        eyre::bail!("unexpected reply from the coordinator: {reply:?}");
+    let result = match reply {
+        ControlReply::Stopped(result) => result,
+        ControlReply::Finished(result) => {
+            report_already_finished(&result);
+            return Ok(ExitCode::FAILURE);
+        }
+        other => eyre::bail!("unexpected reply from the coordinator: {other:?}"),
     };
     println!("dataflow {} ({}) stopped", result.id, result.name);
     for node in &result.nodes {
@@ -59,6 +68,27 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         println!("{error}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Says that the dataflow had ended before `dora stop`, and how: nothing was stopped.
+fn report_already_finished(result: &DataflowResult) {
+    let status = if result.is_success() {
+        DataflowStatus::Succeeded
+    } else {
+        DataflowStatus::Failed
+    };
+    eprintln!(
+        "dataflow {} ({}) had already finished ({status}); nothing was stopped",
+        result.id, result.name
+    );
+    for node in &result.nodes {
+        if let Some(failure) = &node.failure {
+            eprintln!("node `{}` {failure}", node.node_id);
+        }
+    }
+    for error in &result.errors {
+        eprintln!("{error}");
+    }
 }
 
 /// The one running dataflow, or one picked on the terminal among several.

@@ -9,10 +9,15 @@
 //! - A daemon that closes its connection, or sends nothing for [`DAEMON_TIMEOUT`] (it sends a
 //!   heartbeat every second), is lost: its dataflows fail with a message that says so.
 //! - A daemon that reconnects (after a coordinator restart, say) registers again and reports
-//!   the dataflows it still runs, so they show up in `dora list` and finish normally.
+//!   the dataflows it still runs, so they show up in `dora list` and finish normally. A
+//!   dataflow part the coordinator already counted as gone (its daemon was lost, then came
+//!   back) is killed instead: its result was reported, so its nodes must not run on.
 //! - Anything malformed on either port ends that one connection with a logged reason.
 
+mod machine;
 mod names;
+
+pub use machine::Machine;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -206,7 +211,8 @@ async fn serve_daemon(
         })) if registered == machine_id => (data_address, running),
         other => {
             return tracing::warn!(
-                "dropped daemon `{machine_id}`: expected a registration, got {other:?}"
+                "dropped {}: expected a registration, got {other:?}",
+                Machine(&machine_id).daemon()
             )
         }
     };
@@ -273,9 +279,17 @@ struct DataflowState {
     id: String,
     name: String,
     status: DataflowStatus,
+    /// The nodes of the descriptor; empty for a dataflow learned from a re-registering
+    /// daemon (see `adopted`).
     nodes: Vec<String>,
+    /// Learned from a daemon that registered again while running it (the coordinator
+    /// restarted): the descriptor is unknown here, nodes are known as they report.
+    adopted: bool,
     /// Machines that still run part of the dataflow.
     running_on: BTreeSet<String>,
+    /// Machines whose daemon was lost while running part of the dataflow: that part counts
+    /// as gone, and is killed if the daemon comes back.
+    lost_on: BTreeSet<String>,
     /// Machines that have not confirmed the spawn yet, and who asked for it.
     pending_spawn: BTreeSet<String>,
     start_reply: Option<mpsc::UnboundedSender<ControlReply>>,
@@ -289,6 +303,44 @@ struct DataflowState {
 }
 
 impl DataflowState {
+    fn new(id: String, name: String, nodes: Vec<String>, machines: BTreeSet<String>) -> Self {
+        Self {
+            id,
+            name,
+            status: DataflowStatus::Running,
+            nodes,
+            adopted: false,
+            running_on: machines.clone(),
+            lost_on: BTreeSet::new(),
+            pending_spawn: machines,
+            start_reply: None,
+            outcomes: Vec::new(),
+            errors: Vec::new(),
+            logs: Vec::new(),
+            attached: Vec::new(),
+            followers: Vec::new(),
+            stop_waiters: Vec::new(),
+            stop_sent: false,
+        }
+    }
+
+    /// The dataflow's node ids: those of the descriptor, then any other node that logged
+    /// or finished (all there is for an adopted dataflow).
+    fn node_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = self.nodes.iter().map(String::as_str).collect();
+        let reported = self
+            .logs
+            .iter()
+            .map(|l| l.node_id.as_str())
+            .chain(self.outcomes.iter().map(|o| o.node_id.as_str()));
+        for id in reported {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
     fn result(&self) -> DataflowResult {
         DataflowResult {
             id: self.id.clone(),
@@ -329,34 +381,46 @@ impl State {
                 running,
                 tx,
             } => {
+                let daemon = Machine(&machine_id).daemon();
                 if let Some(old) = self.daemons.get(&machine_id) {
-                    tracing::warn!(
-                        "daemon `{machine_id}` connected again; dropping its previous connection"
-                    );
+                    tracing::warn!("{daemon} connected again; dropping its previous connection");
                     let _ = old.tx.send(CoordinatorToDaemon::Heartbeat);
                 }
-                tracing::info!("daemon `{machine_id}` registered (data address {data_address})");
+                tracing::info!("{daemon} registered (data address {data_address})");
                 for (id, name) in running {
-                    let dataflow =
-                        self.dataflows
-                            .entry(id.clone())
-                            .or_insert_with(|| DataflowState {
-                                id: id.clone(),
-                                name,
-                                status: DataflowStatus::Running,
-                                nodes: Vec::new(),
-                                running_on: BTreeSet::new(),
-                                pending_spawn: BTreeSet::new(),
-                                start_reply: None,
-                                outcomes: Vec::new(),
-                                errors: Vec::new(),
-                                logs: Vec::new(),
-                                attached: Vec::new(),
-                                followers: Vec::new(),
-                                stop_waiters: Vec::new(),
-                                stop_sent: false,
-                            });
-                    dataflow.running_on.insert(machine_id.clone());
+                    let Some(dataflow) = self.dataflows.get_mut(&id) else {
+                        // Started before this coordinator did: adopt it.
+                        let mut dataflow = DataflowState::new(
+                            id.clone(),
+                            name,
+                            Vec::new(),
+                            BTreeSet::from([machine_id.clone()]),
+                        );
+                        dataflow.pending_spawn.clear();
+                        dataflow.adopted = true;
+                        self.dataflows.insert(id, dataflow);
+                        continue;
+                    };
+                    let counted_as_gone = dataflow.lost_on.contains(&machine_id)
+                        || dataflow.status != DataflowStatus::Running;
+                    if !counted_as_gone {
+                        // A new connection of a daemon never declared lost, or another
+                        // machine of an adopted dataflow.
+                        dataflow.running_on.insert(machine_id.clone());
+                        continue;
+                    }
+                    // The dataflow's result already counts this part as gone (and may be
+                    // out): its nodes must not run on.
+                    tracing::warn!(
+                        "{daemon} still runs part of dataflow {} ({}), which counts that part \
+                         as gone; killing its nodes there",
+                        dataflow.id,
+                        dataflow.name
+                    );
+                    let _ = tx.send(CoordinatorToDaemon::Stop {
+                        dataflow_id: id,
+                        grace_duration: Duration::ZERO,
+                    });
                 }
                 if self.destroy_reply.is_some() {
                     let _ = tx.send(CoordinatorToDaemon::Destroy);
@@ -393,7 +457,7 @@ impl State {
                     .is_some_and(|d| d.conn == conn)
                 {
                     if self.destroy_sent.is_some() {
-                        tracing::info!("daemon `{machine_id}` exited");
+                        tracing::info!("{} exited", Machine(&machine_id).daemon());
                         self.daemons.remove(&machine_id);
                     } else {
                         self.daemon_lost(&machine_id, &reason);
@@ -426,7 +490,8 @@ impl State {
     }
 
     fn daemon_lost(&mut self, machine_id: &str, reason: &str) {
-        tracing::warn!("daemon `{machine_id}` lost: {reason}");
+        let daemon = Machine(machine_id).daemon();
+        tracing::warn!("{daemon} lost: {reason}");
         self.daemons.remove(machine_id);
         let ids: Vec<String> = self
             .dataflows
@@ -435,8 +500,12 @@ impl State {
             .map(|d| d.id.clone())
             .collect();
         for id in ids {
-            let message = format!("daemon `{machine_id}` was lost ({reason}); its nodes are gone");
+            let message = format!(
+                "{daemon} was lost ({reason}); its nodes are counted as gone (and are killed \
+                 if it comes back)"
+            );
             if let Some(dataflow) = self.dataflows.get_mut(&id) {
+                dataflow.lost_on.insert(machine_id.to_owned());
                 dataflow.errors.push(message.clone());
                 dataflow.notice(message);
                 dataflow.pending_spawn.remove(machine_id);
@@ -459,7 +528,7 @@ impl State {
                 if let Err(err) = result {
                     dataflow
                         .errors
-                        .push(format!("spawning on machine `{machine_id}` failed: {err}"));
+                        .push(format!("spawning on {} failed: {err}", Machine(machine_id)));
                 }
                 if dataflow.pending_spawn.is_empty() {
                     if let Some(reply) = dataflow.start_reply.take() {
@@ -494,7 +563,7 @@ impl State {
                 message,
             } => {
                 if let Some(dataflow) = self.dataflows.get_mut(&dataflow_id) {
-                    dataflow.notice(format!("[{machine_id}] {message}"));
+                    dataflow.notice(format!("[{}] {message}", Machine(machine_id).label()));
                 }
             }
             DaemonToCoordinator::Finished { dataflow_id, nodes } => {
@@ -507,8 +576,12 @@ impl State {
         let Some(dataflow) = self.dataflows.get_mut(id) else {
             return;
         };
+        if !dataflow.running_on.remove(machine_id) {
+            // A part killed after its daemon came back from being lost: the dataflow's
+            // result already counts it as gone.
+            return;
+        }
         dataflow.outcomes.extend(nodes);
-        dataflow.running_on.remove(machine_id);
         if !dataflow.running_on.is_empty() || dataflow.status != DataflowStatus::Running {
             return;
         }
@@ -562,7 +635,8 @@ impl State {
         }
     }
 
-    /// Finds a dataflow by UUID or name; with `None`, the only one matching `only`.
+    /// Finds a dataflow by UUID or name; with `None`, the only one matching `only`, which
+    /// `what` describes ("dataflow", "running dataflow").
     fn resolve(
         &self,
         dataflow: Option<&str>,
@@ -590,9 +664,9 @@ impl State {
                     self.dataflows.values().filter(|d| only(d)).collect();
                 match candidates.as_slice() {
                     [one] => Ok(one.id.clone()),
-                    [] => Err(format!("there is no {what} dataflow")),
+                    [] => Err(format!("there is no {what}")),
                     many => Err(format!(
-                        "several {what} dataflows, name one: {}",
+                        "several {what}s, name one: {}",
                         many.iter()
                             .map(|d| describe(d))
                             .collect::<Vec<_>>()
@@ -618,7 +692,7 @@ impl State {
                 Err(message) => error(message),
             },
             ControlRequest::Attach { dataflow } => {
-                let id = match self.resolve(Some(&dataflow), |_| true, "") {
+                let id = match self.resolve(Some(&dataflow), |_| true, "dataflow") {
                     Ok(id) => id,
                     Err(message) => return error(message),
                 };
@@ -641,7 +715,7 @@ impl State {
                 let id = match self.resolve(
                     dataflow.as_deref(),
                     |d| d.status == DataflowStatus::Running,
-                    "running",
+                    "running dataflow",
                 ) {
                     Ok(id) => id,
                     Err(message) => return error(message),
@@ -650,7 +724,8 @@ impl State {
                     return;
                 };
                 if state.status != DataflowStatus::Running {
-                    let _ = reply.send(ControlReply::Stopped(state.result()));
+                    // Nothing to stop: answer with how it ended, not with `Stopped`.
+                    let _ = reply.send(ControlReply::Finished(state.result()));
                     return;
                 }
                 state.stop_waiters.push(reply);
@@ -673,21 +748,31 @@ impl State {
                 node,
                 follow,
             } => {
-                let id = match self.resolve(dataflow.as_deref(), |_| true, "") {
+                let id = match self.resolve(dataflow.as_deref(), |_| true, "dataflow") {
                     Ok(id) => id,
                     Err(message) => return error(message),
                 };
                 let Some(state) = self.dataflows.get_mut(&id) else {
                     return;
                 };
-                let known_node =
-                    state.nodes.contains(&node) || state.logs.iter().any(|l| l.node_id == node);
-                if !known_node {
+                let known = state.node_ids();
+                if !known.contains(&node.as_str()) {
+                    // An adopted dataflow's nodes are known once they printed something.
+                    let partial = if state.adopted && state.status == DataflowStatus::Running {
+                        " (this coordinator started while the dataflow ran: nodes that have \
+                         printed nothing since are not listed)"
+                    } else {
+                        ""
+                    };
                     return error(format!(
-                        "dataflow {} ({}) has no node `{node}`; its nodes: {}",
+                        "dataflow {} ({}) has no node `{node}`; its nodes: {}{partial}",
                         state.id,
                         state.name,
-                        state.nodes.join(", ")
+                        if known.is_empty() {
+                            "none known".to_owned()
+                        } else {
+                            known.join(", ")
+                        }
                     ));
                 }
                 let lines = state
@@ -777,17 +862,15 @@ impl State {
                 let connected: Vec<String> = self
                     .daemons
                     .keys()
-                    .map(|m| {
-                        if m.is_empty() {
-                            "(default)".into()
-                        } else {
-                            format!("`{m}`")
-                        }
+                    .map(|m| match Machine(m).is_default() {
+                        true => Machine(m).label().to_owned(),
+                        false => format!("`{m}`"),
                     })
                     .collect();
                 return Err(format!(
-                    "node `{}` is deployed on machine `{machine}`, but no daemon with that machine id is connected (connected: {})",
+                    "node `{}` is deployed on {}, but no daemon with that machine id is connected (connected: {})",
                     node.id,
+                    Machine(&machine),
                     if connected.is_empty() { "none".into() } else { connected.join(", ") }
                 ));
             }
@@ -816,25 +899,14 @@ impl State {
             }
         }
         let machines: BTreeSet<String> = placement.keys().cloned().collect();
-        self.dataflows.insert(
+        let mut dataflow = DataflowState::new(
             id.clone(),
-            DataflowState {
-                id,
-                name,
-                status: DataflowStatus::Running,
-                nodes: descriptor.nodes.iter().map(|n| n.id.clone()).collect(),
-                running_on: machines.clone(),
-                pending_spawn: machines,
-                start_reply: Some(reply),
-                outcomes: Vec::new(),
-                errors: Vec::new(),
-                logs: Vec::new(),
-                attached: Vec::new(),
-                followers: Vec::new(),
-                stop_waiters: Vec::new(),
-                stop_sent: false,
-            },
+            name,
+            descriptor.nodes.iter().map(|n| n.id.clone()).collect(),
+            machines,
         );
+        dataflow.start_reply = Some(reply);
+        self.dataflows.insert(id, dataflow);
         Ok(())
     }
 

@@ -8,15 +8,16 @@
 use std::time::Duration;
 
 use dora_message::{
-    frame::{self, FrameError},
     node_daemon::{DaemonEvent, DaemonReply, NodeRequest},
     PROTOCOL_VERSION,
 };
 use tokio::{
-    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
+    io::{AsyncRead, AsyncWrite},
     net::{TcpListener, UnixListener},
     sync::{mpsc, oneshot},
 };
+
+use crate::net::{read_frame, write_frame};
 
 /// How long a new connection may take to say hello.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -79,29 +80,6 @@ pub async fn accept(
             tracing::warn!("accepting a node connection failed: {err}");
         }
     }
-}
-
-async fn read_frame<T: serde::de::DeserializeOwned>(
-    stream: &mut (impl AsyncRead + Unpin),
-) -> Result<Option<T>, FrameError> {
-    let mut prefix = [0u8; 8];
-    match stream.read_exact(&mut prefix).await {
-        Ok(_) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(err) => return Err(err.into()),
-    }
-    let len = frame::check_len(prefix)?;
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body).await?;
-    frame::decode(&body).map(Some)
-}
-
-async fn write_frame<T: serde::Serialize>(
-    stream: &mut (impl AsyncWrite + Unpin),
-    value: &T,
-) -> Result<(), FrameError> {
-    stream.write_all(&frame::encode(value)?).await?;
-    Ok(())
 }
 
 /// Serves one node connection until the node hangs up or the daemon drops the node's event

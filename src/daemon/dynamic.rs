@@ -33,7 +33,7 @@ use dora_message::{
 };
 use eyre::WrapErr;
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::AsyncWriteExt,
     net::{UnixListener, UnixStream},
     sync::mpsc,
 };
@@ -369,18 +369,12 @@ async fn serve(mut stream: UnixStream, nodes: DynamicNodes) {
 }
 
 async fn read_request(stream: &mut UnixStream) -> Result<DynamicNodeRequest, String> {
-    let mut prefix = [0u8; 8];
-    stream
-        .read_exact(&mut prefix)
-        .await
-        .map_err(|err| err.to_string())?;
-    let len = frame::check_len(prefix).map_err(|err| err.to_string())?;
-    let mut body = vec![0u8; len];
-    stream
-        .read_exact(&mut body)
-        .await
-        .map_err(|err| err.to_string())?;
-    frame::decode(&body).map_err(|err| format!("not a dynamic node request: {err}"))
+    match crate::net::read_frame(stream).await {
+        Ok(Some(request)) => Ok(request),
+        Ok(None) => Err("closed before naming a node".into()),
+        Err(frame::FrameError::Decode(err)) => Err(format!("not a dynamic node request: {err}")),
+        Err(err) => Err(err.to_string()),
+    }
 }
 
 async fn write_reply(stream: &mut UnixStream, reply: &DynamicNodeReply) -> std::io::Result<()> {

@@ -655,8 +655,8 @@ fn start_bridges(dataflow_id: &str, remote: RemoteSpec, bridges: Vec<remote::Bri
         if !bridge.sends.is_empty() {
             let Some(&(_, addr)) = remote.peers.iter().find(|(m, _)| *m == bridge.machine) else {
                 tracing::warn!(
-                    "dataflow {dataflow_id}: no data address for machine `{}`",
-                    bridge.machine
+                    "dataflow {dataflow_id}: no data address for {}",
+                    crate::coordinator::Machine(&bridge.machine)
                 );
                 continue;
             };

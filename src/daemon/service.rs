@@ -184,7 +184,14 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                                 }
                                 CoordinatorToDaemon::Stop { dataflow_id, grace_duration } => {
                                     if let Some(dataflow) = dataflows.get(&dataflow_id) {
-                                        let _ = dataflow.stop.send(StopRequest::Graceful(grace_duration));
+                                        // No grace at all (a part the coordinator already
+                                        // counted as gone): kill without asking first.
+                                        let request = if grace_duration.is_zero() {
+                                            StopRequest::Kill
+                                        } else {
+                                            StopRequest::Graceful(grace_duration)
+                                        };
+                                        let _ = dataflow.stop.send(request);
                                     }
                                 }
                                 CoordinatorToDaemon::Destroy => {
@@ -377,8 +384,8 @@ async fn accept_links(listener: TcpListener, registry: Registry) {
                     Some(deliver) => break deliver,
                     None if Instant::now() > deadline => {
                         return tracing::warn!(
-                            "dropped data link from `{}`: no dataflow {} here",
-                            hello.from_machine,
+                            "dropped data link from {}: no dataflow {} here",
+                            crate::coordinator::Machine(&hello.from_machine),
                             hello.dataflow_id
                         )
                     }
@@ -395,8 +402,8 @@ async fn accept_links(listener: TcpListener, registry: Registry) {
                     Ok(None) => return,
                     Err(err) => {
                         return tracing::warn!(
-                            "data link from `{}` failed: {err}",
-                            hello.from_machine
+                            "data link from {} failed: {err}",
+                            crate::coordinator::Machine(&hello.from_machine)
                         )
                     }
                 }

@@ -14,7 +14,7 @@ pub const MAX_FRAME_LEN: u64 = 64 * 1024 * 1024;
 /// Errors reading or decoding a frame.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
-    #[error("connection I/O failed")]
+    #[error("connection I/O failed: {0}")]
     Io(#[from] io::Error),
     #[error("frame of {0} bytes exceeds the limit of {MAX_FRAME_LEN} bytes")]
     TooLarge(u64),
