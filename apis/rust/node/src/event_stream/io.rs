@@ -219,6 +219,11 @@ pub(crate) fn wait(shared: &NodeShared, pollfds: &mut [libc::pollfd], timeout_ms
 pub(crate) struct Handoff {
     /// The user's thread is waiting in `recv` and reads the sockets itself.
     pub user_waiting: AtomicBool,
+    /// The user's thread left packets on a connection ([`Budget::FirstMessage`]) and reads
+    /// them on its next wait, normally moments later. The I/O thread treats this like a
+    /// waiting user: it does not wake for those packets at once (a wake-up on the other CPU
+    /// for every message of a burst), but takes over after its step-aside delay.
+    pub user_unfinished: AtomicBool,
     /// The I/O thread is (about to be) waiting on the data sockets.
     io_polling: AtomicBool,
     /// Written to move the I/O thread off the data sockets.
@@ -237,6 +242,7 @@ impl Handoff {
         }
         Ok(Self {
             user_waiting: AtomicBool::new(false),
+            user_unfinished: AtomicBool::new(false),
             io_polling: AtomicBool::new(false),
             // SAFETY: a fresh descriptor owned by nobody else.
             io_wake: unsafe { OwnedFd::from_raw_fd(fd) },
@@ -282,7 +288,8 @@ pub(crate) fn run(shared: Arc<NodeShared>, shutdown: RawFd) {
         pollfds.push(pollfd(shutdown, libc::POLLIN));
         pollfds.push(pollfd(handoff.io_wake.as_raw_fd(), libc::POLLIN));
         handoff.io_polling.store(true, Ordering::SeqCst);
-        let user_waiting = handoff.user_waiting.load(Ordering::SeqCst);
+        let user_waiting = handoff.user_waiting.load(Ordering::SeqCst)
+            || handoff.user_unfinished.load(Ordering::SeqCst);
         let timeout_ms = if user_waiting {
             handoff.io_polling.store(false, Ordering::SeqCst);
             let ms = step_aside.as_millis() as i32;
@@ -312,6 +319,9 @@ pub(crate) fn run(shared: Arc<NodeShared>, shutdown: RawFd) {
             match shared.reader.try_lock() {
                 Ok(mut reader) => {
                     reader.drain(&shared, ready, Budget::All);
+                    handoff
+                        .user_unfinished
+                        .store(reader.has_unfinished(), Ordering::SeqCst);
                     // This thread unmaps what it just saw retired: nothing may wake it again.
                     reader.unmap_retired();
                 }
