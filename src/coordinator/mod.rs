@@ -28,7 +28,7 @@ use std::{
 use dora_descriptor::Descriptor;
 use dora_message::coordinator::{
     ControlReply, ControlRequest, CoordinatorToDaemon, DaemonToCoordinator, DataflowEntry,
-    DataflowResult, DataflowStatus, LogLine, NodeOutcome, Role,
+    DataflowResult, DataflowStatus, LogLine, NodeOutcome, Role, RunningDataflow,
 };
 use eyre::WrapErr;
 use tokio::{
@@ -100,7 +100,7 @@ enum Event {
         conn: u64,
         machine_id: String,
         data_address: SocketAddr,
-        running: Vec<(String, String)>,
+        running: Vec<RunningDataflow>,
         tx: mpsc::UnboundedSender<CoordinatorToDaemon>,
     },
     FromDaemon {
@@ -279,12 +279,9 @@ struct DataflowState {
     id: String,
     name: String,
     status: DataflowStatus,
-    /// The nodes of the descriptor; empty for a dataflow learned from a re-registering
-    /// daemon (see `adopted`).
+    /// The nodes of the descriptor (for a dataflow learned from a re-registering daemon,
+    /// as that daemon listed them).
     nodes: Vec<String>,
-    /// Learned from a daemon that registered again while running it (the coordinator
-    /// restarted): the descriptor is unknown here, nodes are known as they report.
-    adopted: bool,
     /// Machines that still run part of the dataflow.
     running_on: BTreeSet<String>,
     /// Machines whose daemon was lost while running part of the dataflow: that part counts
@@ -309,7 +306,6 @@ impl DataflowState {
             name,
             status: DataflowStatus::Running,
             nodes,
-            adopted: false,
             running_on: machines.clone(),
             lost_on: BTreeSet::new(),
             pending_spawn: machines,
@@ -325,7 +321,7 @@ impl DataflowState {
     }
 
     /// The dataflow's node ids: those of the descriptor, then any other node that logged
-    /// or finished (all there is for an adopted dataflow).
+    /// or finished.
     fn node_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.nodes.iter().map(String::as_str).collect();
         let reported = self
@@ -387,17 +383,16 @@ impl State {
                     let _ = old.tx.send(CoordinatorToDaemon::Heartbeat);
                 }
                 tracing::info!("{daemon} registered (data address {data_address})");
-                for (id, name) in running {
+                for RunningDataflow { id, name, nodes } in running {
                     let Some(dataflow) = self.dataflows.get_mut(&id) else {
                         // Started before this coordinator did: adopt it.
                         let mut dataflow = DataflowState::new(
                             id.clone(),
                             name,
-                            Vec::new(),
+                            nodes,
                             BTreeSet::from([machine_id.clone()]),
                         );
                         dataflow.pending_spawn.clear();
-                        dataflow.adopted = true;
                         self.dataflows.insert(id, dataflow);
                         continue;
                     };
@@ -757,15 +752,8 @@ impl State {
                 };
                 let known = state.node_ids();
                 if !known.contains(&node.as_str()) {
-                    // An adopted dataflow's nodes are known once they printed something.
-                    let partial = if state.adopted && state.status == DataflowStatus::Running {
-                        " (this coordinator started while the dataflow ran: nodes that have \
-                         printed nothing since are not listed)"
-                    } else {
-                        ""
-                    };
                     return error(format!(
-                        "dataflow {} ({}) has no node `{node}`; its nodes: {}{partial}",
+                        "dataflow {} ({}) has no node `{node}`; its nodes: {}",
                         state.id,
                         state.name,
                         if known.is_empty() {

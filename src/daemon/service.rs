@@ -51,6 +51,8 @@ pub struct DaemonOptions {
 
 struct RunningDataflow {
     name: String,
+    /// Every node of the dataflow, for a coordinator that learns of it on registration.
+    nodes: Vec<String>,
     stop: mpsc::UnboundedSender<StopRequest>,
 }
 
@@ -125,7 +127,11 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
             data_address,
             running: dataflows
                 .iter()
-                .map(|(id, d)| (id.clone(), d.name.clone()))
+                .map(|(id, d)| dora_message::coordinator::RunningDataflow {
+                    id: id.clone(),
+                    name: d.name.clone(),
+                    nodes: d.nodes.clone(),
+                })
                 .collect(),
         };
         if write_frame(&mut writer, &register).await.is_err() {
@@ -170,6 +176,7 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                                     if let Ok(mut registry) = registry.lock() {
                                         registry.insert(dataflow_id.clone(), incoming_tx);
                                     }
+                                    let all_nodes = placement.iter().map(|(node, _)| node.clone()).collect();
                                     let remote = RemoteSpec {
                                         machine_id: options.machine_id.clone(),
                                         placement,
@@ -180,7 +187,7 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                                         dataflow_id.clone(), &options.machine_id, descriptor, path, nodes,
                                         remote, hot_reload, dynamic_nodes.clone(), stop_rx, to_coordinator.clone(),
                                     );
-                                    dataflows.insert(dataflow_id, RunningDataflow { name, stop: stop_tx });
+                                    dataflows.insert(dataflow_id, RunningDataflow { name, nodes: all_nodes, stop: stop_tx });
                                 }
                                 CoordinatorToDaemon::Stop { dataflow_id, grace_duration } => {
                                     if let Some(dataflow) = dataflows.get(&dataflow_id) {

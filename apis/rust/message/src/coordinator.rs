@@ -185,6 +185,16 @@ pub enum CoordinatorToDaemon {
     Heartbeat,
 }
 
+/// A dataflow a daemon runs part of when it registers: what a coordinator that started
+/// meanwhile learns of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunningDataflow {
+    pub id: String,
+    pub name: String,
+    /// Every node of the dataflow (on all machines), as in its descriptor.
+    pub nodes: Vec<String>,
+}
+
 /// Daemon → coordinator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DaemonToCoordinator {
@@ -194,7 +204,7 @@ pub enum DaemonToCoordinator {
         /// Where this daemon accepts data connections from other daemons.
         data_address: std::net::SocketAddr,
         /// Dataflows still running here (after a coordinator restart).
-        running: Vec<(String, String)>,
+        running: Vec<RunningDataflow>,
     },
     Spawned {
         dataflow_id: String,
