@@ -259,8 +259,20 @@ impl Handoff {
         }
     }
 
+    /// Called by the user's thread after it read the connections: records whether it left
+    /// packets behind, and wakes the I/O thread to unmap the regions it saw retired (the
+    /// I/O thread unmaps, see [`Reader::drain`]'s callers; it may be blocked with nothing
+    /// else to wake it).
+    pub fn user_read(&self, reader: &Reader) {
+        self.user_unfinished
+            .store(reader.has_unfinished(), Ordering::SeqCst);
+        if reader.has_retired() {
+            self.wake_io();
+        }
+    }
+
     /// Wakes the I/O thread (to unmap regions the user's thread saw retired).
-    pub fn wake_io(&self) {
+    fn wake_io(&self) {
         let one: u64 = 1;
         // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
         unsafe { libc::write(self.io_wake.as_raw_fd(), (&one as *const u64).cast(), 8) };

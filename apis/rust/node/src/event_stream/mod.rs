@@ -22,7 +22,7 @@ pub(crate) mod queue;
 
 use std::{
     pin::Pin,
-    sync::{atomic::Ordering, Arc},
+    sync::Arc,
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -95,13 +95,7 @@ impl EventStream {
             if unfinished {
                 if let Ok(mut reader) = shared.reader.try_lock() {
                     reader.drain_unfinished(shared);
-                    shared
-                        .handoff
-                        .user_unfinished
-                        .store(reader.has_unfinished(), Ordering::SeqCst);
-                    if reader.has_retired() {
-                        shared.handoff.wake_io();
-                    }
+                    shared.handoff.user_read(&reader);
                 }
                 continue;
             }
@@ -131,15 +125,7 @@ impl EventStream {
                 match shared.reader.try_lock() {
                     Ok(mut reader) => {
                         reader.drain(shared, Some(&self.pollfds[1..]), io::Budget::FirstMessage);
-                        shared
-                            .handoff
-                            .user_unfinished
-                            .store(reader.has_unfinished(), Ordering::SeqCst);
-                        // Unmapping is left to the I/O thread (see `io`); it may be blocked
-                        // with nothing else to wake it.
-                        if reader.has_retired() {
-                            shared.handoff.wake_io();
-                        }
+                        shared.handoff.user_read(&reader);
                     }
                     // The I/O thread is reading: its events are moments away.
                     Err(_) => std::thread::yield_now(),
