@@ -14,7 +14,7 @@ import time
 
 from dora import Node
 
-from plan import CSV_HEADER
+from plan import CSV_HEADER, LATENCY_MESSAGES, SIZES, throughput_messages
 
 
 class SizeRecord:
@@ -39,6 +39,7 @@ def main():
     path = os.environ.get("BENCHMARK_CSV") or "benchmark.csv"
     node = Node()
     sizes = {}
+    arrivals = {}
     problems = []
     for event in node:
         if event["type"] != "INPUT":
@@ -51,18 +52,29 @@ def main():
         sent = metadata["timestamp"]
         # The timestamp comes as a datetime (microseconds).
         sent_ns = int(sent.timestamp()) * 1_000_000_000 + sent.microsecond * 1000
-        size, seq, count = metadata["size"], metadata["seq"], metadata["count"]
+        # As in the Rust receiver: no metadata parameters; the size is the payload's length,
+        # the sequence number its stamp (for 0-byte payloads, the arrival count), the count
+        # the schedule's.
         value = event["value"]
-        if len(value) != size:
-            problems.append(f"{phase} size {size} seq {seq}: {len(value)} bytes")
-        elif size >= 8:
-            stamped = int.from_bytes(memoryview(value.buffers()[1])[:8], "little")
-            if stamped != seq:
-                problems.append(f"{phase} size {size} seq {seq}: stamped {stamped}")
+        size = len(value)
+        if size not in SIZES:
+            problems.append(f"{phase} message of {size} bytes: not a size of the schedule")
+            continue
+        key = (phase, size)
+        if size >= 8:
+            seq = int.from_bytes(memoryview(value.buffers()[1])[:8], "little")
+        else:
+            seq = arrivals.get(key, 0)
+        arrivals[key] = arrivals.get(key, 0) + 1
+        count = LATENCY_MESSAGES if phase == "latency" else throughput_messages(size)
         # Release the shared memory region at once, as the Rust receiver does.
         del value, event
         record = sizes.setdefault(size, SizeRecord())
         if phase == "latency":
+            if seq != len(record.latencies_ns):
+                problems.append(
+                    f"size {size}: latency seq {seq}, expected {len(record.latencies_ns)}"
+                )
             record.latency_expected = count
             record.latencies_ns.append(max(arrival_ns - sent_ns, 0))
         else:

@@ -41,7 +41,8 @@ def send(node, phase, size, seq, count):
         if size >= 8:
             buffer[:8] = stamp
 
-    node.send_output_raw(phase, size, fill, {"size": size, "seq": seq, "count": count})
+    # No metadata parameters, as in the Rust sender: the receiver knows the schedule.
+    node.send_output_raw(phase, size, fill)
 
 
 if __name__ == "__main__":

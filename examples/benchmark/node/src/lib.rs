@@ -3,8 +3,9 @@
 //!
 //! - [`plan`]: the schedule both modes follow (sizes, phases, pacing) and the [`Transport`]
 //!   trait a sender implements once per mode.
-//! - [`message`]: what travels with each message (the [`Header`]) and how it is encoded for
-//!   dora (metadata parameters) and for the socket (a fixed frame header).
+//! - [`message`]: what travels with each message (the [`Header`]): for the socket a fixed
+//!   frame header; through dora nothing but the stamped payload, the header is recovered
+//!   from it and the schedule.
 //! - [`record`]: the receiver side, turning arrivals into one [`Row`] per size and listing
 //!   every lost, reordered or corrupted message.
 //! - [`results`]: the CSV file both receivers append to and the report reads.

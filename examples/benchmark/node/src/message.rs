@@ -1,14 +1,23 @@
-//! What travels with each benchmark message, and its two encodings.
+//! What travels with each benchmark message.
 //!
 //! Every payload of 8 bytes or more starts with the message's sequence number
 //! (little-endian), written by the sender and checked by the receiver: it proves the receiver
 //! looks at the message that was sent without making the sender touch more than one page.
+//!
+//! Through the socket (the floor) a message is a fixed frame header ([`Header::encode`]) and
+//! the payload. Through dora, as in dora-rs's benchmark, a message carries no metadata
+//! parameters: the phase is the input, the size the payload's length, the sequence number the
+//! stamp (for 0-byte payloads, the arrival count) and the count the schedule's
+//! ([`Identify`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use dora_node_api::{MetadataParameters, Parameter};
+use std::collections::BTreeMap;
 
-use crate::{plan::Phase, Result};
+use crate::{
+    plan::{self, Phase},
+    Result,
+};
 
 /// The description of one message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,35 +35,6 @@ pub struct Header {
 pub const FRAME_HEADER_LEN: usize = 40;
 
 impl Header {
-    /// The dora metadata parameters that carry the header; the phase is the output id.
-    pub fn to_parameters(self) -> MetadataParameters {
-        let mut parameters = MetadataParameters::new();
-        for (key, value) in [
-            ("size", self.size as u64),
-            ("seq", self.seq),
-            ("count", self.count),
-        ] {
-            parameters.insert(key.into(), Parameter::Integer(value as i64));
-        }
-        parameters
-    }
-
-    /// The header of a message received on the input of `phase` with `parameters`.
-    pub fn from_parameters(phase: Phase, parameters: &MetadataParameters) -> Result<Header> {
-        let integer = |key: &str| -> Result<u64> {
-            match parameters.get(key) {
-                Some(Parameter::Integer(value)) => Ok(u64::try_from(*value)?),
-                _ => Err(format!("parameter `{key}` is missing or not an integer").into()),
-            }
-        };
-        Ok(Header {
-            phase,
-            size: usize::try_from(integer("size")?)?,
-            seq: integer("seq")?,
-            count: integer("count")?,
-        })
-    }
-
     /// Writes the socket frame header for this message, sent at `sent`.
     pub fn encode(self, sent: SystemTime, out: &mut [u8; FRAME_HEADER_LEN]) {
         let sent_ns = sent
@@ -108,6 +88,42 @@ pub fn stamped_seq(payload: &[u8]) -> Option<u64> {
     Some(u64::from_le_bytes(bytes))
 }
 
+/// Recovers the [`Header`] of a message received through dora from what the message itself
+/// carries and the schedule of [`plan`].
+#[derive(Debug, Default)]
+pub struct Identify {
+    /// Messages received per phase and size, for payloads too small to carry a stamp.
+    received: BTreeMap<(Phase, usize), u64>,
+}
+
+impl Identify {
+    /// The header of a message received on the input of `phase` with `payload`; an error when
+    /// the payload's length is not one of the schedule's sizes.
+    pub fn header(&mut self, phase: Phase, payload: &[u8]) -> Result<Header> {
+        let size = payload.len();
+        if !plan::SIZES.contains(&size) {
+            return Err(format!(
+                "{} message of {size} bytes: not a size of the schedule",
+                phase.as_str()
+            )
+            .into());
+        }
+        let received = self.received.entry((phase, size)).or_default();
+        let seq = stamped_seq(payload).unwrap_or(*received);
+        *received += 1;
+        let count = match phase {
+            Phase::Latency => plan::LATENCY_MESSAGES,
+            Phase::Throughput => plan::throughput_messages(size),
+        };
+        Ok(Header {
+            phase,
+            size,
+            seq,
+            count,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,15 +145,31 @@ mod tests {
     }
 
     #[test]
-    fn parameters_round_trip() {
-        let header = Header {
-            phase: Phase::Latency,
-            size: 40960000,
-            seq: 99,
-            count: 100,
-        };
-        let decoded = Header::from_parameters(Phase::Latency, &header.to_parameters());
-        assert_eq!(decoded.expect("valid parameters"), header);
+    fn headers_are_recovered_from_payload_and_schedule() {
+        let mut identify = Identify::default();
+        let mut payload = vec![0; 4096];
+        stamp(&mut payload, 41);
+        let header = identify
+            .header(Phase::Throughput, &payload)
+            .expect("a known size");
+        assert_eq!(
+            header,
+            Header {
+                phase: Phase::Throughput,
+                size: 4096,
+                seq: 41,
+                count: plan::throughput_messages(4096),
+            }
+        );
+        // Without a stamp, the sequence number is the arrival count of that phase and size.
+        for expected in 0..3 {
+            let header = identify.header(Phase::Latency, &[]).expect("a known size");
+            assert_eq!(
+                (header.seq, header.count),
+                (expected, plan::LATENCY_MESSAGES)
+            );
+        }
+        assert!(identify.header(Phase::Latency, &[0; 7]).is_err());
     }
 
     #[test]

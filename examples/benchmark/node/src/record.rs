@@ -74,10 +74,16 @@ impl Recorder {
         let record = self.sizes.entry(header.size).or_default();
         match header.phase {
             Phase::Latency => {
+                let expected_seq = record.latencies.len() as u64;
                 record.latency_expected = header.count;
                 record
                     .latencies
                     .push(arrival.duration_since(sent).unwrap_or_default());
+                if header.seq != expected_seq {
+                    self.problem(format!(
+                        "{header:?}: latency message out of order, expected seq {expected_seq}"
+                    ));
+                }
             }
             Phase::Throughput => {
                 let expected_seq = record.throughput_received;

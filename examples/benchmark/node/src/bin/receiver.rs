@@ -4,21 +4,21 @@
 
 use std::{process::ExitCode, time::SystemTime};
 
-use dora_benchmark::{conclude, message::Header, plan::Phase, record::Recorder, results, Result};
+use dora_benchmark::{conclude, message::Identify, plan::Phase, record::Recorder, results, Result};
 use dora_node_api::{DoraNode, Event};
 
 fn run() -> Result<()> {
     let path = results::default_path();
     let (_node, mut events) = DoraNode::init_from_env()?;
     let mut recorder = Recorder::default();
+    let mut identify = Identify::default();
     while let Some(event) = events.recv() {
         match event {
             Event::Input { id, metadata, data } => {
                 let arrival = SystemTime::now();
-                let header =
-                    Header::from_parameters(Phase::from_name(id.as_str())?, &metadata.parameters)?;
                 let sent = metadata.timestamp().get_time().to_system_time();
                 let payload = data.as_bytes().ok_or("the payload is not a byte array")?;
+                let header = identify.header(Phase::from_name(id.as_str())?, payload)?;
                 recorder.record(header, sent, arrival, payload);
             }
             Event::Stop => break,
