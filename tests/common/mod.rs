@@ -456,25 +456,11 @@ pub fn python() -> &'static Path {
 /// Runs `dora ARGS` in `cwd` until its stdout contains `needle` (polling; fails the test after
 /// [`TIMEOUT`]); returns that stdout.
 pub fn wait_for_output(args: &[&str], cwd: &Path, needle: &str) -> String {
-    wait_for(args, cwd, needle, |output| &output.stdout)
-}
-
-/// [`wait_for_output`] on stderr (an error message that changes as the state does).
-pub fn wait_for_stderr(args: &[&str], cwd: &Path, needle: &str) -> String {
-    wait_for(args, cwd, needle, |output| &output.stderr)
-}
-
-fn wait_for(
-    args: &[&str],
-    cwd: &Path,
-    needle: &str,
-    stream: impl Fn(&Output) -> &String,
-) -> String {
     let deadline = Instant::now() + TIMEOUT;
     loop {
         let output = run_dora(args, cwd);
-        if stream(&output).contains(needle) {
-            return stream(&output).clone();
+        if output.stdout.contains(needle) {
+            return output.stdout;
         }
         assert!(
             Instant::now() < deadline,
