@@ -145,6 +145,14 @@ pub fn forward_outgoing(
                 }
                 // The daemon never lends regions on this side of the bridge.
                 DataPacket::Release { .. } => {}
+                // Where the node wants its regions back: the releases above go there.
+                DataPacket::ReleaseRing => {
+                    if let Some(fd) = fd {
+                        if let Err(err) = peer.attach_release_ring(fd) {
+                            tracing::warn!("node `{node_id}`: {err}; releasing with packets");
+                        }
+                    }
+                }
             }
         }
     }

@@ -24,9 +24,10 @@
 //!   `data`, per message size, and each one slower than 1 ms.
 //! - `async-receive`: like `slow-receive 0`, through `recv_async` on a futures executor.
 //! - `bad-output`: sends on an undeclared output and prints the error.
-//! - `region-burst N SIZE`: sends N messages of SIZE bytes on `data` back to back, waits for
-//!   an input `done`, then prints how many shared memory regions it still maps
-//!   (`sender regions: K`).
+//! - `region-burst N SIZE [idle]`: sends N messages of SIZE bytes on `data` back to back,
+//!   waits for an input `done`, then prints how many shared memory regions it still maps
+//!   (`sender regions: K`). With `idle` it does not read its events: it waits up to 5 s
+//!   until it maps at most 8 regions, then prints the same line.
 //! - `region-drain N`: sleeps 300 ms after its first `data` message (so a burst piles up in
 //!   its queue), takes all N, sends `done`, then waits up to 5 s until it maps at most 8
 //!   regions and prints how many it maps (`receiver regions: K`).
@@ -91,6 +92,7 @@ fn main() -> ExitCode {
         "region-burst" => region_burst(
             arg(1).parse().unwrap_or(100),
             arg(2).parse().unwrap_or(65536),
+            arg(3) == "idle",
         ),
         "region-drain" => region_drain(arg(1).parse().unwrap_or(100)),
         "send-arrow" => send_arrow(),
@@ -466,18 +468,34 @@ fn ping(sizes: &str, count: usize) -> Result<ExitCode> {
 }
 
 /// Shared memory regions of dora mapped by this process (one line per mapping in
-/// `/proc/self/maps`; regions are memory files named `dora-…`).
+/// `/proc/self/maps`; regions are memory files named `dora-…`, and the release rings of
+/// connections that carry regions `dora-…-release-ring-…`, which are not counted).
 fn mapped_regions() -> Result<usize> {
     let maps = std::fs::read_to_string("/proc/self/maps")?;
-    Ok(maps.lines().filter(|l| l.contains("/memfd:dora-")).count())
+    Ok(maps
+        .lines()
+        .filter(|l| l.contains("/memfd:dora-") && !l.contains("-release-ring-"))
+        .count())
 }
 
-fn region_burst(count: usize, size: usize) -> Result<ExitCode> {
+fn region_burst(count: usize, size: usize, idle: bool) -> Result<ExitCode> {
     let (mut node, mut events) = DoraNode::init_from_env()?;
     for _ in 0..count {
         node.send_output_raw("data".into(), Default::default(), size, |buf| buf[0] = 1)?;
     }
     println!("sent {count}, mapping {} regions", mapped_regions()?);
+    if idle {
+        // Only the node's own I/O thread can give the regions back to the pool and retire
+        // the surplus: this thread neither sends nor reads.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut mapped = mapped_regions()?;
+        while mapped > 8 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            mapped = mapped_regions()?;
+        }
+        println!("sender regions: {mapped}");
+        return Ok(ExitCode::SUCCESS);
+    }
     while let Some(event) = events.recv() {
         if let Event::Input { id, .. } = event {
             if id.as_str() == "done" {

@@ -4,8 +4,10 @@
 //! for [`Payload::Inline`], the payload bytes. A payload of [`crate::ZERO_COPY_THRESHOLD`] bytes
 //! or more lives in a shared memory region (a sealed `memfd`) owned by the sender: the first
 //! packet that uses a region on a connection carries its file descriptor (`SCM_RIGHTS`), later
-//! ones only its id. The receiver maps it read-only and answers [`DataPacket::Release`] once
-//! every event referring to the message was dropped; the sender then reuses the region.
+//! ones only its id. The receiver maps it read-only and, once every event referring to the
+//! message was dropped, hands the region back: through the connection's *release ring* (see
+//! [`DataPacket::ReleaseRing`]) when it has one, else with a [`DataPacket::Release`] packet.
+//! The sender then reuses the region.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,12 @@ pub enum DataPacket {
     RetireRegion { region: u64 },
     /// Receiver → sender: the receiver no longer reads the message it got in `region`.
     Release { region: u64 },
+    /// Sender → receiver, before the first message in a region: the packet carries a small
+    /// sealed shared memory ring (`SCM_RIGHTS`) into which the receiver writes the ids of the
+    /// regions it releases, instead of sending [`DataPacket::Release`] packets, which would
+    /// wake the sender after every message. A receiver that cannot use it (or finds it full)
+    /// sends packets.
+    ReleaseRing,
 }
 
 /// Where a message's payload is.

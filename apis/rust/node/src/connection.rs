@@ -6,7 +6,7 @@ use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
     sync::{
         atomic::{AtomicBool, Ordering},
-        Mutex,
+        Mutex, OnceLock,
     },
 };
 
@@ -19,7 +19,7 @@ use nix::{
     sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags},
 };
 
-use crate::error::NodeError;
+use crate::{error::NodeError, release_ring::RingProducer};
 
 /// One peer connection, shared by the sending side (user thread) and the I/O thread.
 #[derive(Debug)]
@@ -36,6 +36,9 @@ pub struct Peer {
     /// Set once sending failed because the peer hung up. Reading goes on: what the peer sent
     /// before it left (its last messages, its outputs closing) is still delivered.
     pub unwritable: AtomicBool,
+    /// Where regions of this peer are released, once it sent one (see
+    /// [`crate::release_ring`]).
+    release_ring: OnceLock<RingProducer>,
 }
 
 /// A small packet about a shared memory region, sent without ever blocking: a thread that
@@ -72,6 +75,7 @@ impl Peer {
             notices_waiting: AtomicBool::new(false),
             gone: AtomicBool::new(false),
             unwritable: AtomicBool::new(false),
+            release_ring: OnceLock::new(),
         }
     }
 
@@ -107,6 +111,7 @@ impl Peer {
             notices_waiting: AtomicBool::new(false),
             gone: AtomicBool::new(false),
             unwritable: AtomicBool::new(false),
+            release_ring: OnceLock::new(),
         })
     }
 
@@ -154,9 +159,29 @@ impl Peer {
         !self.gone.load(Ordering::Relaxed) && !self.unwritable.load(Ordering::Relaxed)
     }
 
-    /// Tells the sender that the message in `region` is no longer read, without blocking.
+    /// Tells the sender that the message in `region` is no longer read, without blocking:
+    /// through the release ring, which wakes nobody, or with a packet when there is no ring
+    /// or it is full.
     pub fn release(&self, region: u64) {
+        if !self.can_send() {
+            return;
+        }
+        if self
+            .release_ring
+            .get()
+            .is_some_and(|ring| ring.push(region))
+        {
+            return;
+        }
         self.notify(Notice::Release(region));
+    }
+
+    /// Maps the release ring the peer sent ([`DataPacket::ReleaseRing`]); later releases of
+    /// its regions go there. A second ring is ignored.
+    pub fn attach_release_ring(&self, fd: OwnedFd) -> Result<(), NodeError> {
+        let ring = RingProducer::map(fd)?;
+        let _ = self.release_ring.set(ring);
+        Ok(())
     }
 
     /// Sends `notice` without blocking; when the socket is full it is queued for the I/O

@@ -37,6 +37,7 @@ mod error;
 mod event_stream;
 mod node;
 mod pool;
+mod release_ring;
 mod shared_memory;
 
 pub use arrow_data::{ArrowData, DataId, NodeId};

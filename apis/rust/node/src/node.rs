@@ -471,7 +471,15 @@ impl DoraNode {
                 len: data_len,
             });
         }
-        let lease = self.shared.pool().lend(data_len)?;
+        let (lease, large) = {
+            let mut pool = self.shared.pool();
+            (pool.lend(data_len)?, pool.wants_collection())
+        };
+        if large {
+            // A pool this large must shrink once its regions come back through the rings;
+            // an I/O thread asleep without a timeout would never look.
+            self.shared.handoff.wake_for_collection();
+        }
         Ok(DataSample {
             inner: SampleInner::Shared {
                 lease,
@@ -544,7 +552,20 @@ impl DoraNode {
             if !peer.can_send() {
                 continue;
             }
-            let attach = self.shared.pool().sent_to(lease.id, peer_index);
+            let (attach, ring) = {
+                let mut pool = self.shared.pool();
+                (
+                    pool.sent_to(lease.id, peer_index),
+                    pool.ring_to_share(peer_index),
+                )
+            };
+            if let Some(ring) = ring {
+                // Before the first message in a region: where the peer hands regions back.
+                let delivered = encode_packet(&mut self.packet, &DataPacket::ReleaseRing, &[])
+                    .is_ok()
+                    && peer.send(&self.packet, Some(ring)).is_ok();
+                self.shared.pool().ring_sent(peer_index, delivered);
+            }
             if let DataPacket::Message {
                 payload: Payload::Region { fd_attached, .. },
                 ..

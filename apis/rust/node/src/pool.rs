@@ -1,14 +1,15 @@
 //! The sender's pool of shared memory regions.
 //!
 //! A region is lent to the user as a [`DataSample`](crate::DataSample), filled in place, then
-//! sent: every receiver it went to holds one token and answers `Release` when it no longer
-//! reads the message. A region whose tokens all came back is free and is reused for the next
-//! sample that fits, so a steady stream of large messages maps no new memory. Tokens held by a
-//! peer that hangs up are returned at once. At most [`MAX_FREE_REGIONS`] free regions are
-//! kept; beyond that the least recently used are retired (receivers are told to unmap them)
-//! when a release token comes back, at most [`RETIRE_PER_CALL`] at a time — on the reading
-//! side, never on the send path, so that shrinking the pool after a burst never delays a
-//! message.
+//! sent: every receiver it went to holds one token and gives it back when it no longer reads
+//! the message — through the connection's [release ring](crate::release_ring), which the pool
+//! reads when it needs a free region and when the I/O thread looks, or with a `Release`
+//! packet. A region whose tokens all came back is free and is reused for the next sample that
+//! fits, so a steady stream of large messages maps no new memory. Tokens held by a peer that
+//! hangs up are returned at once. At most [`MAX_FREE_REGIONS`] free regions are kept; beyond
+//! that the least recently used are retired (receivers are told to unmap them), at most
+//! [`RETIRE_PER_CALL`] per token that came back — by the I/O thread, never on the send path,
+//! so that shrinking the pool after a burst never delays a message.
 //!
 //! Every operation is a map lookup, whatever the pool size: a burst into a deep queue can
 //! leave thousands of regions behind, and a linear scan per message would then cost more than
@@ -19,14 +20,14 @@ use std::{
     sync::Arc,
 };
 
-use crate::{error::NodeError, shared_memory::OwnedRegion};
+use crate::{error::NodeError, release_ring::RingConsumer, shared_memory::OwnedRegion};
 
 /// Free regions kept for reuse.
 pub const MAX_FREE_REGIONS: usize = 8;
 
-/// Regions retired per [`Pool::retire_surplus`] call, while more than [`MAX_FREE_REGIONS`] are
-/// free: each release frees at most one region, so this keeps up, and a peer that hangs up
-/// holding many regions does not make one call unmap all of them at once.
+/// Regions retired per token that came back, while more than [`MAX_FREE_REGIONS`] are free:
+/// each token frees at most one region, so this keeps up, and a peer that hangs up holding
+/// many regions does not make one call unmap all of them at once.
 pub const RETIRE_PER_CALL: usize = 2;
 
 /// One region and its bookkeeping.
@@ -61,6 +62,16 @@ pub(crate) struct Lease {
 /// A region taken out of service: its id and the peers that must be told to unmap it.
 pub(crate) type Retired = (u64, Vec<usize>);
 
+/// The release ring of the connection to one peer.
+#[derive(Debug)]
+enum Ring {
+    /// Not created yet: the peer has not been sent a region.
+    NotYet,
+    Active(RingConsumer),
+    /// Could not be created or sent, or the peer hung up: releases come as packets.
+    Unavailable,
+}
+
 /// The regions of one sending node.
 #[derive(Debug)]
 pub(crate) struct Pool {
@@ -77,6 +88,10 @@ pub(crate) struct Pool {
     next_id: u64,
     /// Counts lends, to order regions by last use.
     clock: u64,
+    /// Per peer.
+    rings: Vec<Ring>,
+    /// Scratch space for the ids read from a ring.
+    collected: Vec<u64>,
 }
 
 impl Pool {
@@ -84,24 +99,34 @@ impl Pool {
         Self {
             name_prefix,
             peers: routed.len(),
+            rings: (0..routed.len()).map(|_| Ring::NotYet).collect(),
             routed,
             regions: HashMap::new(),
             free: BTreeSet::new(),
             free_by_use: BTreeSet::new(),
             next_id: 0,
             clock: 0,
+            collected: Vec::new(),
         }
     }
 
-    /// Lends a free region of at least `len` bytes, creating one when none fits.
-    pub fn lend(&mut self, len: usize) -> Result<Lease, NodeError> {
-        // The smallest free region that fits without wasting more than half of it.
-        let fitting = self
-            .free
+    /// The smallest free region of at least `len` bytes that does not waste more than half
+    /// of itself.
+    fn fitting(&self, len: usize) -> Option<(usize, u64)> {
+        self.free
             .range((len, 0)..)
             .next()
             .copied()
-            .filter(|&(capacity, _)| capacity / 2 <= len.max(64 * 1024));
+            .filter(|&(capacity, _)| capacity / 2 <= len.max(64 * 1024))
+    }
+
+    /// Lends a free region of at least `len` bytes, creating one when none fits (after
+    /// collecting what receivers released into their rings).
+    pub fn lend(&mut self, len: usize) -> Result<Lease, NodeError> {
+        let mut fitting = self.fitting(len);
+        if fitting.is_none() && self.collect_released() > 0 {
+            fitting = self.fitting(len);
+        }
         self.clock += 1;
         if let Some(key @ (_, id)) = fitting {
             self.free.remove(&key);
@@ -200,8 +225,79 @@ impl Pool {
         self.update_free(id);
     }
 
+    /// The release ring to send to `peer` before the first region: created on the first
+    /// call for that peer; `None` on later calls, or when it cannot be created (the peer then
+    /// releases with packets). Report the outcome with [`Pool::ring_sent`].
+    pub fn ring_to_share(&mut self, peer: usize) -> Option<std::os::fd::RawFd> {
+        let ring = self.rings.get_mut(peer)?;
+        if !matches!(ring, Ring::NotYet) {
+            return None;
+        }
+        match RingConsumer::create(&format!("{}-release-ring-{peer}", self.name_prefix)) {
+            Ok(consumer) => {
+                let fd = consumer.raw_fd();
+                *ring = Ring::Active(consumer);
+                fd
+            }
+            Err(_) => {
+                *ring = Ring::Unavailable;
+                None
+            }
+        }
+    }
+
+    /// Whether the ring from [`Pool::ring_to_share`] reached `peer`.
+    pub fn ring_sent(&mut self, peer: usize, delivered: bool) {
+        if let Some(ring) = self.rings.get_mut(peer) {
+            match ring {
+                Ring::Active(consumer) if delivered => consumer.close_fd(),
+                _ => *ring = Ring::Unavailable,
+            }
+        }
+    }
+
+    /// Takes back the tokens receivers wrote into their rings; returns how many.
+    fn collect_released(&mut self) -> u64 {
+        let mut ids = std::mem::take(&mut self.collected);
+        let mut count = 0;
+        for peer in 0..self.rings.len() {
+            if let Ring::Active(consumer) = &mut self.rings[peer] {
+                ids.clear();
+                count += consumer.collect(|id| ids.push(id));
+                for &id in &ids {
+                    self.release(id, peer);
+                }
+            }
+        }
+        self.collected = ids;
+        count
+    }
+
+    /// Whether the I/O thread should look into the rings now and then (at least every
+    /// [`COLLECT_INTERVAL`](crate::release_ring::COLLECT_INTERVAL)): the pool holds more
+    /// regions than it keeps free, so regions released into a ring may be surplus to retire.
+    /// (A smaller pool needs no look: [`Pool::lend`] collects what it needs.)
+    pub fn wants_collection(&self) -> bool {
+        self.regions.len() > MAX_FREE_REGIONS
+            && self
+                .rings
+                .iter()
+                .any(|ring| matches!(ring, Ring::Active(_)))
+    }
+
+    /// The I/O thread's turn: collects released tokens (see [`Pool::collect_released`]) and
+    /// retires the surplus of free regions that `extra_tokens` (tokens that came back as
+    /// packets) and the collected ones allow. Returns the retired regions.
+    pub fn collect_and_retire(&mut self, extra_tokens: usize) -> Vec<Retired> {
+        let collected = self.collect_released() as usize;
+        self.retire_surplus(RETIRE_PER_CALL * (collected + extra_tokens))
+    }
+
     /// `peer` hung up: its tokens come back and it forgets every region.
     pub fn peer_gone(&mut self, peer: usize) {
+        if let Some(ring) = self.rings.get_mut(peer) {
+            *ring = Ring::Unavailable;
+        }
         let mut now_free = Vec::new();
         for (&id, region) in &mut self.regions {
             region.outstanding -= std::mem::take(&mut region.tokens[peer]);
@@ -217,11 +313,11 @@ impl Pool {
     }
 
     /// Drops free regions beyond [`MAX_FREE_REGIONS`], least recently used first (the ones
-    /// the current message sizes need stay), at most [`RETIRE_PER_CALL`] at a time. Returns
-    /// each retired region's id and the peers that must be told to unmap it.
-    pub fn retire_surplus(&mut self) -> Vec<Retired> {
+    /// the current message sizes need stay), at most `limit` of them. Returns each retired
+    /// region's id and the peers that must be told to unmap it.
+    fn retire_surplus(&mut self, limit: usize) -> Vec<Retired> {
         let mut retired = Vec::new();
-        while retired.len() < RETIRE_PER_CALL && self.free.len() > MAX_FREE_REGIONS {
+        while retired.len() < limit && self.free.len() > MAX_FREE_REGIONS {
             let Some(key @ (_, id)) = self.free_by_use.iter().next().copied() else {
                 break;
             };
@@ -265,7 +361,7 @@ mod tests {
             pool.give_back(lease.id);
         }
         let mut rounds = 0;
-        while !pool.retire_surplus().is_empty() {
+        while !pool.retire_surplus(RETIRE_PER_CALL).is_empty() {
             rounds += 1;
         }
         assert!(rounds > 1, "retiring is spread over several calls");

@@ -32,6 +32,7 @@ use dora_message::{
 use crate::{
     connection::{Notice, Peer, Received},
     node::NodeShared,
+    release_ring::COLLECT_INTERVAL,
     shared_memory::ReceivedRegion,
 };
 
@@ -226,6 +227,9 @@ pub(crate) struct Handoff {
     pub user_unfinished: AtomicBool,
     /// The I/O thread is (about to be) waiting on the data sockets.
     io_polling: AtomicBool,
+    /// The I/O thread is (about to be) waiting without a timeout: it does not look into the
+    /// release rings until something wakes it (see [`Handoff::wake_for_collection`]).
+    io_unbounded: AtomicBool,
     /// Written to move the I/O thread off the data sockets.
     io_wake: OwnedFd,
 }
@@ -244,6 +248,7 @@ impl Handoff {
             user_waiting: AtomicBool::new(false),
             user_unfinished: AtomicBool::new(false),
             io_polling: AtomicBool::new(false),
+            io_unbounded: AtomicBool::new(false),
             // SAFETY: a fresh descriptor owned by nobody else.
             io_wake: unsafe { OwnedFd::from_raw_fd(fd) },
         })
@@ -278,6 +283,15 @@ impl Handoff {
         unsafe { libc::write(self.io_wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
     }
 
+    /// Called after the pool grew large enough to need the I/O thread's looks into the
+    /// release rings: wakes the I/O thread if it waits without a timeout (once; it then
+    /// waits with [`COLLECT_INTERVAL`] while the pool stays large).
+    pub fn wake_for_collection(&self) {
+        if self.io_unbounded.swap(false, Ordering::SeqCst) {
+            self.wake_io();
+        }
+    }
+
     pub fn user_ends_wait(&self) {
         self.user_waiting.store(false, Ordering::SeqCst);
     }
@@ -310,10 +324,19 @@ pub(crate) fn run(shared: Arc<NodeShared>, shutdown: RawFd) {
         } else {
             step_aside = Duration::from_millis(1);
             data_pollfds(&shared, &mut pollfds);
-            -1
+            // Announced before looking at the pool: a sender that grows the pool after the
+            // look sees the flag and wakes this thread.
+            handoff.io_unbounded.store(true, Ordering::SeqCst);
+            if shared.pool().wants_collection() {
+                handoff.io_unbounded.store(false, Ordering::SeqCst);
+                COLLECT_INTERVAL.as_millis() as i32
+            } else {
+                -1
+            }
         };
         let ok = wait(&shared, &mut pollfds, timeout_ms);
         handoff.io_polling.store(false, Ordering::SeqCst);
+        handoff.io_unbounded.store(false, Ordering::SeqCst);
         if !ok || pollfds[0].revents != 0 {
             return;
         }
@@ -323,6 +346,7 @@ pub(crate) fn run(shared: Arc<NodeShared>, shutdown: RawFd) {
         if let Ok(mut reader) = shared.reader.try_lock() {
             reader.unmap_retired();
         }
+        collect_releases(&shared);
         if handoff.user_waiting.load(Ordering::SeqCst) {
             continue;
         }
@@ -480,6 +504,9 @@ fn read_peer(
                 let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) else {
                     continue;
                 };
+                // What a peer sent after releasing regions is seen after its releases, as
+                // if they had come as packets on this connection.
+                collect_releases(shared);
                 let mut queue = shared.queue.lock();
                 match data {
                     Ok(data) => {
@@ -504,6 +531,7 @@ fn read_peer(
                 }
             }
             DataPacket::OutputClosed { output } => {
+                collect_releases(shared);
                 if let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) {
                     let mut queue = shared.queue.lock();
                     for &input in inputs {
@@ -521,20 +549,46 @@ fn read_peer(
             }
             DataPacket::Release { region } => {
                 // A pool grown by a burst shrinks here, as its regions come back, rather
-                // than on the send path where it would delay messages.
+                // than on the send path where it would delay messages. A packet may mean
+                // that the peer found its ring full: empty it too.
                 let retired = {
                     let mut pool = shared.pool();
                     pool.release(region, index);
-                    pool.retire_surplus()
+                    pool.collect_and_retire(1)
                 };
-                for (region, peers) in retired {
-                    for peer in peers {
-                        shared.peers[peer].notify(Notice::Retire(region));
-                    }
+                announce_retired(shared, retired);
+            }
+            DataPacket::ReleaseRing => {
+                // Without a usable ring the peer keeps releasing with packets: slower, but
+                // nothing is lost, so a bad ring is not worth an error event.
+                if let Some(fd) = fd {
+                    let _ = peer.attach_release_ring(fd);
                 }
             }
         }
     }
+}
+
+/// Tells the receivers of retired regions to unmap them.
+fn announce_retired(shared: &NodeShared, retired: Vec<crate::pool::Retired>) {
+    for (region, peers) in retired {
+        for peer in peers {
+            shared.peers[peer].notify(Notice::Retire(region));
+        }
+    }
+}
+
+/// The I/O thread's look into the release rings (see [`crate::release_ring`]): takes back
+/// the regions receivers released and retires the pool's surplus.
+fn collect_releases(shared: &NodeShared) {
+    let retired = {
+        let mut pool = shared.pool();
+        if !pool.wants_collection() {
+            return;
+        }
+        pool.collect_and_retire(0)
+    };
+    announce_retired(shared, retired);
 }
 
 /// The Arrow buffer over a shared region, which releases the region when dropped.
