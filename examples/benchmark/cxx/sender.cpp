@@ -29,15 +29,18 @@ void send(rust::Box<OutputSender> &sender, const char *output, std::size_t size,
 int main() {
     try {
         auto node = init_dora_node();
-        std::this_thread::sleep_for(benchmark::kSettle);
+        const auto schedule = benchmark::Schedule::from_env("cxx");
+        schedule.check_not_late();
         // All latency phases first, then the throughput phases (see `plan.rs`).
-        for (std::size_t size : benchmark::kSizes) {
+        for (std::uint32_t index = 0; index < benchmark::kSizes.size(); index++) {
             for (std::uint64_t seq = 0; seq < benchmark::kLatencyMessages; seq++) {
-                send(node.send_output, "latency", size, seq);
-                std::this_thread::sleep_for(benchmark::kLatencyInterval);
+                schedule.sleep_until_message(index, seq);
+                send(node.send_output, "latency", benchmark::kSizes[index], seq);
             }
         }
+        schedule.sleep_until_latency_end();
         for (std::size_t size : benchmark::kSizes) {
+            const auto turn = schedule.turn();
             const std::uint64_t count = benchmark::throughput_messages(size);
             for (std::uint64_t seq = 0; seq < count; seq++) {
                 send(node.send_output, "throughput", size, seq);

@@ -100,9 +100,14 @@ fn send(csv: PathBuf) -> Result<()> {
     }
     let mut child = command.spawn()?;
     drop(child_end);
-    let sent = plan::run(&mut SocketSender {
-        stream,
-        frame: Vec::new(),
+    let sent = plan::Schedule::from_env("floor").and_then(|schedule| {
+        plan::run(
+            &mut SocketSender {
+                stream,
+                frame: Vec::new(),
+            },
+            &schedule,
+        )
     });
     // The sender's end is closed by now: the receiver sees the end of the stream.
     let status = child.wait()?;

@@ -33,7 +33,7 @@ impl Transport for DoraSender {
 
 fn run() -> Result<()> {
     let (node, _events) = DoraNode::init_from_env()?;
-    plan::run(&mut DoraSender { node })
+    plan::run(&mut DoraSender { node }, &plan::Schedule::from_env("dora")?)
 }
 
 fn main() -> ExitCode {
