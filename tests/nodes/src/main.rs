@@ -487,13 +487,7 @@ fn region_burst(count: usize, size: usize, idle: bool) -> Result<ExitCode> {
     if idle {
         // Only the node's own I/O thread can give the regions back to the pool and retire
         // the surplus: this thread neither sends nor reads.
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        let mut mapped = mapped_regions()?;
-        while mapped > 8 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-            mapped = mapped_regions()?;
-        }
-        println!("sender regions: {mapped}");
+        println!("sender regions: {}", mapped_regions_settled()?);
         return Ok(ExitCode::SUCCESS);
     }
     while let Some(event) = events.recv() {
@@ -523,14 +517,19 @@ fn region_drain(count: usize) -> Result<ExitCode> {
         }
     }
     node.send_output_raw("done".into(), Default::default(), 0, |_| {})?;
+    println!("receiver regions: {}", mapped_regions_settled()?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// [`mapped_regions`] once it is at most 8 (the pool's free regions), or after 5 s.
+fn mapped_regions_settled() -> Result<usize> {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     let mut mapped = mapped_regions()?;
     while mapped > 8 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
         mapped = mapped_regions()?;
     }
-    println!("receiver regions: {mapped}");
-    Ok(ExitCode::SUCCESS)
+    Ok(mapped)
 }
 
 fn burst_ping(burst: usize) -> Result<ExitCode> {
