@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Rust pair (dataflow.yml, mode `dora`) and the Python pair (dataflow-python.yml,
-# mode `python`) in turn, in the same run, and prints them side by side with the latency the
-# Python API adds per size. Results are left in examples/benchmark/benchmark-python.csv.
+# mode `python`) together, taking turns as run.sh's modes do (node/src/plan.rs), and prints
+# them side by side with the latency the Python API adds per size. Results are left in
+# examples/benchmark/benchmark-python.csv.
 # Works from any directory. Needs the `dora` Python module (`pip install ./apis/python`)
 # and numpy for `python3`.
 #
@@ -34,14 +35,27 @@ cd "$root"
 cargo build --release --bin dora
 cargo build --release -p dora-benchmark
 
-rm -f "$csv"
+# The receivers append their rows when they finish; the header is written once, here.
+echo "mode,size_bytes,messages,p50_us,p90_us,p99_us,max_us,msgs_per_s,bytes_per_s" > "$csv"
 status=0
+
+lock="$(mktemp "${TMPDIR:-/tmp}/dora-benchmark-turns.XXXXXX")"
+trap 'rm -f "$lock"' EXIT
+export BENCHMARK_MODES=dora,python BENCHMARK_LOCK="$lock"
+
 for round in $(seq "$rounds"); do
     echo "=== round $round of $rounds"
+    export BENCHMARK_START_NS=$(( $(date +%s%N) + 3000000000 ))
+    pids=()
     for dataflow in dataflow.yml dataflow-python.yml; do
-        echo "== dora run: $here/$dataflow"
-        if ! BENCHMARK_CSV="$csv" "$bin/dora" run "$here/$dataflow"; then
-            echo "dora run $dataflow failed" >&2
+        mode=dora
+        [[ $dataflow == dataflow-python.yml ]] && mode=python
+        BENCHMARK_CSV="$csv" "$bin/dora" run "$here/$dataflow" > >(sed -u "s/^/[$mode] /") 2>&1 &
+        pids+=("$!")
+    done
+    for i in 0 1; do
+        if ! wait "${pids[$i]}"; then
+            echo "dora run of the $([[ $i == 0 ]] && echo Rust || echo Python) pair failed" >&2
             status=1
         fi
     done

@@ -11,27 +11,33 @@ import time
 from dora import Node
 
 from plan import (
-    LATENCY_INTERVAL_S,
     LATENCY_MESSAGES,
     SETTLE_S,
     SIZES,
+    Schedule,
+    sleep_until,
     throughput_messages,
 )
 
 
 def main():
     node = Node()
-    time.sleep(SETTLE_S)
+    schedule = Schedule("python")
+    schedule.check_not_late()
     # All latency phases first, then the throughput phases (see `plan.rs`).
-    for size in SIZES:
+    for size_index, size in enumerate(SIZES):
         for seq in range(LATENCY_MESSAGES):
+            sleep_until(schedule.message_due(size_index, seq))
             send(node, "latency", size, seq, LATENCY_MESSAGES)
-            time.sleep(LATENCY_INTERVAL_S)
+    sleep_until(schedule.latency_end())
     for size in SIZES:
+        turn = schedule.turn_lock()
         count = throughput_messages(size)
         for seq in range(count):
             send(node, "throughput", size, seq, count)
         time.sleep(SETTLE_S)
+        if turn is not None:
+            turn.close()
 
 
 def send(node, phase, size, seq, count):
