@@ -73,22 +73,19 @@ for round in $(seq "$rounds"); do
         port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
         ports=(--coordinator-port "$(port)")
         env -u BENCHMARK_CSV "$bin/dora" up "${ports[@]}" --daemon-port "$(port)" --local-listen-port "$(port)"
-        for mode in dora cxx; do
-            dataflow=dataflow.yml
-            [[ $mode == cxx ]] && dataflow=dataflow-cxx.yml
+    fi
+    for mode in dora cxx; do
+        dataflow=dataflow.yml
+        [[ $mode == cxx ]] && dataflow=dataflow-cxx.yml
+        if $via_start; then
             start_mode "$mode" bash -c 'cd "$1" && exec "$2" start "$3" "${@:4}"' _ "$here" "$bin/dora" "$dataflow" "${ports[@]}"
             names+=("dora start $dataflow")
-            pids+=("$last_pid")
-        done
-    else
-        for mode in dora cxx; do
-            dataflow=dataflow.yml
-            [[ $mode == cxx ]] && dataflow=dataflow-cxx.yml
+        else
             start_mode "$mode" env BENCHMARK_CSV="$csv" "$bin/dora" run "$here/$dataflow"
             names+=("dora run $dataflow")
-            pids+=("$last_pid")
-        done
-    fi
+        fi
+        pids+=("$last_pid")
+    done
     start_mode floor "$bin/benchmark-floor" --csv "$csv"
     names+=("benchmark-floor")
     pids+=("$last_pid")

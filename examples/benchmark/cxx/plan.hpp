@@ -154,7 +154,7 @@ public:
     }
 
     // Waits for this mode's turn to load the machine.
-    Turn turn() const {
+    Turn take_turn() const {
         if (lock_.empty()) {
             return Turn(-1);
         }

@@ -40,7 +40,7 @@ int main() {
         }
         schedule.sleep_until_latency_end();
         for (std::size_t size : benchmark::kSizes) {
-            const auto turn = schedule.turn();
+            const auto turn = schedule.take_turn();
             const std::uint64_t count = benchmark::throughput_messages(size);
             for (std::uint64_t seq = 0; seq < count; seq++) {
                 send(node.send_output, "throughput", size, seq);

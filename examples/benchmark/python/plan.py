@@ -79,7 +79,7 @@ class Schedule:
     def latency_end(self):
         return self.start + self.size_span() * len(SIZES)
 
-    def turn_lock(self):
+    def take_turn(self):
         """The open lock file once this mode's turn to load the machine came; close it to
         end the turn (`None` when running alone)."""
         if self.lock is None:

@@ -31,7 +31,7 @@ def main():
             send(node, "latency", size, seq, LATENCY_MESSAGES)
     sleep_until(schedule.latency_end())
     for size in SIZES:
-        turn = schedule.turn_lock()
+        turn = schedule.take_turn()
         count = throughput_messages(size)
         for seq in range(count):
             send(node, "throughput", size, seq, count)

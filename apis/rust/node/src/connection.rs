@@ -163,9 +163,6 @@ impl Peer {
     /// through the release ring, which wakes nobody, or with a packet when there is no ring
     /// or it is full.
     pub fn release(&self, region: u64) {
-        if !self.can_send() {
-            return;
-        }
         if self
             .release_ring
             .get()

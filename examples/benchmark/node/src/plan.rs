@@ -206,7 +206,7 @@ impl Schedule {
 
     /// Waits for this mode's turn to load the machine; the turn lasts as long as the
     /// returned guard.
-    fn turn(&self) -> Result<Option<File>> {
+    fn take_turn(&self) -> Result<Option<File>> {
         let Some(path) = &self.lock else {
             return Ok(None);
         };
@@ -261,7 +261,7 @@ pub fn run(transport: &mut impl Transport, schedule: &Schedule) -> Result<()> {
     // No burst before every mode's last latency message.
     sleep_until(schedule.latency_end());
     for size in SIZES {
-        let _turn = schedule.turn()?;
+        let _turn = schedule.take_turn()?;
         let count = throughput_messages(size);
         for seq in 0..count {
             transport.send(Header {
