@@ -5,16 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-mod build;
 mod cli;
-mod coordinator;
-mod daemon;
-mod graph;
-mod net;
-mod python;
-mod ros2;
-mod runtime;
-mod templates;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

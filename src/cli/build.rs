@@ -17,7 +17,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     let descriptor = Descriptor::read(&args.dataflow)
         .wrap_err_with(|| format!("failed to read dataflow {}", args.dataflow.display()))?;
     let working_dir = dataflow_dir(&args.dataflow)?;
-    crate::build::build_dataflow(&descriptor, &working_dir, |build| {
+    dora_build::build_dataflow(&descriptor, &working_dir, |build| {
         println!("[build] {}: {}", build.owner, build.command);
     })
     .wrap_err_with(|| format!("failed to build dataflow {}", args.dataflow.display()))?;

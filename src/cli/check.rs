@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use dora_descriptor::{Descriptor, NodeKind, NodeSource, OperatorSource};
 
-use crate::{graph::Graph, python};
+use dora_daemon::python;
+use dora_graph::Graph;
 
 /// Default port of the coordinator's control server (the CLI side).
 const DEFAULT_COORDINATOR_PORT: u16 = 6012;
@@ -40,7 +41,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
             } else {
                 let names: Vec<&str> = daemons
                     .iter()
-                    .map(|d| crate::coordinator::Machine(d).label())
+                    .map(|d| dora_control::Machine(d).label())
                     .collect();
                 println!("daemon: {} connected ({})", daemons.len(), names.join(", "));
                 true

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use dora_message::coordinator::{ControlReply, ControlRequest, Role};
 use tokio::net::TcpStream;
 
-use crate::net::{connect, read_frame, write_frame};
+use dora_control::net::{connect, read_frame, write_frame};
 
 /// Default port of the coordinator's control endpoint.
 pub const DEFAULT_CONTROL_PORT: u16 = 6012;

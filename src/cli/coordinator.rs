@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, process::ExitCode};
 
 use super::client::{block_on, DEFAULT_CONTROL_PORT, DEFAULT_DAEMON_PORT, LOCALHOST};
-use crate::coordinator::{run, CoordinatorOptions};
+use dora_coordinator::{run, CoordinatorOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

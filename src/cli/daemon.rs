@@ -3,7 +3,7 @@
 use std::{net::SocketAddr, process::ExitCode};
 
 use super::client::{DEFAULT_DAEMON_PORT, DEFAULT_LOCAL_LISTEN_PORT, LOCALHOST};
-use crate::daemon::service::{run, DaemonOptions};
+use dora_daemon::service::{run, DaemonOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,7 +33,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     if !args.quiet {
         eprintln!(
             "dora daemon of {}: coordinator at {}",
-            crate::coordinator::Machine(&options.machine_id),
+            dora_control::Machine(&options.machine_id),
             options.coordinator_addr
         );
     }

@@ -25,7 +25,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         .wrap_err_with(|| format!("failed to read dataflow {}", args.dataflow.display()))?;
 
     if args.mermaid {
-        let text = crate::graph::mermaid(&descriptor);
+        let text = dora_graph::mermaid(&descriptor);
         let mut stdout = io::stdout().lock();
         match stdout
             .write_all(text.as_bytes())
@@ -52,7 +52,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     // As in dora-rs v0.3.6, the page goes to the current working directory.
     let working_dir = std::env::current_dir().wrap_err("failed to get the current directory")?;
     let path = working_dir.join(format!("{stem}-graph.html"));
-    std::fs::write(&path, crate::graph::html(&descriptor, &file_name))
+    std::fs::write(&path, dora_graph::html(&descriptor, &file_name))
         .wrap_err_with(|| format!("failed to write {}", path.display()))?;
 
     println!(

@@ -2,7 +2,7 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use crate::templates::{self, Kind, Lang, NewOptions};
+use dora_templates::{self as templates, Kind, Lang, NewOptions};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum KindArg {

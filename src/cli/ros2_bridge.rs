@@ -6,7 +6,7 @@ use std::process::ExitCode;
 pub struct Args {}
 
 pub fn exec(_args: Args) -> eyre::Result<ExitCode> {
-    match crate::ros2::run_from_env() {
+    match dora_ros2_bridge::run_from_env() {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) => {
             // One line, so it ends the node's stderr tail.

@@ -8,7 +8,7 @@ use eyre::WrapErr;
 
 use dora_message::node_daemon::{DEFAULT_LOCAL_LISTEN_PORT, LOCAL_LISTEN_PORT_ENV};
 
-use crate::daemon::{
+use dora_daemon::{
     dynamic::DynamicNodes, run_dataflow, DataflowSpec, LogSink, NodeExit, StopRequest,
 };
 
@@ -54,7 +54,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         .enable_all()
         .build()
         .wrap_err("starting the async runtime")?;
-    let has_dynamic_nodes = descriptor.nodes.iter().any(crate::daemon::is_dynamic);
+    let has_dynamic_nodes = descriptor.nodes.iter().any(dora_daemon::is_dynamic);
     let mut spec = DataflowSpec {
         id: uuid::Uuid::now_v7().to_string(),
         descriptor,

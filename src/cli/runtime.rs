@@ -6,7 +6,7 @@ use std::process::ExitCode;
 pub struct Args {}
 
 pub fn exec(_args: Args) -> eyre::Result<ExitCode> {
-    match crate::runtime::run_from_env() {
+    match dora_runtime::run_from_env() {
         Ok(()) => Ok(ExitCode::SUCCESS),
         Err(err) => {
             // One line with the whole cause chain, so it ends the node's stderr (the daemon

@@ -93,3 +93,7 @@ pub struct PeerConfig {
     /// (into [`NodeConfig::inputs`]) of the inputs each feeds.
     pub receives: Vec<(u16, Vec<u16>)>,
 }
+
+/// Environment variable with the dataflow file's path, which the daemon sets for every node
+/// it spawns (the ROS 2 bridge and Python's `dataflow_descriptor()` read it).
+pub const DATAFLOW_PATH_ENV: &str = "DORA_DATAFLOW_PATH";

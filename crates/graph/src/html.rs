@@ -95,7 +95,7 @@ fn escape(text: &str) -> String {
 mod tests {
     #[test]
     fn page_is_self_contained() {
-        let page = super::html(&crate::graph::tests::sample(), "demo<1>.yml");
+        let page = super::html(&crate::tests::sample(), "demo<1>.yml");
         assert!(page.contains("<title>demo&lt;1&gt;.yml · dora graph</title>"));
         assert!(page.contains("<svg"));
         assert!(page.contains("camera -- image --&gt; detector"));

@@ -90,9 +90,15 @@ pub struct NewOptions {
     pub path: Option<PathBuf>,
 }
 
+/// The root of the checkout this crate was compiled in (two folders above its manifest).
+fn checkout_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
 /// The checkout this binary was built from, if it is still there.
 pub fn checkout() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = checkout_dir();
+    let dir = dir.canonicalize().unwrap_or(dir);
     dir.join("apis/rust/node/Cargo.toml")
         .exists()
         .then_some(dir)
@@ -264,7 +270,7 @@ fn python(kind: Kind) -> Vec<(String, String)> {
 fn cpp(lang: Lang, kind: Kind) -> Result<Vec<(String, String)>, NewError> {
     let checkout = checkout().ok_or_else(|| NewError::NoCheckout {
         lang,
-        checkout: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        checkout: checkout_dir(),
     })?;
     let cpp_dir = checkout.join("cpp").display().to_string();
     let cmake = |text: &str| text.replace("___DORA_CPP_DIR___", &cpp_dir);
@@ -273,28 +279,28 @@ fn cpp(lang: Lang, kind: Kind) -> Result<Vec<(String, String)>, NewError> {
     let source = |stem: &str| format!("{stem}.{}", if c { "c" } else { "cpp" });
     let mut files = vec![(
         ".gitignore".to_owned(),
-        include_str!("../../cpp/templates/c/gitignore").to_owned(),
+        include_str!("../../../cpp/templates/c/gitignore").to_owned(),
     )];
     match kind {
         Kind::Dataflow => {
             files.push((
                 "CMakeLists.txt".into(),
                 cmake(&pick(
-                    include_str!("../../cpp/templates/c/dataflow.CMakeLists.txt"),
-                    include_str!("../../cpp/templates/cxx/dataflow.CMakeLists.txt"),
+                    include_str!("../../../cpp/templates/c/dataflow.CMakeLists.txt"),
+                    include_str!("../../../cpp/templates/cxx/dataflow.CMakeLists.txt"),
                 )),
             ));
             files.push((
                 "dataflow.yml".into(),
-                include_str!("../../cpp/templates/c/dataflow.yml").into(),
+                include_str!("../../../cpp/templates/c/dataflow.yml").into(),
             ));
             let talker = pick(
-                include_str!("../../cpp/templates/c/talker.c"),
-                include_str!("../../cpp/templates/cxx/talker.cpp"),
+                include_str!("../../../cpp/templates/c/talker.c"),
+                include_str!("../../../cpp/templates/cxx/talker.cpp"),
             );
             let listener = pick(
-                include_str!("../../cpp/templates/c/listener.c"),
-                include_str!("../../cpp/templates/cxx/listener.cpp"),
+                include_str!("../../../cpp/templates/c/listener.c"),
+                include_str!("../../../cpp/templates/cxx/listener.cpp"),
             );
             for (member, text) in [
                 ("talker_1", &talker),
@@ -311,15 +317,15 @@ fn cpp(lang: Lang, kind: Kind) -> Result<Vec<(String, String)>, NewError> {
             files.push((
                 "CMakeLists.txt".into(),
                 cmake(&pick(
-                    include_str!("../../cpp/templates/c/node.CMakeLists.txt"),
-                    include_str!("../../cpp/templates/cxx/node.CMakeLists.txt"),
+                    include_str!("../../../cpp/templates/c/node.CMakeLists.txt"),
+                    include_str!("../../../cpp/templates/cxx/node.CMakeLists.txt"),
                 )),
             ));
             files.push((
                 source("node"),
                 pick(
-                    include_str!("../../cpp/templates/c/node.c"),
-                    include_str!("../../cpp/templates/cxx/node.cpp"),
+                    include_str!("../../../cpp/templates/c/node.c"),
+                    include_str!("../../../cpp/templates/cxx/node.cpp"),
                 ),
             ));
         }
@@ -327,22 +333,22 @@ fn cpp(lang: Lang, kind: Kind) -> Result<Vec<(String, String)>, NewError> {
             files.push((
                 "CMakeLists.txt".into(),
                 cmake(&pick(
-                    include_str!("../../cpp/templates/c/operator.CMakeLists.txt"),
-                    include_str!("../../cpp/templates/cxx/operator.CMakeLists.txt"),
+                    include_str!("../../../cpp/templates/c/operator.CMakeLists.txt"),
+                    include_str!("../../../cpp/templates/cxx/operator.CMakeLists.txt"),
                 )),
             ));
             files.push((
                 source("operator"),
                 pick(
-                    include_str!("../../cpp/templates/c/operator.c"),
-                    include_str!("../../cpp/templates/cxx/operator.cpp"),
+                    include_str!("../../../cpp/templates/c/operator.c"),
+                    include_str!("../../../cpp/templates/cxx/operator.cpp"),
                 ),
             ));
             if !c {
                 // The C++ operator API's bridge glue includes the user's `operator.h`.
                 files.push((
                     "operator.h".into(),
-                    include_str!("../../cpp/templates/cxx/operator.h").into(),
+                    include_str!("../../../cpp/templates/cxx/operator.h").into(),
                 ));
             }
         }

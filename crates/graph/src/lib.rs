@@ -271,7 +271,8 @@ pub(crate) mod tests {
     /// The dataflow of `tests/fixtures/cli/dataflow.yml`, with every kind of vertex: timers, a
     /// source, a normal node, a single-operator node, a multi-operator node and a sink.
     pub(crate) fn sample() -> Descriptor {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cli/dataflow.yml");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/cli/dataflow.yml");
         match Descriptor::read(&path) {
             Ok(descriptor) => descriptor,
             Err(err) => panic!("fixture {} is invalid:\n{err}", path.display()),

@@ -24,6 +24,7 @@
 mod control;
 pub mod dynamic;
 mod node_output;
+pub mod python;
 mod remote;
 mod routing;
 pub mod service;
@@ -656,7 +657,7 @@ fn start_bridges(dataflow_id: &str, remote: RemoteSpec, bridges: Vec<remote::Bri
             let Some(&(_, addr)) = remote.peers.iter().find(|(m, _)| *m == bridge.machine) else {
                 tracing::warn!(
                     "dataflow {dataflow_id}: no data address for {}",
-                    crate::coordinator::Machine(&bridge.machine)
+                    dora_control::Machine(&bridge.machine)
                 );
                 continue;
             };

@@ -25,7 +25,7 @@ use dora_message::{
 use dora_node_api::transport::{OwnedRegion, Peer, Received, ReceivedRegion};
 use tokio::sync::mpsc;
 
-use crate::net::{connect, write_frame};
+use dora_control::net::{connect, write_frame};
 
 /// The daemon's end of a bridge between a local node and a remote machine.
 #[derive(Debug)]

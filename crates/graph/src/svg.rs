@@ -117,7 +117,7 @@ fn strip_xml_declaration(document: &str) -> &str {
 mod tests {
     #[test]
     fn svg_has_every_vertex_and_edge_label() {
-        let graph = crate::graph::Graph::from_descriptor(&crate::graph::tests::sample());
+        let graph = crate::Graph::from_descriptor(&crate::tests::sample());
         let svg = super::svg(&graph).expect("sample graph lays out");
         assert!(svg.starts_with("<svg"));
         for text in [

@@ -181,7 +181,12 @@ mod tests {
 
     #[test]
     fn lists_commands_in_file_order() {
-        let mut descriptor = crate::graph::tests::sample();
+        let fixture =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/cli/dataflow.yml");
+        let mut descriptor = match Descriptor::read(&fixture) {
+            Ok(descriptor) => descriptor,
+            Err(err) => panic!("fixture {} is invalid:\n{err}", fixture.display()),
+        };
         if let NodeKind::Custom(custom) = &mut descriptor.nodes[0].kind {
             custom.build = vec!["make camera".into(), "  ".into()];
         }

@@ -14,10 +14,9 @@
 //!   back) is killed instead: its result was reported, so its nodes must not run on.
 //! - Anything malformed on either port ends that one connection with a logged reason.
 
-mod machine;
 mod names;
 
-pub use machine::Machine;
+pub use dora_control::Machine;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -36,7 +35,7 @@ use tokio::{
     sync::mpsc,
 };
 
-use crate::net::{accept, read_frame, write_frame};
+use dora_control::net::{accept, read_frame, write_frame};
 
 /// A daemon silent for this long is considered lost.
 pub const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);

@@ -369,7 +369,7 @@ async fn serve(mut stream: UnixStream, nodes: DynamicNodes) {
 }
 
 async fn read_request(stream: &mut UnixStream) -> Result<DynamicNodeRequest, String> {
-    match crate::net::read_frame(stream).await {
+    match dora_control::net::read_frame(stream).await {
         Ok(Some(request)) => Ok(request),
         Ok(None) => Err("closed before naming a node".into()),
         Err(frame::FrameError::Decode(err)) => Err(format!("not a dynamic node request: {err}")),
@@ -421,7 +421,7 @@ async fn refuse_tcp_nodes(listener: tokio::net::TcpListener) {
             continue;
         };
         tokio::spawn(async move {
-            match crate::net::accept(&mut stream).await {
+            match dora_control::net::accept(&mut stream).await {
                 Ok(role) => tracing::warn!(
                     "refused {role:?} from {peer} on the local listen port: dynamic nodes connect through \
                      the node API of this dora version (`DoraNode::init_from_node_id`, Python `Node(\"id\")`)"

@@ -16,7 +16,7 @@ use dora_message::config::{self, NodeConfig, OperatorConfig, RuntimeConfig};
 use eyre::{bail, WrapErr};
 use tokio::process::{Child, Command};
 
-use crate::ros2::DATAFLOW_PATH_ENV;
+use dora_message::config::DATAFLOW_PATH_ENV;
 
 /// The program and arguments a node runs.
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use dora_descriptor::Descriptor;
 
 use super::{Graph, Role, Vertex, VertexKind};
 
-/// The mermaid `flowchart TB` text of `descriptor` (see the module doc of [`crate::graph`] for
+/// The mermaid `flowchart TB` text of `descriptor` (see the module doc of [`crate`] for
 /// the drawing rules). Ends with a newline.
 pub fn mermaid(descriptor: &Descriptor) -> String {
     render(&Graph::from_descriptor(descriptor))

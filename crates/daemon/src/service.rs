@@ -24,7 +24,7 @@ use tokio::{
 use super::{
     dynamic::DynamicNodes, run_dataflow, DataflowSpec, LogSink, NodeExit, RemoteSpec, StopRequest,
 };
-use crate::net::{connect, read_frame, write_frame};
+use dora_control::net::{connect, read_frame, write_frame};
 
 /// Where data links deliver, by dataflow id.
 type Registry = std::sync::Arc<
@@ -372,7 +372,7 @@ async fn accept_links(listener: TcpListener, registry: Registry) {
         };
         let registry = registry.clone();
         tokio::spawn(async move {
-            if let Err(reason) = crate::net::accept(&mut stream).await {
+            if let Err(reason) = dora_control::net::accept(&mut stream).await {
                 return tracing::warn!("dropped data link from {peer}: {reason}");
             }
             let hello = match read_frame::<LinkHello>(&mut stream).await {
@@ -392,7 +392,7 @@ async fn accept_links(listener: TcpListener, registry: Registry) {
                     None if Instant::now() > deadline => {
                         return tracing::warn!(
                             "dropped data link from {}: no dataflow {} here",
-                            crate::coordinator::Machine(&hello.from_machine),
+                            dora_control::Machine(&hello.from_machine),
                             hello.dataflow_id
                         )
                     }
@@ -410,7 +410,7 @@ async fn accept_links(listener: TcpListener, registry: Registry) {
                     Err(err) => {
                         return tracing::warn!(
                             "data link from {} failed: {err}",
-                            crate::coordinator::Machine(&hello.from_machine)
+                            dora_control::Machine(&hello.from_machine)
                         )
                     }
                 }

@@ -33,8 +33,7 @@ use rustdds::TopicKind;
 use codec::Codec;
 use dds::{RawCdr, RawMessage};
 
-/// Environment variable with the dataflow file's path, set by the daemon for a bridge.
-pub const DATAFLOW_PATH_ENV: &str = "DORA_DATAFLOW_PATH";
+use dora_message::config::DATAFLOW_PATH_ENV;
 
 /// Runs the bridge of this process's node until the dataflow stops.
 pub fn run_from_env() -> eyre::Result<()> {
