@@ -324,7 +324,8 @@ pub async fn run_dataflow(
             .collect(),
         None => Vec::new(),
     };
-    let mut routing = routing::plan(&local_nodes, &remote_nodes, &dataflow_id, &address)?;
+    let mut routing =
+        routing::plan(&local_nodes, &remote_nodes, &dataflow_id, &address)?.connect()?;
     for (config, program) in routing.configs.iter_mut().zip(&programs) {
         config.runtime = program.as_ref().and_then(|(_, runtime)| runtime.clone());
         config.dataflow_path = Some(dataflow_path.clone());
