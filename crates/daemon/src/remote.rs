@@ -34,6 +34,7 @@ pub struct Bridge {
     pub node_id: String,
     /// The remote machine.
     pub machine: String,
+    /// The daemon's end of the socket pair whose other end the node inherits.
     pub fd: OwnedFd,
     /// The local node's outputs that the machine consumes: output index → name.
     pub sends: Vec<(u16, String)>,
@@ -49,111 +50,145 @@ pub fn forward_outgoing(
     sends: Vec<(u16, String)>,
     link: mpsc::UnboundedSender<InterDaemon>,
 ) {
+    let mut bridge = OutgoingBridge {
+        peer,
+        node_id,
+        sends,
+        link,
+        regions: HashMap::new(),
+    };
     let mut buf = vec![0u8; MAX_PACKET_LEN];
-    let mut regions: HashMap<u64, ReceivedRegion> = HashMap::new();
-    let name_of = |output: u16| {
-        sends
+    loop {
+        wait_readable(&bridge.peer);
+        loop {
+            match bridge.peer.try_recv(&mut buf) {
+                Ok(Received::Packet { len, fd }) => bridge.packet(&buf[..len], fd),
+                Ok(Received::WouldBlock) => break,
+                Ok(Received::Closed) | Err(_) => return bridge.close_outputs(),
+            }
+        }
+    }
+}
+
+/// Blocks until the peer has something to read (or hung up).
+fn wait_readable(peer: &Peer) {
+    let mut pollfd = libc::pollfd {
+        fd: peer.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    unsafe { libc::poll(&mut pollfd, 1, -1) };
+}
+
+/// The daemon's reading side of a bridge from a local node to another machine.
+struct OutgoingBridge {
+    peer: Arc<Peer>,
+    node_id: String,
+    /// The node's outputs that cross: output index → name.
+    sends: Vec<(u16, String)>,
+    link: mpsc::UnboundedSender<InterDaemon>,
+    /// The node's regions mapped so far, by region id.
+    regions: HashMap<u64, ReceivedRegion>,
+}
+
+impl OutgoingBridge {
+    fn name_of(&self, output: u16) -> Option<String> {
+        self.sends
             .iter()
             .find(|(index, _)| *index == output)
             .map(|(_, name)| name.clone())
-    };
-    loop {
-        let mut pollfd = libc::pollfd {
-            fd: peer.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
+    }
+
+    /// Handles one packet from the node, with the descriptor it carried.
+    fn packet(&mut self, bytes: &[u8], fd: Option<OwnedFd>) {
+        let Ok((packet, inline)) = decode_packet(bytes) else {
+            return tracing::warn!("dropped a malformed packet from node `{}`", self.node_id);
         };
-        // SAFETY: one valid pollfd.
-        unsafe { libc::poll(&mut pollfd, 1, -1) };
-        loop {
-            let (len, fd) = match peer.try_recv(&mut buf) {
-                Ok(Received::Packet { len, fd }) => (len, fd),
-                Ok(Received::WouldBlock) => break,
-                Ok(Received::Closed) | Err(_) => {
-                    for (_, output) in &sends {
-                        let _ = link.send(InterDaemon::OutputClosed {
-                            node: node_id.clone(),
-                            output: output.clone(),
-                        });
-                    }
+        match packet {
+            DataPacket::Message {
+                output,
+                metadata,
+                payload,
+            } => {
+                let Some(data) = self.payload(payload, inline, fd) else {
                     return;
+                };
+                if let Some(output) = self.name_of(output) {
+                    let _ = self.link.send(InterDaemon::Message {
+                        node: self.node_id.clone(),
+                        output,
+                        metadata,
+                        data,
+                    });
                 }
-            };
-            let Ok((packet, inline)) = decode_packet(&buf[..len]) else {
-                tracing::warn!("dropped a malformed packet from node `{node_id}`");
-                continue;
-            };
-            match packet {
-                DataPacket::Message {
-                    output,
-                    metadata,
-                    payload,
-                } => {
-                    let data = match payload {
-                        Payload::Inline { .. } => inline.to_vec(),
-                        Payload::Region {
-                            region,
-                            len,
-                            fd_attached,
-                        } => {
-                            if let (true, Some(fd)) = (fd_attached, fd) {
-                                match ReceivedRegion::map(fd) {
-                                    Ok(mapping) => {
-                                        regions.insert(region, mapping);
-                                    }
-                                    Err(err) => tracing::warn!("node `{node_id}`: {err}"),
-                                }
-                            }
-                            let bytes = regions.get(&region).and_then(|mapping| {
-                                let len = usize::try_from(len).ok()?;
-                                (len <= mapping.len()).then(|| {
-                                    // SAFETY: `len` bytes lie inside the read-only mapping,
-                                    // which the sender does not touch until we release it.
-                                    unsafe { std::slice::from_raw_parts(mapping.as_ptr(), len) }
-                                        .to_vec()
-                                })
-                            });
-                            peer.release(region);
-                            match bytes {
-                                Some(bytes) => bytes,
-                                None => {
-                                    tracing::warn!("node `{node_id}` sent an unusable region");
-                                    continue;
-                                }
-                            }
-                        }
-                    };
-                    if let Some(output) = name_of(output) {
-                        let _ = link.send(InterDaemon::Message {
-                            node: node_id.clone(),
-                            output,
-                            metadata,
-                            data,
-                        });
-                    }
+            }
+            DataPacket::OutputClosed { output } => {
+                if let Some(output) = self.name_of(output) {
+                    self.output_closed(output);
                 }
-                DataPacket::OutputClosed { output } => {
-                    if let Some(output) = name_of(output) {
-                        let _ = link.send(InterDaemon::OutputClosed {
-                            node: node_id.clone(),
-                            output,
-                        });
-                    }
-                }
-                DataPacket::RetireRegion { region } => {
-                    regions.remove(&region);
-                }
-                // The daemon never lends regions on this side of the bridge.
-                DataPacket::Release { .. } => {}
-                // Where the node wants its regions back: the releases above go there.
-                DataPacket::ReleaseRing => {
-                    if let Some(fd) = fd {
-                        if let Err(err) = peer.attach_release_ring(fd) {
-                            tracing::warn!("node `{node_id}`: {err}; releasing with packets");
-                        }
+            }
+            DataPacket::RetireRegion { region } => {
+                self.regions.remove(&region);
+            }
+            // The daemon never lends regions on this side of the bridge.
+            DataPacket::Release { .. } => {}
+            // Where the node wants its regions back: the releases of `payload` go there.
+            DataPacket::ReleaseRing => {
+                if let Some(fd) = fd {
+                    if let Err(err) = self.peer.attach_release_ring(fd) {
+                        tracing::warn!("node `{}`: {err}; releasing with packets", self.node_id);
                     }
                 }
             }
+        }
+    }
+
+    /// A copy of a message's payload: inline, or read from the region it names (mapped
+    /// from `fd` when the packet brings it), which goes back to the node at once.
+    fn payload(&mut self, payload: Payload, inline: &[u8], fd: Option<OwnedFd>) -> Option<Vec<u8>> {
+        let (region, len, fd_attached) = match payload {
+            Payload::Inline { .. } => return Some(inline.to_vec()),
+            Payload::Region {
+                region,
+                len,
+                fd_attached,
+            } => (region, len, fd_attached),
+        };
+        if let (true, Some(fd)) = (fd_attached, fd) {
+            match ReceivedRegion::map(fd) {
+                Ok(mapping) => {
+                    self.regions.insert(region, mapping);
+                }
+                Err(err) => tracing::warn!("node `{}`: {err}", self.node_id),
+            }
+        }
+        let bytes = self.regions.get(&region).and_then(|mapping| {
+            let len = usize::try_from(len).ok()?;
+            (len <= mapping.len()).then(|| {
+                // SAFETY: `len` bytes lie inside the read-only mapping, which the sender
+                // does not touch until we release it.
+                unsafe { std::slice::from_raw_parts(mapping.as_ptr(), len) }.to_vec()
+            })
+        });
+        self.peer.release(region);
+        if bytes.is_none() {
+            tracing::warn!("node `{}` sent an unusable region", self.node_id);
+        }
+        bytes
+    }
+
+    fn output_closed(&self, output: String) {
+        let _ = self.link.send(InterDaemon::OutputClosed {
+            node: self.node_id.clone(),
+            output,
+        });
+    }
+
+    /// The node hung up: every output that crosses is closed.
+    fn close_outputs(&self) {
+        for (_, output) in &self.sends {
+            self.output_closed(output.clone());
         }
     }
 }
