@@ -195,37 +195,7 @@ impl DynamicNodes {
             .map(|(id, _)| id.clone())
             .collect();
         match (having.len(), waiting.len()) {
-            (0, _) => {
-                if let Some(dataflow) = dataflows
-                    .iter()
-                    .find(|(_, d)| d.node_ids.iter().any(|id| id == node_id))
-                    .map(|(id, _)| id)
-                {
-                    return Err(format!(
-                        "node `{node_id}` of dataflow {dataflow} is not a dynamic node: dora \
-                         starts it (only `path: dynamic` nodes are started by hand)"
-                    ));
-                }
-                let dynamic: Vec<String> = dataflows
-                    .iter()
-                    .flat_map(|(id, d)| {
-                        d.offers
-                            .iter()
-                            .map(move |o| format!("`{}` (dataflow {id})", o.node_id))
-                    })
-                    .collect();
-                Err(if dynamic.is_empty() {
-                    format!(
-                        "no running dataflow has a dynamic node `{node_id}`: no dataflow with \
-                         dynamic nodes runs on this daemon"
-                    )
-                } else {
-                    format!(
-                        "no running dataflow has a dynamic node `{node_id}`; dynamic nodes: {}",
-                        dynamic.join(", ")
-                    )
-                })
-            }
+            (0, _) => Err(not_offered(&dataflows, node_id)),
             (_, 0) => Err(
                 if dataflows
                     .values()
@@ -266,6 +236,39 @@ impl DynamicNodes {
                 waiting.join(", ")
             )),
         }
+    }
+}
+
+/// Why no dataflow offers `node_id`: it is not dynamic, or no dataflow has it.
+fn not_offered(dataflows: &BTreeMap<String, DataflowOffers>, node_id: &str) -> String {
+    if let Some(dataflow) = dataflows
+        .iter()
+        .find(|(_, d)| d.node_ids.iter().any(|id| id == node_id))
+        .map(|(id, _)| id)
+    {
+        return format!(
+            "node `{node_id}` of dataflow {dataflow} is not a dynamic node: dora \
+             starts it (only `path: dynamic` nodes are started by hand)"
+        );
+    }
+    let dynamic: Vec<String> = dataflows
+        .iter()
+        .flat_map(|(id, d)| {
+            d.offers
+                .iter()
+                .map(move |o| format!("`{}` (dataflow {id})", o.node_id))
+        })
+        .collect();
+    if dynamic.is_empty() {
+        format!(
+            "no running dataflow has a dynamic node `{node_id}`: no dataflow with \
+             dynamic nodes runs on this daemon"
+        )
+    } else {
+        format!(
+            "no running dataflow has a dynamic node `{node_id}`; dynamic nodes: {}",
+            dynamic.join(", ")
+        )
     }
 }
 
