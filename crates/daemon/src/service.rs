@@ -10,19 +10,27 @@
 use std::{
     collections::{BTreeMap, VecDeque},
     net::SocketAddr,
+    path::PathBuf,
     time::{Duration, Instant},
 };
 
 use dora_descriptor::Descriptor;
-use dora_message::coordinator::{CoordinatorToDaemon, DaemonToCoordinator, NodeOutcome, Role};
+use dora_message::{
+    coordinator::{CoordinatorToDaemon, DaemonToCoordinator, InterDaemon, NodeOutcome, Role},
+    frame::FrameError,
+};
 use eyre::WrapErr;
 use tokio::{
-    net::TcpListener,
+    net::{
+        tcp::{OwnedReadHalf, OwnedWriteHalf},
+        TcpListener, TcpStream,
+    },
     sync::{mpsc, oneshot},
 };
 
 use super::{
-    dynamic::DynamicNodes, run_dataflow, DataflowSpec, LogSink, NodeExit, RemoteSpec, StopRequest,
+    dynamic::DynamicNodes, run_dataflow, DataflowResult, DataflowSpec, LogSink, NodeExit,
+    RemoteSpec, StopRequest,
 };
 use dora_control::net::{connect, read_frame, write_frame};
 
@@ -39,16 +47,31 @@ pub const COORDINATOR_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages kept for the coordinator while it is unreachable.
 const MAX_BUFFERED: usize = 100_000;
 
+/// The first wait before reconnecting to the coordinator; it doubles up to [`MAX_BACKOFF`].
+const INITIAL_BACKOFF: Duration = Duration::from_millis(50);
+
+/// The longest wait between attempts to reach the coordinator.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// How often the daemon sends heartbeats and checks on the coordinator's.
+const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Grace duration of the dataflows stopped by `dora destroy`.
+const DESTROY_GRACE: Duration = Duration::from_secs(5);
+
 /// Settings of `dora daemon`.
 #[derive(Debug, Clone)]
 pub struct DaemonOptions {
+    /// This machine's id, as `_unstable_deploy: {machine: ID}` names it.
     pub machine_id: String,
+    /// Where the coordinator listens for daemons.
     pub coordinator_addr: SocketAddr,
     /// The local listen port (default 127.0.0.1:53291): it names the socket where dynamic
     /// nodes take their configuration (see [`super::dynamic`]).
     pub local_listen_addr: SocketAddr,
 }
 
+/// A dataflow part this daemon runs.
 struct RunningDataflow {
     name: String,
     /// Every node of the dataflow, for a coordinator that learns of it on registration.
@@ -58,99 +81,50 @@ struct RunningDataflow {
 
 /// Runs the daemon until the coordinator tells it to exit (`dora destroy`).
 pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
-    let dynamic_nodes = DynamicNodes::bind(options.local_listen_addr).await?;
-    let data_listener = TcpListener::bind((options.local_listen_addr.ip(), 0))
-        .await
-        .wrap_err("binding the inter-daemon data port")?;
-    let data_address = data_listener.local_addr()?;
-    let registry: Registry = Default::default();
-    tokio::spawn(accept_links(data_listener, registry.clone()));
+    let mut daemon = Daemon::bind(options).await?;
+    while !daemon.done() {
+        match daemon.connect().await {
+            Ok(stream) => daemon.serve(stream).await,
+            Err(err) => daemon.wait_to_retry(err).await,
+        }
+    }
+    Ok(())
+}
 
-    let (to_coordinator, mut outbox) = mpsc::unbounded_channel::<DaemonToCoordinator>();
-    let mut dataflows: BTreeMap<String, RunningDataflow> = BTreeMap::new();
-    let mut buffered: VecDeque<DaemonToCoordinator> = VecDeque::new();
-    let mut backoff = Duration::from_millis(50);
-    let mut destroying = false;
-    let mut warned = false;
+/// The daemon service's state. One task owns it; each method handles one event.
+struct Daemon {
+    options: DaemonOptions,
+    dynamic_nodes: DynamicNodes,
+    /// Where other daemons connect to send data to this machine's nodes.
+    data_address: SocketAddr,
+    registry: Registry,
+    /// What dataflows report (spawned, log lines, finished), for the coordinator.
+    to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
+    outbox: mpsc::UnboundedReceiver<DaemonToCoordinator>,
+    dataflows: BTreeMap<String, RunningDataflow>,
+    /// Kept while the coordinator is unreachable, sent after registering again.
+    buffered: VecDeque<DaemonToCoordinator>,
+    /// The wait before the next attempt to reach the coordinator.
+    backoff: Duration,
+    /// `dora destroy` was received: exit once every dataflow has finished.
+    destroying: bool,
+    /// The coordinator's unreachability was reported (once per outage).
+    warned: bool,
+}
 
-    loop {
-        if destroying && dataflows.is_empty() {
-            return Ok(());
-        }
-        let stream = match connect(
-            options.coordinator_addr,
-            Role::Daemon {
-                machine_id: options.machine_id.clone(),
-            },
-        )
-        .await
-        {
-            Ok(stream) => stream,
-            Err(err) => {
-                if !warned {
-                    tracing::warn!("cannot reach the coordinator: {err:#}; retrying");
-                    warned = true;
-                }
-                // Keep collecting what running dataflows report while waiting.
-                let deadline = tokio::time::sleep(backoff);
-                tokio::pin!(deadline);
-                loop {
-                    tokio::select! {
-                        () = &mut deadline => break,
-                        Some(message) = outbox.recv() => {
-                            if let DaemonToCoordinator::Finished { dataflow_id, .. } = &message {
-                                dataflows.remove(dataflow_id);
-                                if let Ok(mut registry) = registry.lock() {
-                                    registry.remove(dataflow_id);
-                                }
-                            }
-                            buffer(&mut buffered, message);
-                        }
-                    }
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-                if destroying && dataflows.is_empty() {
-                    return Ok(());
-                }
-                continue;
-            }
-        };
-        warned = false;
-        backoff = Duration::from_millis(50);
-        tracing::info!(
-            "connected to the coordinator at {}",
-            options.coordinator_addr
-        );
-        let (mut reader, mut writer) = stream.into_split();
-        let register = DaemonToCoordinator::Register {
-            machine_id: options.machine_id.clone(),
-            data_address,
-            running: dataflows
-                .iter()
-                .map(|(id, d)| dora_message::coordinator::RunningDataflow {
-                    id: id.clone(),
-                    name: d.name.clone(),
-                    nodes: d.nodes.clone(),
-                })
-                .collect(),
-        };
-        if write_frame(&mut writer, &register).await.is_err() {
-            continue;
-        }
-        let mut flushed = true;
-        while let Some(message) = buffered.pop_front() {
-            if write_frame(&mut writer, &message).await.is_err() {
-                buffered.push_front(message);
-                flushed = false;
-                break;
-            }
-        }
-        if !flushed {
-            continue;
-        }
+/// One connection to the coordinator: what it sends, and whether it is still alive.
+struct Connection {
+    frames: mpsc::UnboundedReceiver<Result<Option<CoordinatorToDaemon>, FrameError>>,
+    reader: tokio::task::JoinHandle<()>,
+    heartbeat: tokio::time::Interval,
+    last_seen: Instant,
+}
 
-        let (frames_tx, mut frames) = mpsc::unbounded_channel();
-        let reader_task = tokio::spawn(async move {
+impl Connection {
+    /// Reads frames from the coordinator until it hangs up or sends garbage.
+    fn new(mut reader: OwnedReadHalf) -> Self {
+        let (frames_tx, frames) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(async move {
             loop {
                 let frame = read_frame::<CoordinatorToDaemon>(&mut reader).await;
                 let end = !matches!(frame, Ok(Some(_)));
@@ -159,79 +133,117 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                 }
             }
         });
-        let mut heartbeat = tokio::time::interval(Duration::from_secs(1));
-        let mut last_seen = Instant::now();
-        // Serve the connection until it fails.
-        let lost: Option<DaemonToCoordinator> = loop {
+        Self {
+            frames,
+            reader,
+            heartbeat: tokio::time::interval(HEARTBEAT_INTERVAL),
+            last_seen: Instant::now(),
+        }
+    }
+
+    /// False when the coordinator has been silent for too long.
+    fn coordinator_alive(&self) -> bool {
+        if self.last_seen.elapsed() > COORDINATOR_TIMEOUT {
+            tracing::warn!(
+                "no heartbeat from the coordinator for {COORDINATOR_TIMEOUT:?}; reconnecting"
+            );
+            return false;
+        }
+        true
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+impl Daemon {
+    /// Takes the local listen port and an inter-daemon data port.
+    async fn bind(options: DaemonOptions) -> eyre::Result<Self> {
+        let dynamic_nodes = DynamicNodes::bind(options.local_listen_addr).await?;
+        let data_listener = TcpListener::bind((options.local_listen_addr.ip(), 0))
+            .await
+            .wrap_err("binding the inter-daemon data port")?;
+        let data_address = data_listener.local_addr()?;
+        let registry: Registry = Default::default();
+        tokio::spawn(accept_links(data_listener, registry.clone()));
+        let (to_coordinator, outbox) = mpsc::unbounded_channel();
+        Ok(Self {
+            options,
+            dynamic_nodes,
+            data_address,
+            registry,
+            to_coordinator,
+            outbox,
+            dataflows: BTreeMap::new(),
+            buffered: VecDeque::new(),
+            backoff: INITIAL_BACKOFF,
+            destroying: false,
+            warned: false,
+        })
+    }
+
+    /// Whether the daemon should exit: destroyed, and no dataflow left.
+    fn done(&self) -> bool {
+        self.destroying && self.dataflows.is_empty()
+    }
+
+    async fn connect(&self) -> eyre::Result<TcpStream> {
+        let role = Role::Daemon {
+            machine_id: self.options.machine_id.clone(),
+        };
+        connect(self.options.coordinator_addr, role).await
+    }
+
+    /// The coordinator is unreachable: waits before the next attempt, keeping what running
+    /// dataflows report meanwhile.
+    async fn wait_to_retry(&mut self, err: eyre::Report) {
+        if !self.warned {
+            tracing::warn!("cannot reach the coordinator: {err:#}; retrying");
+            self.warned = true;
+        }
+        let deadline = tokio::time::sleep(self.backoff);
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                () = &mut deadline => break,
+                Some(message) = self.outbox.recv() => {
+                    let message = self.outgoing(message);
+                    buffer(&mut self.buffered, message);
+                }
+            }
+        }
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+    }
+
+    /// Registers with the coordinator, then serves the connection until it is lost or the
+    /// daemon is done.
+    async fn serve(&mut self, stream: TcpStream) {
+        self.warned = false;
+        self.backoff = INITIAL_BACKOFF;
+        tracing::info!(
+            "connected to the coordinator at {}",
+            self.options.coordinator_addr
+        );
+        let (reader, mut writer) = stream.into_split();
+        if !self.register(&mut writer).await {
+            return;
+        }
+        let mut connection = Connection::new(reader);
+        let lost = loop {
             let outgoing = tokio::select! {
-                frame = frames.recv() => {
-                    match frame {
-                        Some(Ok(Some(message))) => {
-                            last_seen = Instant::now();
-                            match message {
-                                CoordinatorToDaemon::Heartbeat => {}
-                                CoordinatorToDaemon::Spawn { dataflow_id, name, descriptor, path, nodes, placement, peers, hot_reload } => {
-                                    let (stop_tx, stop_rx) = mpsc::unbounded_channel();
-                                    let (incoming_tx, incoming) = std::sync::mpsc::channel();
-                                    if let Ok(mut registry) = registry.lock() {
-                                        registry.insert(dataflow_id.clone(), incoming_tx);
-                                    }
-                                    let all_nodes = placement.iter().map(|(node, _)| node.clone()).collect();
-                                    let remote = RemoteSpec {
-                                        machine_id: options.machine_id.clone(),
-                                        placement,
-                                        peers,
-                                        incoming,
-                                    };
-                                    spawn_dataflow(
-                                        dataflow_id.clone(), &options.machine_id, descriptor, path, nodes,
-                                        remote, hot_reload, dynamic_nodes.clone(), stop_rx, to_coordinator.clone(),
-                                    );
-                                    dataflows.insert(dataflow_id, RunningDataflow { name, nodes: all_nodes, stop: stop_tx });
-                                }
-                                CoordinatorToDaemon::Stop { dataflow_id, grace_duration } => {
-                                    if let Some(dataflow) = dataflows.get(&dataflow_id) {
-                                        // No grace at all (a part the coordinator already
-                                        // counted as gone): kill without asking first.
-                                        let request = if grace_duration.is_zero() {
-                                            StopRequest::Kill
-                                        } else {
-                                            StopRequest::Graceful(grace_duration)
-                                        };
-                                        let _ = dataflow.stop.send(request);
-                                    }
-                                }
-                                CoordinatorToDaemon::Destroy => {
-                                    destroying = true;
-                                    for dataflow in dataflows.values() {
-                                        let _ = dataflow.stop.send(StopRequest::Graceful(Duration::from_secs(5)));
-                                    }
-                                }
-                            }
-                            None
-                        }
-                        Some(Ok(None)) | None => {
-                            tracing::warn!("the coordinator closed the connection; reconnecting");
-                            break None;
-                        }
-                        Some(Err(err)) => {
-                            tracing::warn!("dropped the coordinator connection: {err}; reconnecting");
-                            break None;
-                        }
+                frame = connection.frames.recv() => {
+                    if !self.coordinator_frame(frame) {
+                        break None;
                     }
+                    connection.last_seen = Instant::now();
+                    None
                 }
-                Some(message) = outbox.recv() => {
-                    if let DaemonToCoordinator::Finished { dataflow_id, .. } = &message {
-                        dataflows.remove(dataflow_id);
-                        if let Ok(mut registry) = registry.lock() {
-                            registry.remove(dataflow_id);
-                        }
-                    }
-                    Some(message)
-                }
-                _ = heartbeat.tick() => {
-                    if last_seen.elapsed() > COORDINATOR_TIMEOUT {
-                        tracing::warn!("no heartbeat from the coordinator for {COORDINATOR_TIMEOUT:?}; reconnecting");
+                Some(message) = self.outbox.recv() => Some(self.outgoing(message)),
+                _ = connection.heartbeat.tick() => {
+                    if !connection.coordinator_alive() {
                         break None;
                     }
                     Some(DaemonToCoordinator::Heartbeat)
@@ -243,17 +255,154 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
                     break Some(message);
                 }
             }
-            if destroying && dataflows.is_empty() {
-                reader_task.abort();
-                return Ok(());
+            if self.done() {
+                return;
             }
         };
-        reader_task.abort();
         if let Some(message) = lost {
-            if !matches!(message, DaemonToCoordinator::Heartbeat) {
-                buffer(&mut buffered, message);
+            buffer(&mut self.buffered, message);
+        }
+    }
+
+    /// Sends the registration (with the dataflows still running) and what was buffered.
+    /// False when the connection failed meanwhile.
+    async fn register(&mut self, writer: &mut OwnedWriteHalf) -> bool {
+        let register = DaemonToCoordinator::Register {
+            machine_id: self.options.machine_id.clone(),
+            data_address: self.data_address,
+            running: self
+                .dataflows
+                .iter()
+                .map(|(id, d)| dora_message::coordinator::RunningDataflow {
+                    id: id.clone(),
+                    name: d.name.clone(),
+                    nodes: d.nodes.clone(),
+                })
+                .collect(),
+        };
+        if write_frame(writer, &register).await.is_err() {
+            return false;
+        }
+        while let Some(message) = self.buffered.pop_front() {
+            if write_frame(writer, &message).await.is_err() {
+                self.buffered.push_front(message);
+                return false;
             }
         }
+        true
+    }
+
+    /// A frame from the coordinator, or the end of its connection. False when the
+    /// connection is lost.
+    fn coordinator_frame(
+        &mut self,
+        frame: Option<Result<Option<CoordinatorToDaemon>, FrameError>>,
+    ) -> bool {
+        match frame {
+            Some(Ok(Some(message))) => {
+                self.coordinator_message(message);
+                true
+            }
+            Some(Ok(None)) | None => {
+                tracing::warn!("the coordinator closed the connection; reconnecting");
+                false
+            }
+            Some(Err(err)) => {
+                tracing::warn!("dropped the coordinator connection: {err}; reconnecting");
+                false
+            }
+        }
+    }
+
+    fn coordinator_message(&mut self, message: CoordinatorToDaemon) {
+        match message {
+            CoordinatorToDaemon::Heartbeat => {}
+            CoordinatorToDaemon::Spawn {
+                dataflow_id,
+                name,
+                descriptor,
+                path,
+                nodes,
+                placement,
+                peers,
+                hot_reload,
+            } => {
+                let assignment = Assignment {
+                    dataflow_id,
+                    machine_id: self.options.machine_id.clone(),
+                    descriptor,
+                    path,
+                    nodes,
+                    placement,
+                    peers,
+                    hot_reload,
+                };
+                self.spawn(assignment, name);
+            }
+            CoordinatorToDaemon::Stop {
+                dataflow_id,
+                grace_duration,
+            } => self.stop(&dataflow_id, grace_duration),
+            CoordinatorToDaemon::Destroy => {
+                self.destroying = true;
+                for dataflow in self.dataflows.values() {
+                    let _ = dataflow.stop.send(StopRequest::Graceful(DESTROY_GRACE));
+                }
+            }
+        }
+    }
+
+    /// Starts this machine's part of a dataflow.
+    fn spawn(&mut self, assignment: Assignment, name: String) {
+        let (stop_tx, stop_rx) = mpsc::unbounded_channel();
+        let (incoming_tx, incoming) = std::sync::mpsc::channel();
+        if let Ok(mut registry) = self.registry.lock() {
+            registry.insert(assignment.dataflow_id.clone(), incoming_tx);
+        }
+        let running = RunningDataflow {
+            name,
+            nodes: assignment
+                .placement
+                .iter()
+                .map(|(node, _)| node.clone())
+                .collect(),
+            stop: stop_tx,
+        };
+        self.dataflows
+            .insert(assignment.dataflow_id.clone(), running);
+        let run = run_assignment(
+            assignment,
+            incoming,
+            self.dynamic_nodes.clone(),
+            stop_rx,
+            self.to_coordinator.clone(),
+        );
+        tokio::spawn(run);
+    }
+
+    fn stop(&mut self, dataflow_id: &str, grace_duration: Duration) {
+        if let Some(dataflow) = self.dataflows.get(dataflow_id) {
+            // No grace at all (a part the coordinator already counted as gone): kill without
+            // asking first.
+            let request = if grace_duration.is_zero() {
+                StopRequest::Kill
+            } else {
+                StopRequest::Graceful(grace_duration)
+            };
+            let _ = dataflow.stop.send(request);
+        }
+    }
+
+    /// A message a dataflow reports, on its way to the coordinator: a finished dataflow is
+    /// forgotten.
+    fn outgoing(&mut self, message: DaemonToCoordinator) -> DaemonToCoordinator {
+        if let DaemonToCoordinator::Finished { dataflow_id, .. } = &message {
+            self.dataflows.remove(dataflow_id);
+            if let Ok(mut registry) = self.registry.lock() {
+                registry.remove(dataflow_id);
+            }
+        }
+        message
     }
 }
 
@@ -273,93 +422,133 @@ fn buffer(buffered: &mut VecDeque<DaemonToCoordinator>, message: DaemonToCoordin
     buffered.push_back(message);
 }
 
-#[allow(clippy::too_many_arguments)]
-fn spawn_dataflow(
+/// This machine's part of a dataflow, as the coordinator assigned it.
+struct Assignment {
     dataflow_id: String,
-    machine_id: &str,
+    machine_id: String,
+    /// The dataflow's YAML text and file path.
     descriptor: String,
-    path: std::path::PathBuf,
+    path: PathBuf,
+    /// The nodes this machine runs.
     nodes: Vec<String>,
-    remote: RemoteSpec,
+    /// The machine of every node of the dataflow.
+    placement: Vec<(String, String)>,
+    /// Where each machine's daemon accepts data links.
+    peers: Vec<(String, SocketAddr)>,
     hot_reload: bool,
+}
+
+/// Tells the coordinator how one dataflow part is doing.
+struct Reporter {
+    dataflow_id: String,
+    to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
+}
+
+impl Reporter {
+    fn spawned(&self, result: Result<(), String>) {
+        let _ = self.to_coordinator.send(DaemonToCoordinator::Spawned {
+            dataflow_id: self.dataflow_id.clone(),
+            result,
+        });
+    }
+
+    fn finished(&self, nodes: Vec<NodeOutcome>) {
+        let _ = self.to_coordinator.send(DaemonToCoordinator::Finished {
+            dataflow_id: self.dataflow_id.clone(),
+            nodes,
+        });
+    }
+}
+
+/// Runs a dataflow part to its end, reporting `Spawned` (or why it could not start), then
+/// `Finished` with every node's outcome.
+async fn run_assignment(
+    assignment: Assignment,
+    incoming: std::sync::mpsc::Receiver<InterDaemon>,
     dynamic_nodes: DynamicNodes,
     stop: mpsc::UnboundedReceiver<StopRequest>,
     to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
 ) {
-    let machine_id = machine_id.to_owned();
-    tokio::spawn(async move {
-        let report = |result: Result<(), String>| {
-            let _ = to_coordinator.send(DaemonToCoordinator::Spawned {
-                dataflow_id: dataflow_id.clone(),
-                result,
-            });
-        };
-        let finished = |nodes: Vec<NodeOutcome>| {
-            let _ = to_coordinator.send(DaemonToCoordinator::Finished {
-                dataflow_id: dataflow_id.clone(),
-                nodes,
-            });
-        };
-        let descriptor = match Descriptor::parse(&descriptor, Some(&path)) {
-            Ok(descriptor) => descriptor,
-            Err(err) => {
-                report(Err(err.to_string()));
-                return finished(Vec::new());
-            }
-        };
-        let spec = DataflowSpec {
-            id: dataflow_id.clone(),
-            descriptor,
-            local_nodes: Some(nodes),
-            remote: Some(remote),
-            hot_reload,
-            dynamic_nodes: Some(dynamic_nodes),
-        };
-        let sink = LogSink {
-            print: false,
-            forward: Some(to_coordinator.clone()),
-        };
-        let (spawned_tx, spawned_rx) = oneshot::channel();
-        let run = run_dataflow(spec, stop, sink, Some(spawned_tx));
-        tokio::pin!(run);
-        let result = tokio::select! {
-            // A dataflow whose nodes all fail at once finishes right after spawning: report
-            // the spawn first, or the coordinator would see it end without having started.
-            biased;
-            spawned = spawned_rx => {
-                if spawned.is_ok() {
-                    report(Ok(()));
-                }
-                let result = run.await;
-                if spawned.is_err() {
-                    if let Err(err) = &result {
-                        report(Err(format!("{err:#}")));
-                    }
-                }
-                result
-            }
-            result = &mut run => result,
-        };
-        match result {
-            Ok(result) => finished(
-                result
-                    .nodes
-                    .into_iter()
-                    .map(|node| NodeOutcome {
-                        failure: (!node.exit.is_success()).then(|| node.exit.to_string()),
-                        killed: matches!(node.exit, NodeExit::Killed),
-                        node_id: node.node_id,
-                        machine_id: machine_id.clone(),
-                        stderr_tail: node.stderr_tail,
-                    })
-                    .collect(),
-            ),
-            Err(err) => {
-                report(Err(format!("{err:#}")));
-                finished(Vec::new());
-            }
+    let reporter = Reporter {
+        dataflow_id: assignment.dataflow_id.clone(),
+        to_coordinator,
+    };
+    let descriptor = match Descriptor::parse(&assignment.descriptor, Some(&assignment.path)) {
+        Ok(descriptor) => descriptor,
+        Err(err) => {
+            reporter.spawned(Err(err.to_string()));
+            return reporter.finished(Vec::new());
         }
-    });
+    };
+    let machine_id = assignment.machine_id;
+    let spec = DataflowSpec {
+        id: assignment.dataflow_id,
+        descriptor,
+        local_nodes: Some(assignment.nodes),
+        remote: Some(RemoteSpec {
+            machine_id: machine_id.clone(),
+            placement: assignment.placement,
+            peers: assignment.peers,
+            incoming,
+        }),
+        hot_reload: assignment.hot_reload,
+        dynamic_nodes: Some(dynamic_nodes),
+    };
+    match run_reporting_spawn(spec, stop, &reporter).await {
+        Ok(result) => reporter.finished(outcomes(result, &machine_id)),
+        Err(err) => {
+            reporter.spawned(Err(format!("{err:#}")));
+            reporter.finished(Vec::new());
+        }
+    }
+}
+
+/// Runs a dataflow, reporting `Spawned` as soon as its nodes started.
+async fn run_reporting_spawn(
+    spec: DataflowSpec,
+    stop: mpsc::UnboundedReceiver<StopRequest>,
+    reporter: &Reporter,
+) -> eyre::Result<DataflowResult> {
+    let sink = LogSink {
+        print: false,
+        forward: Some(reporter.to_coordinator.clone()),
+    };
+    let (spawned_tx, spawned_rx) = oneshot::channel();
+    let run = run_dataflow(spec, stop, sink, Some(spawned_tx));
+    tokio::pin!(run);
+    tokio::select! {
+        // A dataflow whose nodes all fail at once finishes right after spawning: report
+        // the spawn first, or the coordinator would see it end without having started.
+        biased;
+        spawned = spawned_rx => {
+            if spawned.is_ok() {
+                reporter.spawned(Ok(()));
+            }
+            let result = run.await;
+            if spawned.is_err() {
+                if let Err(err) = &result {
+                    reporter.spawned(Err(format!("{err:#}")));
+                }
+            }
+            result
+        }
+        result = &mut run => result,
+    }
+}
+
+/// What the coordinator learns of each node of a finished dataflow part.
+fn outcomes(result: DataflowResult, machine_id: &str) -> Vec<NodeOutcome> {
+    result
+        .nodes
+        .into_iter()
+        .map(|node| NodeOutcome {
+            failure: (!node.exit.is_success()).then(|| node.exit.to_string()),
+            killed: matches!(node.exit, NodeExit::Killed),
+            node_id: node.node_id,
+            machine_id: machine_id.to_owned(),
+            stderr_tail: node.stderr_tail,
+        })
+        .collect()
 }
 
 /// Accepts data links from other daemons and feeds what they send to the dataflow named in
