@@ -28,24 +28,33 @@ pub enum ControlMessage {
     /// A node said hello; answer on `reply`. After a `Start` reply, events sent on `events`
     /// go to the node.
     Hello {
+        /// The node's index in the dataflow's node list.
         node: usize,
+        /// Where the answer goes: `Start` at the barrier release, or a refusal.
         reply: oneshot::Sender<DaemonReply>,
+        /// Where the daemon sends the node its events once started.
         events: mpsc::UnboundedSender<DaemonEvent>,
     },
+    /// A request from a node that was released from the barrier.
     Request {
+        /// The node's index in the dataflow's node list.
         node: usize,
+        /// What the node asks or reports.
         request: NodeRequest,
     },
     /// The control connection of a dynamic node ended (or its handoff failed): for a node
     /// dora did not start, this is its exit.
     Closed {
+        /// The node's index in the dataflow's node list.
         node: usize,
     },
 }
 
 /// Either kind of listener.
 pub enum Listener {
+    /// `_unstable_local: UnixDomain` (the default) or `Shmem`.
     Unix(UnixListener),
+    /// `_unstable_local: Tcp`, on 127.0.0.1.
     Tcp(TcpListener),
 }
 

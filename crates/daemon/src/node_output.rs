@@ -64,11 +64,14 @@ pub struct NodeLog {
 /// Which stream a line came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stream {
+    /// The node's standard output.
     Stdout,
+    /// The node's standard error, whose last lines are kept for the failure report.
     Stderr,
 }
 
 impl NodeLog {
+    /// The log of `node_id`, written to `file` and passed on to `sink`.
     pub fn new(dataflow_id: &str, node_id: &str, file: File, sink: LogSink) -> Self {
         Self {
             dataflow_id: dataflow_id.into(),

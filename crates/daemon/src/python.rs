@@ -41,26 +41,38 @@ pub fn interpreter() -> PathBuf {
 /// What is wrong with the `dora` module of a Python interpreter.
 #[derive(Debug, thiserror::Error)]
 pub enum ModuleError {
+    /// The interpreter could not be started.
     #[error("cannot run the Python interpreter {}: {source}", python.display())]
     NoInterpreter {
+        /// The interpreter that was tried.
         python: PathBuf,
+        /// Why it could not be started.
         source: std::io::Error,
     },
+    /// `import dora` failed.
     #[error(
         "the `dora` Python module is not installed for {}: {INSTALL_HINT}{}",
         python.display(),
         detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
     )]
     Missing {
+        /// The interpreter that was asked.
         python: PathBuf,
+        /// The last line of its error output, if any.
         detail: Option<String>,
     },
+    /// The module is of another version than this dora.
     #[error(
         "the `dora` Python module of {} is version {found}, but this dora is version \
          {VERSION}; {INSTALL_HINT}",
         python.display()
     )]
-    Mismatch { python: PathBuf, found: String },
+    Mismatch {
+        /// The interpreter that was asked.
+        python: PathBuf,
+        /// The version of its `dora` module.
+        found: String,
+    },
 }
 
 /// Checks that `python` imports `dora` of [`VERSION`]; returns the module's version.

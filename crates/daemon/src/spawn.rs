@@ -21,7 +21,9 @@ use dora_message::config::DATAFLOW_PATH_ENV;
 /// The program and arguments a node runs.
 #[derive(Debug, Clone)]
 pub struct Program {
+    /// The executable.
     pub program: PathBuf,
+    /// Its arguments.
     pub args: Vec<String>,
     /// Extra environment variables.
     pub env: Vec<(String, String)>,
