@@ -100,17 +100,9 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     to_daemon: mpsc::UnboundedSender<ControlMessage>,
 ) {
     let (mut reader, mut writer) = tokio::io::split(stream);
-    let hello =
-        match tokio::time::timeout(HELLO_TIMEOUT, read_frame::<NodeRequest>(&mut reader)).await {
-            Err(_) => {
-                return tracing::warn!(
-                    "dropped a connection that sent no hello within {HELLO_TIMEOUT:?}"
-                )
-            }
-            Ok(Ok(Some(hello))) => hello,
-            Ok(Ok(None)) => return,
-            Ok(Err(err)) => return tracing::warn!("dropped a connection: {err}"),
-        };
+    let Some(hello) = read_hello(&mut reader).await else {
+        return;
+    };
     let node = match check_hello(&hello, &dataflow_id, &node_ids) {
         Ok(node) => node,
         Err(reason) => {
@@ -165,6 +157,21 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
         }
     }
     writer_task.abort();
+}
+
+/// The first frame of a connection, or `None` (logged) when none came in time.
+async fn read_hello(reader: &mut (impl AsyncRead + Unpin)) -> Option<NodeRequest> {
+    match tokio::time::timeout(HELLO_TIMEOUT, read_frame::<NodeRequest>(reader)).await {
+        Err(_) => {
+            tracing::warn!("dropped a connection that sent no hello within {HELLO_TIMEOUT:?}");
+            None
+        }
+        Ok(Ok(hello)) => hello,
+        Ok(Err(err)) => {
+            tracing::warn!("dropped a connection: {err}");
+            None
+        }
+    }
 }
 
 fn check_hello(

@@ -297,17 +297,8 @@ async fn accept(listener: UnixListener, nodes: DynamicNodes) {
 }
 
 async fn serve(mut stream: UnixStream, nodes: DynamicNodes) {
-    match stream.peer_cred() {
-        // SAFETY: geteuid has no preconditions.
-        Ok(cred) if cred.uid() == unsafe { libc::geteuid() } || cred.uid() == 0 => {}
-        Ok(cred) => {
-            return tracing::warn!(
-                "refused a dynamic node connection from user {}: the daemon serves its own \
-                 user only",
-                cred.uid()
-            )
-        }
-        Err(err) => return tracing::warn!("dropped a dynamic node connection: {err}"),
+    if !from_our_user(&stream) {
+        return;
     }
     let request = match tokio::time::timeout(REQUEST_TIMEOUT, read_request(&mut stream)).await {
         Ok(Ok(request)) => request,
@@ -344,18 +335,7 @@ async fn serve(mut stream: UnixStream, nodes: DynamicNodes) {
         node_ids,
         control,
     } = taken;
-    let reply = DynamicNodeReply::Config {
-        config_json,
-        fds: fds.len() as u32,
-    };
-    let handed = match write_reply(&mut stream, &reply).await {
-        Ok(()) => send_fds(&stream, &fds).await,
-        Err(err) => Err(err),
-    };
-    // The node has its own copies now (or never will): a node's exit must hang up its
-    // peers, so the daemon keeps none.
-    drop(fds);
-    if let Err(err) = handed {
+    if let Err(err) = hand_over(&mut stream, config_json, fds).await {
         tracing::warn!(
             "handing dynamic node `{}` its sockets failed: {err}",
             request.node_id
@@ -369,6 +349,42 @@ async fn serve(mut stream: UnixStream, nodes: DynamicNodes) {
     );
     control::serve(stream, dataflow_id, node_ids, control.clone()).await;
     let _ = control.send(ControlMessage::Closed { node });
+}
+
+/// Whether the connecting process runs as the daemon's user (or root); logs why not.
+fn from_our_user(stream: &UnixStream) -> bool {
+    match stream.peer_cred() {
+        // SAFETY: geteuid has no preconditions.
+        Ok(cred) if cred.uid() == unsafe { libc::geteuid() } || cred.uid() == 0 => true,
+        Ok(cred) => {
+            tracing::warn!(
+                "refused a dynamic node connection from user {}: the daemon serves its own \
+                 user only",
+                cred.uid()
+            );
+            false
+        }
+        Err(err) => {
+            tracing::warn!("dropped a dynamic node connection: {err}");
+            false
+        }
+    }
+}
+
+/// Sends the node its configuration and data sockets. The daemon's copies are closed on
+/// return, handed over or not: a node's exit must hang up its peers, so the daemon keeps
+/// none.
+async fn hand_over(
+    stream: &mut UnixStream,
+    config_json: String,
+    fds: Vec<OwnedFd>,
+) -> std::io::Result<()> {
+    let reply = DynamicNodeReply::Config {
+        config_json,
+        fds: fds.len() as u32,
+    };
+    write_reply(stream, &reply).await?;
+    send_fds(stream, &fds).await
 }
 
 async fn read_request(stream: &mut UnixStream) -> Result<DynamicNodeRequest, String> {
