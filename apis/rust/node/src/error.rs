@@ -56,3 +56,17 @@ pub enum NodeError {
     #[error("cannot encode message: {0}")]
     Encode(String),
 }
+
+/// The transport's errors keep the variants (and messages) the node API always had.
+impl From<dora_transport::TransportError> for NodeError {
+    fn from(err: dora_transport::TransportError) -> Self {
+        use dora_transport::TransportError;
+        match err {
+            TransportError::SharedMemory(reason) => NodeError::SharedMemory(reason),
+            TransportError::Send { peer, source } => NodeError::Send { peer, source },
+            err @ TransportError::NotADataSocket { .. } => {
+                NodeError::InvalidConfig(err.to_string())
+            }
+        }
+    }
+}

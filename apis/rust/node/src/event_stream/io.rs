@@ -10,7 +10,7 @@
 
 use std::{
     collections::HashMap,
-    os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+    os::fd::{AsRawFd, OwnedFd, RawFd},
     ptr::NonNull,
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -29,12 +29,13 @@ use dora_message::{
     Metadata,
 };
 
-use crate::{
-    connection::{Notice, Peer, Received},
-    node::NodeShared,
+use dora_transport::{
+    poll::{poll, pollfd},
     release_ring::COLLECT_INTERVAL,
-    shared_memory::ReceivedRegion,
+    EventFd, Notice, Peer, Received, ReceivedRegion, Retired,
 };
+
+use crate::node::NodeShared;
 
 /// A message received in a shared memory region. When the last Arrow buffer referring to it
 /// is dropped, the sender gets the region back.
@@ -178,36 +179,23 @@ pub(crate) fn data_pollfds(shared: &NodeShared, out: &mut Vec<libc::pollfd>) {
         if peer.has_pending_notices() {
             events |= libc::POLLOUT;
         }
-        let fd = if peer.gone.load(Ordering::Relaxed) {
-            -1
-        } else {
-            peer.fd.as_raw_fd()
-        };
+        let fd = if peer.is_gone() { -1 } else { peer.as_raw_fd() };
         out.push(pollfd(fd, events));
     }
 }
 
 /// Waits on `pollfds`; false when polling itself failed (reported as an event).
 pub(crate) fn wait(shared: &NodeShared, pollfds: &mut [libc::pollfd], timeout_ms: i32) -> bool {
-    // SAFETY: `pollfds` is a valid, exclusively borrowed array of pollfd structs.
-    let ready = unsafe {
-        libc::poll(
-            pollfds.as_mut_ptr(),
-            pollfds.len() as libc::nfds_t,
-            timeout_ms,
-        )
-    };
-    if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-        let mut queue = shared.queue.lock();
-        queue.push_error(format!(
-            "polling connections failed: {}",
-            std::io::Error::last_os_error()
-        ));
-        queue.finish();
-        shared.queue.notify(queue);
-        return false;
+    match poll(pollfds, timeout_ms) {
+        Err(err) if err.kind() != std::io::ErrorKind::Interrupted => {
+            let mut queue = shared.queue.lock();
+            queue.push_error(format!("polling connections failed: {err}"));
+            queue.finish();
+            shared.queue.notify(queue);
+            false
+        }
+        _ => true,
     }
-    true
 }
 
 /// Coordination between the I/O thread and a user thread waiting in `recv`.
@@ -230,8 +218,8 @@ pub(crate) struct Handoff {
     /// The I/O thread is (about to be) waiting without a timeout: it does not look into the
     /// release rings until something wakes it (see [`Handoff::wake_for_collection`]).
     io_unbounded: AtomicBool,
-    /// Written to move the I/O thread off the data sockets.
-    io_wake: OwnedFd,
+    /// Signalled to move the I/O thread off the data sockets.
+    io_wake: EventFd,
 }
 
 /// Longest the I/O thread leaves the sockets to a waiting user thread before looking again.
@@ -239,18 +227,12 @@ const MAX_STEP_ASIDE: Duration = Duration::from_millis(20);
 
 impl Handoff {
     pub fn new() -> std::io::Result<Self> {
-        // SAFETY: eventfd has no memory preconditions; the result is checked.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
         Ok(Self {
             user_waiting: AtomicBool::new(false),
             user_unfinished: AtomicBool::new(false),
             io_polling: AtomicBool::new(false),
             io_unbounded: AtomicBool::new(false),
-            // SAFETY: a fresh descriptor owned by nobody else.
-            io_wake: unsafe { OwnedFd::from_raw_fd(fd) },
+            io_wake: EventFd::new()?,
         })
     }
 
@@ -258,9 +240,7 @@ impl Handoff {
     pub fn user_begins_wait(&self) {
         self.user_waiting.store(true, Ordering::SeqCst);
         if self.io_polling.load(Ordering::SeqCst) {
-            let one: u64 = 1;
-            // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
-            unsafe { libc::write(self.io_wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+            self.io_wake.signal();
         }
     }
 
@@ -278,9 +258,7 @@ impl Handoff {
 
     /// Wakes the I/O thread (to unmap regions the user's thread saw retired).
     fn wake_io(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
-        unsafe { libc::write(self.io_wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        self.io_wake.signal();
     }
 
     /// Called after the pool grew large enough to need the I/O thread's looks into the
@@ -297,9 +275,7 @@ impl Handoff {
     }
 
     fn clear_wake(&self) {
-        let mut value: u64 = 0;
-        // SAFETY: reads 8 bytes into a valid u64 from our non-blocking eventfd.
-        unsafe { libc::read(self.io_wake.as_raw_fd(), (&mut value as *mut u64).cast(), 8) };
+        self.io_wake.clear();
     }
 }
 
@@ -365,14 +341,6 @@ pub(crate) fn run(shared: Arc<NodeShared>, shutdown: RawFd) {
                 Err(_) => std::thread::yield_now(),
             }
         }
-    }
-}
-
-fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events,
-        revents: 0,
     }
 }
 
@@ -521,7 +489,7 @@ fn read_peer(
                     }
                     Err(err) => queue.push_error(format!(
                         "dropped a message from node `{}`: {err}",
-                        peer.node_id
+                        peer.node_id()
                     )),
                 }
                 shared.queue.notify(queue);
@@ -570,7 +538,7 @@ fn read_peer(
 }
 
 /// Tells the receivers of retired regions to unmap them.
-fn announce_retired(shared: &NodeShared, retired: Vec<crate::pool::Retired>) {
+fn announce_retired(shared: &NodeShared, retired: Vec<Retired>) {
     for (region, peers) in retired {
         for peer in peers {
             shared.peers[peer].notify(Notice::Retire(region));
@@ -578,7 +546,7 @@ fn announce_retired(shared: &NodeShared, retired: Vec<crate::pool::Retired>) {
     }
 }
 
-/// The I/O thread's look into the release rings (see [`crate::release_ring`]): takes back
+/// The I/O thread's look into the release rings (see [`dora_transport::release_ring`]): takes back
 /// the regions receivers released and retires the pool's surplus.
 fn collect_releases(shared: &NodeShared) {
     let retired = {
@@ -597,7 +565,7 @@ fn region_buffer(
     state: &mut PeerState,
     region: u64,
     len: u64,
-    fd: Option<std::os::fd::OwnedFd>,
+    fd: Option<OwnedFd>,
 ) -> Result<Buffer, String> {
     if let Some(fd) = fd {
         let mapping = ReceivedRegion::map(fd).map_err(|err| err.to_string())?;
@@ -634,13 +602,13 @@ fn peer_closed(shared: &NodeShared, index: usize, state: &mut PeerState, error: 
     state.open = false;
     state.regions.clear();
     let peer = &shared.peers[index];
-    peer.gone.store(true, std::sync::atomic::Ordering::Relaxed);
+    peer.mark_gone();
     shared.pool().peer_gone(index);
     let mut queue = shared.queue.lock();
     if let Some(error) = error {
         queue.push_error(format!(
             "connection to node `{}` failed: {error}",
-            peer.node_id
+            peer.node_id()
         ));
     }
     for (_, inputs) in &state.receives {
