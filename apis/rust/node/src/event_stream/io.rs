@@ -427,22 +427,10 @@ fn read_peer(
 ) {
     let peer = &shared.peers[index];
     loop {
-        let (len, fd) = match peer.try_recv(read_buf) {
-            Ok(Received::Packet { len, fd }) => (len, fd),
-            Ok(Received::WouldBlock) => return,
-            Ok(Received::Closed) => return peer_closed(shared, index, state, None),
-            Err(err) => return peer_closed(shared, index, state, Some(err.to_string())),
-        };
-        let (packet, inline) = match decode_packet(&read_buf[..len]) {
-            Ok(decoded) => decoded,
-            Err(err) => {
-                return peer_closed(
-                    shared,
-                    index,
-                    state,
-                    Some(format!("malformed packet: {err}")),
-                )
-            }
+        let (packet, inline, fd) = match next_packet(peer, read_buf) {
+            Ok(Some(packet)) => packet,
+            Ok(None) => return,
+            Err(error) => return peer_closed(shared, index, state, error),
         };
         match packet {
             DataPacket::Message {
@@ -450,64 +438,15 @@ fn read_peer(
                 metadata,
                 payload,
             } => {
-                let buffer = match payload {
-                    Payload::Inline { .. } => Ok(Buffer::from_slice_ref(inline)),
-                    Payload::Region {
-                        region,
-                        len,
-                        fd_attached,
-                    } => region_buffer(
-                        peer,
-                        state,
-                        region,
-                        len,
-                        fd_attached.then_some(fd).flatten(),
-                    ),
-                };
-                let data = buffer.and_then(|buffer| {
-                    array_from_buffer(&buffer, &metadata.type_info)
-                        .map_err(|err| format!("invalid Arrow layout: {err}"))
-                });
-                // Without a mapped input the data is dropped here, which releases its region.
-                let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) else {
-                    continue;
-                };
-                // What a peer sent after releasing regions is seen after its releases, as
-                // if they had come as packets on this connection.
-                collect_releases(shared);
-                let mut queue = shared.queue.lock();
-                match data {
-                    Ok(data) => {
-                        let data = make_array(data);
-                        // The common single input takes the message without a copy.
-                        if let [rest @ .., last] = inputs.as_slice() {
-                            for &input in rest {
-                                queue.push_input(input, metadata.clone(), data.clone());
-                            }
-                            queue.push_input(*last, metadata, data);
-                        }
-                    }
-                    Err(err) => queue.push_error(format!(
-                        "dropped a message from node `{}`: {err}",
-                        peer.node_id()
-                    )),
-                }
-                shared.queue.notify(queue);
-                if budget == Budget::FirstMessage {
+                let data = message_data(peer, state, payload, inline, fd, &metadata.type_info);
+                if queue_message(shared, peer, state, output, metadata, data)
+                    && budget == Budget::FirstMessage
+                {
                     state.unfinished = true;
                     return;
                 }
             }
-            DataPacket::OutputClosed { output } => {
-                collect_releases(shared);
-                if let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) {
-                    let mut queue = shared.queue.lock();
-                    for &input in inputs {
-                        queue.close_input(input);
-                    }
-                    shared.queue.notify(queue);
-                }
-            }
+            DataPacket::OutputClosed { output } => close_peer_output(shared, state, output),
             DataPacket::RetireRegion { region } => {
                 // Unmapping makes the kernel interrupt every CPU this process runs on; leave
                 // it to the I/O thread rather than delay the message this thread waits for.
@@ -515,17 +454,7 @@ fn read_peer(
                     state.retired.push(mapping);
                 }
             }
-            DataPacket::Release { region } => {
-                // A pool grown by a burst shrinks here, as its regions come back, rather
-                // than on the send path where it would delay messages. A packet may mean
-                // that the peer found its ring full: empty it too.
-                let retired = {
-                    let mut pool = shared.pool();
-                    pool.release(region, index);
-                    pool.collect_and_retire(1)
-                };
-                announce_retired(shared, retired);
-            }
+            DataPacket::Release { region } => take_back(shared, index, region),
             DataPacket::ReleaseRing => {
                 // Without a usable ring the peer keeps releasing with packets: slower, but
                 // nothing is lost, so a bad ring is not worth an error event.
@@ -535,6 +464,123 @@ fn read_peer(
             }
         }
     }
+}
+
+/// A packet read from a peer: the packet, its inline payload (in the read buffer) and the
+/// descriptor it carried.
+type Packet<'buf> = (DataPacket, &'buf [u8], Option<OwnedFd>);
+
+/// Receives and decodes the next packet of `peer`, without blocking: `None` when there is
+/// none for now, an error when the connection ended (with why, unless the peer hung up).
+#[inline]
+fn next_packet<'buf>(
+    peer: &Peer,
+    read_buf: &'buf mut [u8],
+) -> Result<Option<Packet<'buf>>, Option<String>> {
+    let (len, fd) = match peer.try_recv(read_buf) {
+        Ok(Received::Packet { len, fd }) => (len, fd),
+        Ok(Received::WouldBlock) => return Ok(None),
+        Ok(Received::Closed) => return Err(None),
+        Err(err) => return Err(Some(err.to_string())),
+    };
+    match decode_packet(&read_buf[..len]) {
+        Ok((packet, inline)) => Ok(Some((packet, inline, fd))),
+        Err(err) => Err(Some(format!("malformed packet: {err}"))),
+    }
+}
+
+/// The Arrow data of a message: its inline bytes, or a view of the shared region it names
+/// (mapped first when `fd` brings the region).
+#[inline]
+fn message_data(
+    peer: &Arc<Peer>,
+    state: &mut PeerState,
+    payload: Payload,
+    inline: &[u8],
+    fd: Option<OwnedFd>,
+    type_info: &ArrowTypeInfo,
+) -> Result<arrow_data::ArrayData, String> {
+    let buffer = match payload {
+        Payload::Inline { .. } => Ok(Buffer::from_slice_ref(inline)),
+        Payload::Region {
+            region,
+            len,
+            fd_attached,
+        } => region_buffer(
+            peer,
+            state,
+            region,
+            len,
+            fd_attached.then_some(fd).flatten(),
+        ),
+    };
+    buffer.and_then(|buffer| {
+        array_from_buffer(&buffer, type_info).map_err(|err| format!("invalid Arrow layout: {err}"))
+    })
+}
+
+/// Queues a message of the peer's `output` for every input that receives it (or the error
+/// that made it unreadable); returns false when no input receives that output (the data is
+/// then dropped here, which releases its region).
+#[inline]
+fn queue_message(
+    shared: &NodeShared,
+    peer: &Peer,
+    state: &PeerState,
+    output: u16,
+    metadata: Metadata,
+    data: Result<arrow_data::ArrayData, String>,
+) -> bool {
+    let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) else {
+        return false;
+    };
+    // What a peer sent after releasing regions is seen after its releases, as if they had
+    // come as packets on this connection.
+    collect_releases(shared);
+    let mut queue = shared.queue.lock();
+    match data {
+        Ok(data) => {
+            let data = make_array(data);
+            // The common single input takes the message without a copy.
+            if let [rest @ .., last] = inputs.as_slice() {
+                for &input in rest {
+                    queue.push_input(input, metadata.clone(), data.clone());
+                }
+                queue.push_input(*last, metadata, data);
+            }
+        }
+        Err(err) => queue.push_error(format!(
+            "dropped a message from node `{}`: {err}",
+            peer.node_id()
+        )),
+    }
+    shared.queue.notify(queue);
+    true
+}
+
+/// The peer closed its `output`: the inputs that receive it are closed.
+fn close_peer_output(shared: &NodeShared, state: &PeerState, output: u16) {
+    collect_releases(shared);
+    if let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) {
+        let mut queue = shared.queue.lock();
+        for &input in inputs {
+            queue.close_input(input);
+        }
+        shared.queue.notify(queue);
+    }
+}
+
+/// A token for `region` came back from peer `index` as a packet.
+fn take_back(shared: &NodeShared, index: usize, region: u64) {
+    // A pool grown by a burst shrinks here, as its regions come back, rather than on the send
+    // path where it would delay messages. A packet may mean that the peer found its ring
+    // full: empty it too.
+    let retired = {
+        let mut pool = shared.pool();
+        pool.release(region, index);
+        pool.collect_and_retire(1)
+    };
+    announce_retired(shared, retired);
 }
 
 /// Tells the receivers of retired regions to unmap them.
