@@ -147,7 +147,8 @@ pub enum ControlRequest {
         /// A UUID or a name.
         dataflow: String,
     },
-    /// Stop a dataflow: every node gets `Stop`, and those still running after the grace period are killed.
+    /// Stop a dataflow: every node gets `Stop`, and those still running after the grace
+    /// period are killed.
     Stop {
         /// A UUID or a name; `None` when exactly one dataflow runs.
         dataflow: Option<String>,

@@ -63,7 +63,8 @@ pub enum Payload {
         region: u64,
         /// The payload's length.
         len: u64,
-        /// Whether this packet carries the region's descriptor (the first message in it to this receiver).
+        /// Whether this packet carries the region's descriptor (the first message in it to
+        /// this receiver).
         fd_attached: bool,
     },
 }
