@@ -308,8 +308,8 @@ impl Pool {
                 .any(|ring| matches!(ring, Ring::Active(_)))
     }
 
-    /// The I/O thread's turn: collects released tokens (see [`Pool::collect_released`]) and
-    /// retires the surplus of free regions that `extra_tokens` (tokens that came back as
+    /// The I/O thread's turn: takes back the tokens receivers wrote into their release rings
+    /// and retires the surplus of free regions that `extra_tokens` (tokens that came back as
     /// packets) and the collected ones allow. Returns the retired regions.
     #[inline]
     pub fn collect_and_retire(&mut self, extra_tokens: usize) -> Vec<Retired> {
