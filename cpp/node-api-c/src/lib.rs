@@ -66,10 +66,15 @@ pub const DORA_ERR_PANIC: c_int = -10;
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DoraEventType {
+    /// The dataflow is stopping.
     Stop = 0,
+    /// A message on an input.
     Input = 1,
+    /// An input will receive no more messages.
     InputClosed = 2,
+    /// Receiving failed; the event holds the message.
     Error = 3,
+    /// An event kind this API does not know.
     Unknown = 4,
 }
 

@@ -208,31 +208,51 @@ use ffi::{DoraEventType, DoraInput, ParameterType};
 /// Errors of the C++ API; cxx turns them into `rust::Error` exceptions with this message.
 #[derive(Debug, thiserror::Error)]
 pub enum CxxApiError {
+    /// An error of the node API.
     #[error(transparent)]
     Node(#[from] dora_node_api::NodeError),
+    /// An input was asked of an event of another kind (named).
     #[error("the event is {0}, not an input")]
     NotAnInput(&'static str),
+    /// An error was asked of an event of another kind (named).
     #[error("the event is {0}, not an error")]
     NotAnError(&'static str),
+    /// Bytes were asked of an input whose array is not `UInt8`.
     #[error("input `{id}` holds a {data_type} array, not bytes (UInt8); use event_as_arrow_input")]
     NotBytes {
+        /// The input's id.
         id: String,
+        /// The array's type.
         data_type: arrow_schema::DataType,
     },
+    /// A metadata parameter the message does not have.
     #[error("the input has no metadata parameter `{key}` (its parameters: {keys})")]
-    NoParameter { key: String, keys: String },
+    NoParameter {
+        /// The parameter asked for.
+        key: String,
+        /// The parameters the message has, listed for the message.
+        keys: String,
+    },
+    /// A metadata parameter asked for as another type than it has.
     #[error("metadata parameter `{key}` is {actual}, not {expected}")]
     ParameterType {
+        /// The parameter.
         key: String,
+        /// The type asked for.
         expected: &'static str,
+        /// Its type.
         actual: &'static str,
     },
+    /// A pointer argument (named) is `NULL`.
     #[error("argument `{0}` is NULL")]
     Null(&'static str),
+    /// An Arrow array is invalid.
     #[error("invalid Arrow array: {0}")]
     Arrow(#[from] arrow_schema::ArrowError),
+    /// Importing Arrow C data interface structs panicked: they are malformed.
     #[error("malformed Arrow C data interface structs (the import panicked)")]
     MalformedArrow,
+    /// An Arrow array sent as a sample does not lie inside that sample (why).
     #[error("the Arrow array is not inside the allocated sample: {0}")]
     OutsideSample(String),
 }

@@ -207,7 +207,7 @@ pub async fn run_dataflow(
 
 /// Starts forwarding between local nodes and the other machines of the dataflow.
 fn start_bridges(dataflow_id: &str, remote: RemoteSpec, bridges: Vec<remote::Bridge>) {
-    use dora_node_api::transport::Peer;
+    use dora_transport::Peer;
     let mut links: HashMap<String, mpsc::UnboundedSender<dora_message::coordinator::InterDaemon>> =
         HashMap::new();
     let mut receiving = Vec::new();

@@ -22,7 +22,7 @@ use dora_message::{
     data::{decode_packet, encode_packet, DataPacket, Payload, MAX_PACKET_LEN},
     ZERO_COPY_THRESHOLD,
 };
-use dora_node_api::transport::{OwnedRegion, Peer, Received, ReceivedRegion};
+use dora_transport::{OwnedRegion, Peer, Received, ReceivedRegion};
 use tokio::sync::mpsc;
 
 use dora_control::net::{connect, write_frame};

@@ -18,20 +18,28 @@ pub const BUFFER_ALIGNMENT: usize = 64;
 /// Where an Arrow array's buffers are inside a payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ArrowTypeInfo {
+    /// The array's Arrow type.
     pub data_type: DataType,
+    /// Number of elements.
     pub len: usize,
+    /// Number of null elements.
     pub null_count: usize,
     /// Validity bitmap: its bytes and the bit offset of the array's first element.
     pub validity: Option<(BufferOffset, usize)>,
+    /// Offset of the first element into the buffers, in elements (as `ArrayData::offset`).
     pub offset: usize,
+    /// The array's buffers, in Arrow's order for `data_type`.
     pub buffer_offsets: Vec<BufferOffset>,
+    /// Layouts of the child arrays (of lists, structs, ...), in order.
     pub child_data: Vec<ArrowTypeInfo>,
 }
 
 /// A byte range of the payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BufferOffset {
+    /// Start, in bytes from the start of the payload.
     pub offset: usize,
+    /// Length in bytes.
     pub len: usize,
 }
 

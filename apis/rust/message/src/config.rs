@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 pub struct NodeConfig {
     /// Must equal [`crate::PROTOCOL_VERSION`] of the node API.
     pub protocol_version: String,
+    /// The running dataflow's UUID.
     pub dataflow_id: String,
+    /// This node's id.
     pub node_id: String,
     /// How to reach the daemon's control endpoint.
     pub daemon: DaemonAddress,
@@ -37,42 +39,55 @@ pub struct NodeConfig {
 /// The operators a `dora runtime` process hosts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RuntimeConfig {
+    /// In declaration order.
     pub operators: Vec<OperatorConfig>,
 }
 
 /// One operator of a runtime node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OperatorConfig {
+    /// The operator's id within its node.
     pub id: String,
+    /// Where its code is.
     pub source: OperatorSource,
     /// The operator's own input ids (without the `operator/` prefix).
     pub inputs: Vec<String>,
     /// The operator's own output ids (without the `operator/` prefix).
     pub outputs: Vec<String>,
+    /// An output of this operator (without the `operator/` prefix) that receives every line
+    /// the node's process prints to stdout, one message per line.
     pub send_stdout_as: Option<String>,
 }
 
 /// Where an operator's code is, resolved to an absolute path by the daemon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OperatorSource {
+    /// A shared library with the C operator ABI.
     SharedLibrary(PathBuf),
+    /// A Python file with an `Operator` class.
     Python {
+        /// The Python file.
         path: PathBuf,
+        /// The conda environment to run it in (the v0.3.6 `conda_env` key).
         conda_env: Option<String>,
     },
+    /// WebAssembly: parsed for compatibility, refused at start.
     Wasm(PathBuf),
 }
 
 /// Where the daemon listens for its nodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DaemonAddress {
+    /// A Unix stream socket at this path.
     Unix(PathBuf),
+    /// A TCP address (`communication._unstable_local: Tcp`).
     Tcp(SocketAddr),
 }
 
 /// One input of a node.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InputConfig {
+    /// The input's id.
     pub id: String,
     /// Messages kept for the node before the oldest is dropped.
     pub queue_size: usize,

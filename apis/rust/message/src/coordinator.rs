@@ -17,29 +17,44 @@ use serde::{Deserialize, Serialize};
 /// First message on every control-plane connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handshake {
+    /// The sender's [`crate::PROTOCOL_VERSION`].
     pub protocol_version: String,
+    /// Who is connecting.
     pub role: Role,
 }
 
 /// Who is connecting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Role {
+    /// The `dora` command-line tool.
     Cli,
-    Daemon { machine_id: String },
+    /// A daemon, registering its machine.
+    Daemon {
+        /// The machine the daemon runs on (`--machine-id`; empty for the default machine).
+        machine_id: String,
+    },
 }
 
 /// Answer to a [`Handshake`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HandshakeReply {
-    Accepted { protocol_version: String },
+    /// The connection may go on.
+    Accepted {
+        /// The coordinator's [`crate::PROTOCOL_VERSION`].
+        protocol_version: String,
+    },
+    /// The connection is refused, for the reason given (a version mismatch names both versions).
     Refused(String),
 }
 
 /// What a dataflow is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum DataflowStatus {
+    /// At least one node still runs.
     Running,
+    /// Every node ended successfully.
     Succeeded,
+    /// Some node failed, or dora could not run the dataflow.
     Failed,
 }
 
@@ -56,35 +71,45 @@ impl std::fmt::Display for DataflowStatus {
 /// A dataflow as `dora list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataflowEntry {
+    /// The dataflow's UUID.
     pub id: String,
+    /// Its human-readable name, unique among the coordinator's dataflows.
     pub name: String,
+    /// What it is doing.
     pub status: DataflowStatus,
 }
 
 /// How one node ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeOutcome {
+    /// The node's id.
     pub node_id: String,
+    /// The machine it ran on.
     pub machine_id: String,
     /// `None` on success, else what happened ("exited with code 3", "was killed after the
     /// grace period", ...).
     pub failure: Option<String>,
     /// The node was killed by dora after the grace period.
     pub killed: bool,
+    /// Its last lines on stderr, shown with a failure.
     pub stderr_tail: Vec<String>,
 }
 
 /// The result of a finished dataflow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataflowResult {
+    /// The dataflow's UUID.
     pub id: String,
+    /// Its human-readable name.
     pub name: String,
+    /// How each node ended.
     pub nodes: Vec<NodeOutcome>,
     /// Problems not tied to one node (a lost daemon, a failed spawn).
     pub errors: Vec<String>,
 }
 
 impl DataflowResult {
+    /// Whether every node succeeded and nothing else went wrong.
     pub fn is_success(&self) -> bool {
         self.errors.is_empty() && self.nodes.iter().all(|n| n.failure.is_none())
     }
@@ -93,9 +118,13 @@ impl DataflowResult {
 /// A line of a node's output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
+    /// The dataflow's UUID.
     pub dataflow_id: String,
+    /// The node that wrote the line.
     pub node_id: String,
+    /// Whether the line came from stderr (else stdout).
     pub stderr: bool,
+    /// The line, without its line break.
     pub line: String,
 }
 
@@ -104,26 +133,37 @@ pub struct LogLine {
 pub enum ControlRequest {
     /// Start a dataflow; `descriptor` is the YAML text, already validated by the CLI.
     Start {
+        /// The dataflow's YAML text.
         descriptor: String,
         /// The dataflow file (absolute), for messages and for the daemons' working directory.
         path: PathBuf,
+        /// The name to give the dataflow (`--name`); one is made up when `None`.
         name: Option<String>,
         /// Reload Python operators whose file changed, keeping the dataflow running.
         hot_reload: bool,
     },
     /// Stream the dataflow's logs and end with its result.
     Attach {
+        /// A UUID or a name.
         dataflow: String,
     },
+    /// Stop a dataflow: every node gets `Stop`, and those still running after the grace
+    /// period are killed.
     Stop {
         /// A UUID or a name; `None` when exactly one dataflow runs.
         dataflow: Option<String>,
+        /// How long nodes may take to stop (`--grace-duration`); the default when `None`.
         grace_duration: Option<Duration>,
     },
+    /// List the running and finished dataflows.
     List,
+    /// The log of one node of a dataflow.
     Logs {
+        /// A UUID or a name; `None` when exactly one dataflow runs.
         dataflow: Option<String>,
+        /// The node.
         node: String,
+        /// Keep streaming new lines until the dataflow ends.
         follow: bool,
     },
     /// Stop every dataflow, end the daemons and the coordinator.
@@ -135,27 +175,40 @@ pub enum ControlRequest {
 /// Coordinator → CLI.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ControlReply {
+    /// The dataflow was started.
     Started {
+        /// Its UUID.
         id: String,
+        /// Its name.
         name: String,
     },
+    /// A line of a node's output, while attached or following logs.
     Log(LogLine),
     /// A message from dora itself while attached (a node killed, a daemon lost, ...).
     Notice(String),
+    /// An attached dataflow finished on its own.
     Finished(DataflowResult),
+    /// The dataflow was stopped.
     Stopped(DataflowResult),
+    /// The dataflows, for `dora list`.
     List(Vec<DataflowEntry>),
     /// All log lines so far (follow mode then streams [`ControlReply::Log`]s).
     LogLines(Vec<LogLine>),
     /// End of a followed log: the dataflow finished.
     LogEnd,
+    /// Everything was destroyed.
     Destroyed {
+        /// How many dataflows were running and stopped.
         dataflows_stopped: usize,
+        /// How many daemons were told to exit.
         daemons: usize,
     },
+    /// The connected daemons.
     Status {
+        /// Their machine ids.
         daemons: Vec<String>,
     },
+    /// The request failed, for the reason given.
     Error(String),
 }
 
@@ -164,10 +217,15 @@ pub enum ControlReply {
 pub enum CoordinatorToDaemon {
     /// Run the nodes `nodes` of a dataflow on this daemon.
     Spawn {
+        /// The dataflow's UUID.
         dataflow_id: String,
+        /// Its name.
         name: String,
+        /// The dataflow's YAML text.
         descriptor: String,
+        /// The dataflow file (absolute), whose directory is the nodes' working directory.
         path: PathBuf,
+        /// The ids of the nodes this daemon runs.
         nodes: Vec<String>,
         /// The machine of every node of the dataflow.
         placement: Vec<(String, String)>,
@@ -176,12 +234,16 @@ pub enum CoordinatorToDaemon {
         /// Reload Python operators whose file changed (`dora start --hot-reload`).
         hot_reload: bool,
     },
+    /// Stop the daemon's nodes of a dataflow.
     Stop {
+        /// The dataflow's UUID.
         dataflow_id: String,
+        /// How long nodes may take to stop before they are killed.
         grace_duration: Duration,
     },
     /// Stop everything and exit.
     Destroy,
+    /// Sent regularly, so a lost connection is noticed.
     Heartbeat,
 }
 
@@ -189,7 +251,9 @@ pub enum CoordinatorToDaemon {
 /// meanwhile learns of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunningDataflow {
+    /// The dataflow's UUID.
     pub id: String,
+    /// Its name.
     pub name: String,
     /// Every node of the dataflow (on all machines), as in its descriptor.
     pub nodes: Vec<String>,
@@ -200,26 +264,37 @@ pub struct RunningDataflow {
 pub enum DaemonToCoordinator {
     /// Sent after the handshake (again after every reconnect).
     Register {
+        /// The daemon's machine id.
         machine_id: String,
         /// Where this daemon accepts data connections from other daemons.
         data_address: std::net::SocketAddr,
         /// Dataflows still running here (after a coordinator restart).
         running: Vec<RunningDataflow>,
     },
+    /// The outcome of a [`CoordinatorToDaemon::Spawn`].
     Spawned {
+        /// The dataflow's UUID.
         dataflow_id: String,
+        /// Whether every node was spawned, or why not.
         result: Result<(), String>,
     },
+    /// A line of a node's output.
     Log(LogLine),
     /// A message from dora about a dataflow (killed nodes, dropped messages).
     Notice {
+        /// The dataflow's UUID.
         dataflow_id: String,
+        /// The message.
         message: String,
     },
+    /// The daemon's nodes of a dataflow all ended.
     Finished {
+        /// The dataflow's UUID.
         dataflow_id: String,
+        /// How each of them ended.
         nodes: Vec<NodeOutcome>,
     },
+    /// Sent regularly, so a lost connection is noticed.
     Heartbeat,
 }
 
@@ -227,7 +302,9 @@ pub enum DaemonToCoordinator {
 /// messages follow, and from which machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkHello {
+    /// The dataflow's UUID.
     pub dataflow_id: String,
+    /// The sending daemon's machine id.
     pub from_machine: String,
 }
 
@@ -235,14 +312,22 @@ pub struct LinkHello {
 /// receiving machine consume. This is the seam where another transport (Zenoh) slots in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum InterDaemon {
+    /// A message of an output.
     Message {
+        /// The sending node.
         node: String,
+        /// Its output.
         output: String,
+        /// The message's metadata.
         metadata: crate::Metadata,
+        /// The payload's bytes (its Arrow buffers, laid out as `metadata` says).
         data: Vec<u8>,
     },
+    /// The output was closed: its receivers get `InputClosed`.
     OutputClosed {
+        /// The node.
         node: String,
+        /// Its output.
         output: String,
     },
 }

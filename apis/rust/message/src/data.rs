@@ -18,16 +18,28 @@ use crate::metadata::Metadata;
 pub enum DataPacket {
     /// Sender → receiver: a message on the sender's output `output` (index into its outputs).
     Message {
+        /// The output's index among the sender's outputs.
         output: u16,
+        /// The message's metadata.
         metadata: Metadata,
+        /// Where its payload is.
         payload: Payload,
     },
     /// Sender → receiver: no more messages will come on `output`.
-    OutputClosed { output: u16 },
+    OutputClosed {
+        /// The output's index among the sender's outputs.
+        output: u16,
+    },
     /// Sender → receiver: the region will not be used again; forget its mapping.
-    RetireRegion { region: u64 },
+    RetireRegion {
+        /// The region's id.
+        region: u64,
+    },
     /// Receiver → sender: the receiver no longer reads the message it got in `region`.
-    Release { region: u64 },
+    Release {
+        /// The region's id.
+        region: u64,
+    },
     /// Sender → receiver, before the first message in a region: the packet carries a small
     /// sealed shared memory ring (`SCM_RIGHTS`) into which the receiver writes the ids of the
     /// regions it releases, instead of sending [`DataPacket::Release`] packets, which would
@@ -40,12 +52,19 @@ pub enum DataPacket {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Payload {
     /// `len` bytes after the header, in the same packet.
-    Inline { len: u32 },
+    Inline {
+        /// The payload's length.
+        len: u32,
+    },
     /// `len` bytes at the start of shared memory region `region`; the packet carries the
     /// region's file descriptor when `fd_attached`.
     Region {
+        /// The region's id, unique among the sender's regions.
         region: u64,
+        /// The payload's length.
         len: u64,
+        /// Whether this packet carries the region's descriptor (the first message in it to
+        /// this receiver).
         fd_attached: bool,
     },
 }
@@ -74,11 +93,19 @@ pub fn encode_packet(
 #[derive(Debug, thiserror::Error)]
 pub enum PacketError {
     #[error("packet of {0} bytes is too short for its header")]
+    /// The packet (of this many bytes) is too short for its header.
     Truncated(usize),
     #[error("malformed packet header")]
+    /// The header does not decode.
     Header(#[from] bincode::Error),
     #[error("inline payload of {declared} bytes but {actual} bytes follow the header")]
-    InlineLength { declared: u32, actual: usize },
+    /// The inline payload's length differs from what the header declares.
+    InlineLength {
+        /// The length the header declares.
+        declared: u32,
+        /// The bytes that follow the header.
+        actual: usize,
+    },
 }
 
 /// Splits a received packet into its header and inline payload.

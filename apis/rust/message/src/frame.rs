@@ -15,10 +15,13 @@ pub const MAX_FRAME_LEN: u64 = 64 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
     #[error("connection I/O failed: {0}")]
+    /// Reading or writing the connection failed.
     Io(#[from] io::Error),
     #[error("frame of {0} bytes exceeds the limit of {MAX_FRAME_LEN} bytes")]
+    /// The length prefix announces a frame larger than [`MAX_FRAME_LEN`] (its length).
     TooLarge(u64),
     #[error("malformed frame")]
+    /// The frame's bytes do not decode as the expected type.
     Decode(#[from] bincode::Error),
 }
 

@@ -23,6 +23,7 @@ impl Metadata {
         Self::from_parameters(timestamp, type_info, BTreeMap::new())
     }
 
+    /// Metadata for a payload of layout `type_info`, with the user's `parameters`.
     pub fn from_parameters(
         timestamp: uhlc::Timestamp,
         type_info: ArrowTypeInfo,
@@ -35,6 +36,7 @@ impl Metadata {
         }
     }
 
+    /// When the message was sent (the sender's hybrid logical clock).
     pub fn timestamp(&self) -> uhlc::Timestamp {
         self.timestamp
     }
@@ -46,11 +48,18 @@ pub type MetadataParameters = BTreeMap<String, Parameter>;
 /// A parameter value.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Parameter {
+    /// A boolean.
     Bool(bool),
+    /// A signed integer.
     Integer(i64),
+    /// A floating-point number.
     Float(f64),
+    /// A string.
     String(String),
+    /// A list of integers.
     ListInt(Vec<i64>),
+    /// A list of floating-point numbers.
     ListFloat(Vec<f64>),
+    /// A list of strings.
     ListString(Vec<String>),
 }

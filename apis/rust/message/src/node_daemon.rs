@@ -13,13 +13,22 @@ use crate::metadata::Metadata;
 /// Node → daemon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum NodeRequest {
+    /// First frame of a node: it joins its dataflow and waits for the start barrier.
     Hello {
+        /// The node API's [`crate::PROTOCOL_VERSION`].
         protocol_version: String,
+        /// The dataflow's UUID.
         dataflow_id: String,
+        /// The node's id.
         node_id: String,
     },
     /// Messages were dropped from an input's queue because the node did not keep up.
-    InputsDropped { input: String, count: u64 },
+    InputsDropped {
+        /// The input's id.
+        input: String,
+        /// How many messages were dropped since the last report.
+        count: u64,
+    },
     /// The node will not read events anymore.
     EventStreamClosed,
 }
@@ -27,7 +36,9 @@ pub enum NodeRequest {
 /// Daemon → node, answer to [`NodeRequest::Hello`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum DaemonReply {
+    /// Every node of the dataflow is ready: start.
     Start,
+    /// The node may not join, for the reason given.
     Refused(String),
 }
 
@@ -36,18 +47,26 @@ pub enum DaemonReply {
 pub enum DaemonEvent {
     /// A timer input ticked; the payload is an empty array.
     Timer {
+        /// The input's index in the node's configuration.
         input: u16,
+        /// When the timer ticked.
         timestamp: uhlc::Timestamp,
     },
     /// A message produced by the daemon (for example a line of a `send_stdout_as` node);
     /// the payload follows inline.
     Input {
+        /// The input's index in the node's configuration.
         input: u16,
+        /// The message's metadata.
         metadata: Metadata,
+        /// The payload's bytes.
         payload: Vec<u8>,
     },
     /// An input fed by the daemon is closed.
-    InputClosed { input: u16 },
+    InputClosed {
+        /// The input's index in the node's configuration.
+        input: u16,
+    },
     /// The dataflow is stopping: finish and exit.
     Stop,
 }
@@ -73,7 +92,9 @@ pub fn dynamic_node_socket_name(port: u16) -> String {
 /// it goes on with [`NodeRequest::Hello`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DynamicNodeRequest {
+    /// The node API's [`crate::PROTOCOL_VERSION`].
     pub protocol_version: String,
+    /// The id of the dynamic node to connect as.
     pub node_id: String,
 }
 
@@ -84,9 +105,12 @@ pub enum DynamicNodeReply {
     /// are the daemon's and must be replaced by the received ones) and how many descriptors
     /// follow.
     Config {
+        /// The node's configuration, as JSON.
         config_json: String,
+        /// How many data sockets follow.
         fds: u32,
     },
+    /// No such dynamic node can connect now, for the reason given.
     Refused(String),
 }
 

@@ -11,6 +11,7 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
+            /// The id as a string slice.
             pub fn as_str(&self) -> &str {
                 &self.0
             }
@@ -83,6 +84,7 @@ impl ArrowData {
         (array.null_count() == 0).then(|| array.values().as_ref())
     }
 
+    /// The Arrow array.
     pub fn into_inner(self) -> ArrayRef {
         self.0
     }

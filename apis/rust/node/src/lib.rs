@@ -32,13 +32,9 @@
 
 pub mod allocator;
 mod arrow_data;
-mod connection;
 mod error;
 mod event_stream;
 mod node;
-mod pool;
-mod release_ring;
-mod shared_memory;
 
 pub use arrow_data::{ArrowData, DataId, NodeId};
 pub use error::NodeError;
@@ -58,12 +54,4 @@ pub mod arrow {
 }
 
 pub use futures;
-
-/// Building blocks of the data plane, for dora's own processes (the daemon forwards messages
-/// between machines with them). Not a stable API for nodes.
-#[doc(hidden)]
-pub mod transport {
-    pub use crate::connection::{Peer, Received};
-    pub use crate::shared_memory::{OwnedRegion, ReceivedRegion};
-}
 pub use uhlc;

@@ -5,7 +5,7 @@ use std::{
     net::TcpStream,
     ops::{Deref, DerefMut},
     os::{
-        fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+        fd::{AsRawFd, RawFd},
         unix::net::UnixStream,
     },
     sync::{Arc, Mutex, MutexGuard},
@@ -25,11 +25,11 @@ use dora_message::{
     Metadata, NODE_CONFIG_ENV, PROTOCOL_VERSION, ZERO_COPY_THRESHOLD,
 };
 
+use dora_transport::{EventFd, Lease, Peer, Pool};
+
 use crate::{
-    connection::Peer,
     error::NodeError,
     event_stream::{io, queue::EventQueue, EventStream},
-    pool::{Lease, Pool},
     DataId, NodeId,
 };
 
@@ -123,8 +123,8 @@ pub(crate) struct NodeShared {
     pub control_open: std::sync::atomic::AtomicBool,
     pool: Mutex<Pool>,
     control: Mutex<ControlStream>,
-    /// Written when the node handle and the event stream are both gone.
-    shutdown: OwnedFd,
+    /// Signalled when the node handle and the event stream are both gone.
+    shutdown: EventFd,
 }
 
 impl NodeShared {
@@ -150,15 +150,7 @@ impl Drop for ShutdownGuard {
         // Tells the daemon that the node ended on purpose: for a dynamic node, which the
         // daemon cannot wait for, this is what tells a clean exit from a crash.
         self.0.send_to_daemon(&NodeRequest::EventStreamClosed);
-        let one: u64 = 1;
-        // SAFETY: writing 8 bytes from a valid u64 to our eventfd.
-        unsafe {
-            libc::write(
-                self.0.shutdown.as_raw_fd(),
-                (&one as *const u64).cast(),
-                std::mem::size_of::<u64>(),
-            )
-        };
+        self.0.shutdown.signal();
     }
 }
 
@@ -246,7 +238,7 @@ impl DoraNode {
         };
         let mut config: NodeConfig = serde_json::from_str(&config_json)
             .map_err(|err| NodeError::InvalidConfig(err.to_string()))?;
-        let fds = crate::connection::receive_fds(&stream, count as usize)
+        let fds = dora_transport::receive_fds(&stream, count as usize)
             .map_err(|err| handoff(err.to_string()))?;
         if fds.len() != config.peers.len() {
             return Err(handoff(format!(
@@ -309,16 +301,8 @@ impl DoraNode {
         }
         let control_fd = control.as_raw_fd();
 
-        // SAFETY: eventfd has no memory preconditions; the result is checked below.
-        let shutdown = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
-        if shutdown < 0 {
-            return Err(NodeError::DaemonConnection(format!(
-                "eventfd failed: {}",
-                std::io::Error::last_os_error()
-            )));
-        }
-        // SAFETY: `shutdown` is a fresh descriptor we own.
-        let shutdown = unsafe { OwnedFd::from_raw_fd(shutdown) };
+        let shutdown = EventFd::new()
+            .map_err(|err| NodeError::DaemonConnection(format!("eventfd failed: {err}")))?;
         let shutdown_fd = shutdown.as_raw_fd();
 
         let mut routes = vec![Vec::new(); config.outputs.len()];
@@ -580,6 +564,7 @@ impl DoraNode {
                         &self.packet,
                         attach.then(|| lease.memory.raw_fd()).flatten(),
                     )
+                    .map_err(NodeError::from)
                 });
             if let Err(err) = sent {
                 self.shared.pool().unsend(lease.id, peer_index, attach);

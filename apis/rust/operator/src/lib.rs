@@ -119,6 +119,7 @@ impl ArrowData {
         (array.null_count() == 0).then(|| array.values().as_ref())
     }
 
+    /// The Arrow array.
     pub fn into_inner(self) -> ArrayRef {
         self.0
     }
@@ -181,14 +182,25 @@ impl TryFrom<&ArrowData> for String {
 pub enum Event<'a> {
     /// A message on input `id`.
     Input {
+        /// The input's id (without the `operator/` prefix).
         id: &'a str,
+        /// The message's metadata.
         metadata: Metadata,
+        /// The message.
         data: ArrowData,
     },
     /// A message arrived on input `id` whose Arrow data could not be imported.
-    InputParseError { id: &'a str, error: String },
+    InputParseError {
+        /// The input's id.
+        id: &'a str,
+        /// Why the import failed.
+        error: String,
+    },
     /// Input `id` will receive no more messages.
-    InputClosed { id: &'a str },
+    InputClosed {
+        /// The input's id.
+        id: &'a str,
+    },
     /// The dataflow is stopping.
     Stop,
     /// An error the runtime reports (informational).

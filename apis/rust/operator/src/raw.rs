@@ -48,15 +48,20 @@ pub const DORA_OPERATOR_API_VERSION: u32 = 2;
 
 /// Symbol names the runtime looks up.
 pub const INIT_SYMBOL: &[u8] = b"dora_init_operator";
+/// The `dora_on_event` symbol.
 pub const ON_EVENT_SYMBOL: &[u8] = b"dora_on_event";
+/// The `dora_drop_operator` symbol.
 pub const DROP_SYMBOL: &[u8] = b"dora_drop_operator";
 
 /// `Vec_uint8_t`: `len` bytes at `ptr`, in a buffer of `cap` bytes.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct VecU8 {
+    /// The first byte, or `NULL` when not set.
     pub ptr: *mut u8,
+    /// Number of bytes (without a terminating NUL).
     pub len: usize,
+    /// Size of the buffer at `ptr`.
     pub cap: usize,
 }
 
@@ -96,10 +101,12 @@ impl VecU8 {
 #[repr(C)]
 #[derive(Debug)]
 pub struct DoraResult {
+    /// `NULL` on success, else the error (see the module docs for who frees it).
     pub error: *mut VecU8,
 }
 
 impl DoraResult {
+    /// Success.
     pub const SUCCESS: DoraResult = DoraResult {
         error: std::ptr::null_mut(),
     };
@@ -157,7 +164,9 @@ impl DoraResult {
 #[repr(C)]
 #[derive(Debug)]
 pub struct DoraInitResult {
+    /// Success, or why the operator could not be created.
     pub result: DoraResult,
+    /// The new instance, passed back to `dora_on_event` and `dora_drop_operator`.
     pub operator_context: *mut c_void,
 }
 
@@ -166,7 +175,9 @@ pub struct DoraInitResult {
 #[repr(C)]
 #[derive(Debug)]
 pub struct OnEventResult {
+    /// Success, or why handling the event failed.
     pub result: DoraResult,
+    /// What the runtime does next (see above).
     pub status: u8,
 }
 
@@ -187,10 +198,13 @@ pub struct Input {
     pub id: *const c_char,
     /// The payload's bytes when it is a `UInt8` array without nulls, else `NULL`.
     pub data: *const u8,
+    /// Length of `data` in bytes.
     pub data_len: usize,
     /// The payload through the Arrow C data interface (may be moved out, see module docs).
     pub data_array: *mut FFI_ArrowArray,
+    /// The schema of `data_array`.
     pub schema: *mut FFI_ArrowSchema,
+    /// When the message was sent.
     pub metadata: Metadata,
 }
 
@@ -198,6 +212,7 @@ pub struct Input {
 #[repr(C)]
 #[derive(Debug)]
 pub struct RawEvent {
+    /// A received message, or `NULL`.
     pub input: *mut Input,
     /// The id of an input that will receive no more messages (`ptr` `NULL` when not set).
     pub input_closed: VecU8,
@@ -216,9 +231,11 @@ pub struct Output {
     pub id: *const c_char,
     /// Raw bytes to send as a `UInt8` array; used when `data_array` is `NULL`.
     pub data: *const u8,
+    /// Length of `data` in bytes.
     pub data_len: usize,
     /// An Arrow array to send (moved out by the runtime), or `NULL`.
     pub data_array: *mut FFI_ArrowArray,
+    /// The schema of `data_array`, or `NULL`.
     pub schema: *mut FFI_ArrowSchema,
 }
 
@@ -230,7 +247,9 @@ pub type SendOutputCall =
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct SendOutputFn {
+    /// The environment passed back to `call`.
     pub env_ptr: *mut c_void,
+    /// The function to call.
     pub call: SendOutputCall,
 }
 
@@ -238,6 +257,7 @@ pub struct SendOutputFn {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct SendOutput {
+    /// The callback.
     pub send_output: SendOutputFn,
 }
 

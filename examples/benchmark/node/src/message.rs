@@ -22,6 +22,7 @@ use crate::{
 /// The description of one message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// Which phase the message belongs to.
     pub phase: Phase,
     /// Payload length in bytes.
     pub size: usize,

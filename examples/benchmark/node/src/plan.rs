@@ -76,7 +76,9 @@ pub fn throughput_messages(size: usize) -> u64 {
 /// The two phases of each size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
+    /// Messages spaced apart, each finding the receiver idle.
     Latency,
+    /// Messages back to back.
     Throughput,
 }
 

@@ -20,16 +20,21 @@ pub const HEADER: &str =
 pub struct Row {
     /// `dora` or `floor`.
     pub mode: String,
+    /// Payload size in bytes.
     pub size_bytes: u64,
     /// Latency-phase messages received, the sample of the latency columns.
     pub messages: u64,
-    /// Latency percentiles of the latency phase, in microseconds.
+    /// Median latency of the latency phase, in microseconds.
     pub p50_us: f64,
+    /// 90th percentile of the latency phase, in microseconds.
     pub p90_us: f64,
+    /// 99th percentile of the latency phase, in microseconds.
     pub p99_us: f64,
+    /// Largest latency of the latency phase, in microseconds.
     pub max_us: f64,
-    /// Throughput of the throughput phase.
+    /// Throughput of the throughput phase, in messages per second.
     pub msgs_per_s: f64,
+    /// The same in payload bytes per second.
     pub bytes_per_s: f64,
 }
 

@@ -10,7 +10,7 @@
 
 use std::{
     collections::HashMap,
-    os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
+    os::fd::{AsRawFd, OwnedFd, RawFd},
     ptr::NonNull,
     sync::{
         atomic::{AtomicBool, Ordering},
@@ -29,12 +29,13 @@ use dora_message::{
     Metadata,
 };
 
-use crate::{
-    connection::{Notice, Peer, Received},
-    node::NodeShared,
+use dora_transport::{
+    poll::{poll, pollfd},
     release_ring::COLLECT_INTERVAL,
-    shared_memory::ReceivedRegion,
+    EventFd, Notice, Peer, Received, ReceivedRegion, Retired,
 };
+
+use crate::node::NodeShared;
 
 /// A message received in a shared memory region. When the last Arrow buffer referring to it
 /// is dropped, the sender gets the region back.
@@ -178,36 +179,23 @@ pub(crate) fn data_pollfds(shared: &NodeShared, out: &mut Vec<libc::pollfd>) {
         if peer.has_pending_notices() {
             events |= libc::POLLOUT;
         }
-        let fd = if peer.gone.load(Ordering::Relaxed) {
-            -1
-        } else {
-            peer.fd.as_raw_fd()
-        };
+        let fd = if peer.is_gone() { -1 } else { peer.as_raw_fd() };
         out.push(pollfd(fd, events));
     }
 }
 
 /// Waits on `pollfds`; false when polling itself failed (reported as an event).
 pub(crate) fn wait(shared: &NodeShared, pollfds: &mut [libc::pollfd], timeout_ms: i32) -> bool {
-    // SAFETY: `pollfds` is a valid, exclusively borrowed array of pollfd structs.
-    let ready = unsafe {
-        libc::poll(
-            pollfds.as_mut_ptr(),
-            pollfds.len() as libc::nfds_t,
-            timeout_ms,
-        )
-    };
-    if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-        let mut queue = shared.queue.lock();
-        queue.push_error(format!(
-            "polling connections failed: {}",
-            std::io::Error::last_os_error()
-        ));
-        queue.finish();
-        shared.queue.notify(queue);
-        return false;
+    match poll(pollfds, timeout_ms) {
+        Err(err) if err.kind() != std::io::ErrorKind::Interrupted => {
+            let mut queue = shared.queue.lock();
+            queue.push_error(format!("polling connections failed: {err}"));
+            queue.finish();
+            shared.queue.notify(queue);
+            false
+        }
+        _ => true,
     }
-    true
 }
 
 /// Coordination between the I/O thread and a user thread waiting in `recv`.
@@ -230,8 +218,8 @@ pub(crate) struct Handoff {
     /// The I/O thread is (about to be) waiting without a timeout: it does not look into the
     /// release rings until something wakes it (see [`Handoff::wake_for_collection`]).
     io_unbounded: AtomicBool,
-    /// Written to move the I/O thread off the data sockets.
-    io_wake: OwnedFd,
+    /// Signalled to move the I/O thread off the data sockets.
+    io_wake: EventFd,
 }
 
 /// Longest the I/O thread leaves the sockets to a waiting user thread before looking again.
@@ -239,18 +227,12 @@ const MAX_STEP_ASIDE: Duration = Duration::from_millis(20);
 
 impl Handoff {
     pub fn new() -> std::io::Result<Self> {
-        // SAFETY: eventfd has no memory preconditions; the result is checked.
-        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
         Ok(Self {
             user_waiting: AtomicBool::new(false),
             user_unfinished: AtomicBool::new(false),
             io_polling: AtomicBool::new(false),
             io_unbounded: AtomicBool::new(false),
-            // SAFETY: a fresh descriptor owned by nobody else.
-            io_wake: unsafe { OwnedFd::from_raw_fd(fd) },
+            io_wake: EventFd::new()?,
         })
     }
 
@@ -258,9 +240,7 @@ impl Handoff {
     pub fn user_begins_wait(&self) {
         self.user_waiting.store(true, Ordering::SeqCst);
         if self.io_polling.load(Ordering::SeqCst) {
-            let one: u64 = 1;
-            // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
-            unsafe { libc::write(self.io_wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+            self.io_wake.signal();
         }
     }
 
@@ -278,9 +258,7 @@ impl Handoff {
 
     /// Wakes the I/O thread (to unmap regions the user's thread saw retired).
     fn wake_io(&self) {
-        let one: u64 = 1;
-        // SAFETY: writes 8 bytes from a valid u64 to our eventfd.
-        unsafe { libc::write(self.io_wake.as_raw_fd(), (&one as *const u64).cast(), 8) };
+        self.io_wake.signal();
     }
 
     /// Called after the pool grew large enough to need the I/O thread's looks into the
@@ -297,9 +275,7 @@ impl Handoff {
     }
 
     fn clear_wake(&self) {
-        let mut value: u64 = 0;
-        // SAFETY: reads 8 bytes into a valid u64 from our non-blocking eventfd.
-        unsafe { libc::read(self.io_wake.as_raw_fd(), (&mut value as *mut u64).cast(), 8) };
+        self.io_wake.clear();
     }
 }
 
@@ -365,14 +341,6 @@ pub(crate) fn run(shared: Arc<NodeShared>, shutdown: RawFd) {
                 Err(_) => std::thread::yield_now(),
             }
         }
-    }
-}
-
-fn pollfd(fd: RawFd, events: libc::c_short) -> libc::pollfd {
-    libc::pollfd {
-        fd,
-        events,
-        revents: 0,
     }
 }
 
@@ -459,22 +427,10 @@ fn read_peer(
 ) {
     let peer = &shared.peers[index];
     loop {
-        let (len, fd) = match peer.try_recv(read_buf) {
-            Ok(Received::Packet { len, fd }) => (len, fd),
-            Ok(Received::WouldBlock) => return,
-            Ok(Received::Closed) => return peer_closed(shared, index, state, None),
-            Err(err) => return peer_closed(shared, index, state, Some(err.to_string())),
-        };
-        let (packet, inline) = match decode_packet(&read_buf[..len]) {
-            Ok(decoded) => decoded,
-            Err(err) => {
-                return peer_closed(
-                    shared,
-                    index,
-                    state,
-                    Some(format!("malformed packet: {err}")),
-                )
-            }
+        let (packet, inline, fd) = match next_packet(peer, read_buf) {
+            Ok(Some(packet)) => packet,
+            Ok(None) => return,
+            Err(error) => return peer_closed(shared, index, state, error),
         };
         match packet {
             DataPacket::Message {
@@ -482,64 +438,15 @@ fn read_peer(
                 metadata,
                 payload,
             } => {
-                let buffer = match payload {
-                    Payload::Inline { .. } => Ok(Buffer::from_slice_ref(inline)),
-                    Payload::Region {
-                        region,
-                        len,
-                        fd_attached,
-                    } => region_buffer(
-                        peer,
-                        state,
-                        region,
-                        len,
-                        fd_attached.then_some(fd).flatten(),
-                    ),
-                };
-                let data = buffer.and_then(|buffer| {
-                    array_from_buffer(&buffer, &metadata.type_info)
-                        .map_err(|err| format!("invalid Arrow layout: {err}"))
-                });
-                // Without a mapped input the data is dropped here, which releases its region.
-                let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) else {
-                    continue;
-                };
-                // What a peer sent after releasing regions is seen after its releases, as
-                // if they had come as packets on this connection.
-                collect_releases(shared);
-                let mut queue = shared.queue.lock();
-                match data {
-                    Ok(data) => {
-                        let data = make_array(data);
-                        // The common single input takes the message without a copy.
-                        if let [rest @ .., last] = inputs.as_slice() {
-                            for &input in rest {
-                                queue.push_input(input, metadata.clone(), data.clone());
-                            }
-                            queue.push_input(*last, metadata, data);
-                        }
-                    }
-                    Err(err) => queue.push_error(format!(
-                        "dropped a message from node `{}`: {err}",
-                        peer.node_id
-                    )),
-                }
-                shared.queue.notify(queue);
-                if budget == Budget::FirstMessage {
+                let data = message_data(peer, state, payload, inline, fd, &metadata.type_info);
+                if queue_message(shared, peer, state, output, metadata, data)
+                    && budget == Budget::FirstMessage
+                {
                     state.unfinished = true;
                     return;
                 }
             }
-            DataPacket::OutputClosed { output } => {
-                collect_releases(shared);
-                if let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) {
-                    let mut queue = shared.queue.lock();
-                    for &input in inputs {
-                        queue.close_input(input);
-                    }
-                    shared.queue.notify(queue);
-                }
-            }
+            DataPacket::OutputClosed { output } => close_peer_output(shared, state, output),
             DataPacket::RetireRegion { region } => {
                 // Unmapping makes the kernel interrupt every CPU this process runs on; leave
                 // it to the I/O thread rather than delay the message this thread waits for.
@@ -547,17 +454,7 @@ fn read_peer(
                     state.retired.push(mapping);
                 }
             }
-            DataPacket::Release { region } => {
-                // A pool grown by a burst shrinks here, as its regions come back, rather
-                // than on the send path where it would delay messages. A packet may mean
-                // that the peer found its ring full: empty it too.
-                let retired = {
-                    let mut pool = shared.pool();
-                    pool.release(region, index);
-                    pool.collect_and_retire(1)
-                };
-                announce_retired(shared, retired);
-            }
+            DataPacket::Release { region } => take_back(shared, index, region),
             DataPacket::ReleaseRing => {
                 // Without a usable ring the peer keeps releasing with packets: slower, but
                 // nothing is lost, so a bad ring is not worth an error event.
@@ -569,8 +466,125 @@ fn read_peer(
     }
 }
 
+/// A packet read from a peer: the packet, its inline payload (in the read buffer) and the
+/// descriptor it carried.
+type Packet<'buf> = (DataPacket, &'buf [u8], Option<OwnedFd>);
+
+/// Receives and decodes the next packet of `peer`, without blocking: `None` when there is
+/// none for now, an error when the connection ended (with why, unless the peer hung up).
+#[inline]
+fn next_packet<'buf>(
+    peer: &Peer,
+    read_buf: &'buf mut [u8],
+) -> Result<Option<Packet<'buf>>, Option<String>> {
+    let (len, fd) = match peer.try_recv(read_buf) {
+        Ok(Received::Packet { len, fd }) => (len, fd),
+        Ok(Received::WouldBlock) => return Ok(None),
+        Ok(Received::Closed) => return Err(None),
+        Err(err) => return Err(Some(err.to_string())),
+    };
+    match decode_packet(&read_buf[..len]) {
+        Ok((packet, inline)) => Ok(Some((packet, inline, fd))),
+        Err(err) => Err(Some(format!("malformed packet: {err}"))),
+    }
+}
+
+/// The Arrow data of a message: its inline bytes, or a view of the shared region it names
+/// (mapped first when `fd` brings the region).
+#[inline]
+fn message_data(
+    peer: &Arc<Peer>,
+    state: &mut PeerState,
+    payload: Payload,
+    inline: &[u8],
+    fd: Option<OwnedFd>,
+    type_info: &ArrowTypeInfo,
+) -> Result<arrow_data::ArrayData, String> {
+    let buffer = match payload {
+        Payload::Inline { .. } => Ok(Buffer::from_slice_ref(inline)),
+        Payload::Region {
+            region,
+            len,
+            fd_attached,
+        } => region_buffer(
+            peer,
+            state,
+            region,
+            len,
+            fd_attached.then_some(fd).flatten(),
+        ),
+    };
+    buffer.and_then(|buffer| {
+        array_from_buffer(&buffer, type_info).map_err(|err| format!("invalid Arrow layout: {err}"))
+    })
+}
+
+/// Queues a message of the peer's `output` for every input that receives it (or the error
+/// that made it unreadable); returns false when no input receives that output (the data is
+/// then dropped here, which releases its region).
+#[inline]
+fn queue_message(
+    shared: &NodeShared,
+    peer: &Peer,
+    state: &PeerState,
+    output: u16,
+    metadata: Metadata,
+    data: Result<arrow_data::ArrayData, String>,
+) -> bool {
+    let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) else {
+        return false;
+    };
+    // What a peer sent after releasing regions is seen after its releases, as if they had
+    // come as packets on this connection.
+    collect_releases(shared);
+    let mut queue = shared.queue.lock();
+    match data {
+        Ok(data) => {
+            let data = make_array(data);
+            // The common single input takes the message without a copy.
+            if let [rest @ .., last] = inputs.as_slice() {
+                for &input in rest {
+                    queue.push_input(input, metadata.clone(), data.clone());
+                }
+                queue.push_input(*last, metadata, data);
+            }
+        }
+        Err(err) => queue.push_error(format!(
+            "dropped a message from node `{}`: {err}",
+            peer.node_id()
+        )),
+    }
+    shared.queue.notify(queue);
+    true
+}
+
+/// The peer closed its `output`: the inputs that receive it are closed.
+fn close_peer_output(shared: &NodeShared, state: &PeerState, output: u16) {
+    collect_releases(shared);
+    if let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) {
+        let mut queue = shared.queue.lock();
+        for &input in inputs {
+            queue.close_input(input);
+        }
+        shared.queue.notify(queue);
+    }
+}
+
+/// A token for `region` came back from peer `index` as a packet.
+fn take_back(shared: &NodeShared, index: usize, region: u64) {
+    // A pool grown by a burst shrinks here, as its regions come back, rather than on the send
+    // path where it would delay messages. A packet may mean that the peer found its ring
+    // full: empty it too.
+    let retired = {
+        let mut pool = shared.pool();
+        pool.release(region, index);
+        pool.collect_and_retire(1)
+    };
+    announce_retired(shared, retired);
+}
+
 /// Tells the receivers of retired regions to unmap them.
-fn announce_retired(shared: &NodeShared, retired: Vec<crate::pool::Retired>) {
+fn announce_retired(shared: &NodeShared, retired: Vec<Retired>) {
     for (region, peers) in retired {
         for peer in peers {
             shared.peers[peer].notify(Notice::Retire(region));
@@ -578,7 +592,7 @@ fn announce_retired(shared: &NodeShared, retired: Vec<crate::pool::Retired>) {
     }
 }
 
-/// The I/O thread's look into the release rings (see [`crate::release_ring`]): takes back
+/// The I/O thread's look into the release rings (see [`dora_transport::release_ring`]): takes back
 /// the regions receivers released and retires the pool's surplus.
 fn collect_releases(shared: &NodeShared) {
     let retired = {
@@ -597,7 +611,7 @@ fn region_buffer(
     state: &mut PeerState,
     region: u64,
     len: u64,
-    fd: Option<std::os::fd::OwnedFd>,
+    fd: Option<OwnedFd>,
 ) -> Result<Buffer, String> {
     if let Some(fd) = fd {
         let mapping = ReceivedRegion::map(fd).map_err(|err| err.to_string())?;
@@ -634,13 +648,13 @@ fn peer_closed(shared: &NodeShared, index: usize, state: &mut PeerState, error: 
     state.open = false;
     state.regions.clear();
     let peer = &shared.peers[index];
-    peer.gone.store(true, std::sync::atomic::Ordering::Relaxed);
+    peer.mark_gone();
     shared.pool().peer_gone(index);
     let mut queue = shared.queue.lock();
     if let Some(error) = error {
         queue.push_error(format!(
             "connection to node `{}` failed: {error}",
-            peer.node_id
+            peer.node_id()
         ));
     }
     for (_, inputs) in &state.receives {

@@ -39,15 +39,23 @@ use queue::{Next, Queued};
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Event {
+    /// The dataflow is stopping: finish up and return. The stream ends after it.
     Stop,
+    /// A message on one of the node's inputs.
     Input {
+        /// The input's id.
         id: DataId,
+        /// The message's metadata: timestamp, Arrow layout, parameters.
         metadata: Metadata,
+        /// The message: an Arrow array, a read-only view of shared memory for large payloads.
         data: ArrowData,
     },
+    /// No more messages will arrive on this input.
     InputClosed {
+        /// The input's id.
         id: DataId,
     },
+    /// Something went wrong receiving (why); the stream goes on where it can.
     Error(String),
 }
 

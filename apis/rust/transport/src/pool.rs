@@ -1,6 +1,6 @@
 //! The sender's pool of shared memory regions.
 //!
-//! A region is lent to the user as a [`DataSample`](crate::DataSample), filled in place, then
+//! A region is lent to the user (the node API's `DataSample`), filled in place, then
 //! sent: every receiver it went to holds one token and gives it back when it no longer reads
 //! the message — through the connection's [release ring](crate::release_ring), which the pool
 //! reads when it needs a free region and when the I/O thread looks, or with a `Release`
@@ -20,7 +20,7 @@ use std::{
     sync::Arc,
 };
 
-use crate::{error::NodeError, release_ring::RingConsumer, shared_memory::OwnedRegion};
+use crate::{error::TransportError, release_ring::RingConsumer, shared_memory::OwnedRegion};
 
 /// Free regions kept for reuse.
 pub const MAX_FREE_REGIONS: usize = 8;
@@ -52,15 +52,20 @@ impl PoolRegion {
     }
 }
 
-/// A region taken from the pool for one sample.
+/// A region taken from the pool for one sample: the lender may write into `memory` until it
+/// sends the sample ([`Pool::sent_to`], [`Pool::finish_send`]) or gives it back
+/// ([`Pool::give_back`]).
 #[derive(Debug, Clone)]
-pub(crate) struct Lease {
+pub struct Lease {
+    /// The region's id, which receivers use to name it.
     pub id: u64,
+    /// The region.
     pub memory: Arc<OwnedRegion>,
 }
 
-/// A region taken out of service: its id and the peers that must be told to unmap it.
-pub(crate) type Retired = (u64, Vec<usize>);
+/// A region taken out of service: its id and the peers that must be told to unmap it
+/// ([`Notice::Retire`](crate::Notice::Retire)).
+pub type Retired = (u64, Vec<usize>);
 
 /// The release ring of the connection to one peer.
 #[derive(Debug)]
@@ -73,8 +78,12 @@ enum Ring {
 }
 
 /// The regions of one sending node.
+///
+/// Peers are named by their index in the sender's list of connections. The pool does not
+/// send anything: its caller sends packets and tells it what happened, and tells the peers
+/// of [`Retired`] regions to unmap them.
 #[derive(Debug)]
-pub(crate) struct Pool {
+pub struct Pool {
     name_prefix: String,
     peers: usize,
     /// Peers that receive some output of this node: once a region's descriptor reached all of
@@ -95,6 +104,9 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
+    /// An empty pool whose regions are named after `name_prefix` (in `/proc/<pid>/fd` and
+    /// `/proc/<pid>/maps` only). `routed[peer]` says whether `peer` receives any output of
+    /// this sender (a region's descriptor is closed once every such peer has it).
     pub fn new(name_prefix: String, routed: Vec<bool>) -> Self {
         Self {
             name_prefix,
@@ -112,6 +124,7 @@ impl Pool {
 
     /// The smallest free region of at least `len` bytes that does not waste more than half
     /// of itself.
+    #[inline]
     fn fitting(&self, len: usize) -> Option<(usize, u64)> {
         self.free
             .range((len, 0)..)
@@ -122,7 +135,8 @@ impl Pool {
 
     /// Lends a free region of at least `len` bytes, creating one when none fits (after
     /// collecting what receivers released into their rings).
-    pub fn lend(&mut self, len: usize) -> Result<Lease, NodeError> {
+    #[inline]
+    pub fn lend(&mut self, len: usize) -> Result<Lease, TransportError> {
         let mut fitting = self.fitting(len);
         if fitting.is_none() && self.collect_released() > 0 {
             fitting = self.fitting(len);
@@ -161,6 +175,7 @@ impl Pool {
     }
 
     /// Puts `id` on the free list if nothing holds it anymore.
+    #[inline]
     fn update_free(&mut self, id: u64) {
         if let Some(region) = self.regions.get(&id) {
             if region.is_free() {
@@ -171,6 +186,7 @@ impl Pool {
     }
 
     /// Returns a lent region that was not sent.
+    #[inline]
     pub fn give_back(&mut self, id: u64) {
         if let Some(region) = self.regions.get_mut(&id) {
             region.lent = false;
@@ -180,6 +196,7 @@ impl Pool {
 
     /// Records that region `id` was sent to `peer`; returns true when the peer does not have
     /// the region's file descriptor yet (it must be attached, and is then marked shared).
+    #[inline]
     pub fn sent_to(&mut self, id: u64, peer: usize) -> bool {
         let Some(region) = self.regions.get_mut(&id) else {
             return false;
@@ -190,6 +207,7 @@ impl Pool {
     }
 
     /// Undoes [`Pool::sent_to`] for a send that failed.
+    #[inline]
     pub fn unsend(&mut self, id: u64, peer: usize, attached: bool) {
         if let Some(region) = self.regions.get_mut(&id) {
             if region.tokens[peer] > 0 {
@@ -203,6 +221,7 @@ impl Pool {
     }
 
     /// The send of region `id` is complete (all tokens handed out).
+    #[inline]
     pub fn finish_send(&mut self, id: u64) {
         if let Some(region) = self.regions.get_mut(&id) {
             region.lent = false;
@@ -215,6 +234,7 @@ impl Pool {
     }
 
     /// A token for region `id` came back from `peer`.
+    #[inline]
     pub fn release(&mut self, id: u64, peer: usize) {
         if let Some(region) = self.regions.get_mut(&id) {
             if region.tokens[peer] > 0 {
@@ -228,6 +248,7 @@ impl Pool {
     /// The release ring to send to `peer` before the first region: created on the first
     /// call for that peer; `None` on later calls, or when it cannot be created (the peer then
     /// releases with packets). Report the outcome with [`Pool::ring_sent`].
+    #[inline]
     pub fn ring_to_share(&mut self, peer: usize) -> Option<std::os::fd::RawFd> {
         let ring = self.rings.get_mut(peer)?;
         if !matches!(ring, Ring::NotYet) {
@@ -257,6 +278,7 @@ impl Pool {
     }
 
     /// Takes back the tokens receivers wrote into their rings; returns how many.
+    #[inline]
     fn collect_released(&mut self) -> u64 {
         let mut ids = std::mem::take(&mut self.collected);
         let mut count = 0;
@@ -277,6 +299,7 @@ impl Pool {
     /// [`COLLECT_INTERVAL`](crate::release_ring::COLLECT_INTERVAL)): the pool holds more
     /// regions than it keeps free, so regions released into a ring may be surplus to retire.
     /// (A smaller pool needs no look: [`Pool::lend`] collects what it needs.)
+    #[inline]
     pub fn wants_collection(&self) -> bool {
         self.regions.len() > MAX_FREE_REGIONS
             && self
@@ -285,9 +308,10 @@ impl Pool {
                 .any(|ring| matches!(ring, Ring::Active(_)))
     }
 
-    /// The I/O thread's turn: collects released tokens (see [`Pool::collect_released`]) and
-    /// retires the surplus of free regions that `extra_tokens` (tokens that came back as
+    /// The I/O thread's turn: takes back the tokens receivers wrote into their release rings
+    /// and retires the surplus of free regions that `extra_tokens` (tokens that came back as
     /// packets) and the collected ones allow. Returns the retired regions.
+    #[inline]
     pub fn collect_and_retire(&mut self, extra_tokens: usize) -> Vec<Retired> {
         let collected = self.collect_released() as usize;
         self.retire_surplus(RETIRE_PER_CALL * (collected + extra_tokens))
@@ -315,6 +339,7 @@ impl Pool {
     /// Drops free regions beyond [`MAX_FREE_REGIONS`], least recently used first (the ones
     /// the current message sizes need stay), at most `limit` of them. Returns each retired
     /// region's id and the peers that must be told to unmap it.
+    #[inline]
     fn retire_surplus(&mut self, limit: usize) -> Vec<Retired> {
         let mut retired = Vec::new();
         while retired.len() < limit && self.free.len() > MAX_FREE_REGIONS {

@@ -19,7 +19,7 @@ use nix::{
     sys::memfd::{memfd_create, MemFdCreateFlag},
 };
 
-use crate::error::NodeError;
+use crate::error::TransportError;
 
 /// A region owned by the sender, mapped read-write.
 #[derive(Debug)]
@@ -31,7 +31,7 @@ pub struct OwnedRegion {
 
 impl OwnedRegion {
     /// Creates a sealed region of `capacity` bytes (rounded up to whole pages).
-    pub fn create(name: &str, capacity: usize) -> Result<Self, NodeError> {
+    pub fn create(name: &str, capacity: usize) -> Result<Self, TransportError> {
         let page = page_size();
         let capacity = capacity.max(1).div_ceil(page) * page;
         let name = CString::new(name).unwrap_or_else(|_| c"dora-region".to_owned());
@@ -39,10 +39,10 @@ impl OwnedRegion {
             &name,
             MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING,
         )
-        .map_err(|err| NodeError::SharedMemory(format!("memfd_create failed: {err}")))?;
+        .map_err(|err| TransportError::SharedMemory(format!("memfd_create failed: {err}")))?;
         let file = File::from(fd);
         file.set_len(capacity as u64).map_err(|err| {
-            NodeError::SharedMemory(format!("cannot size a {capacity}-byte region: {err}"))
+            TransportError::SharedMemory(format!("cannot size a {capacity}-byte region: {err}"))
         })?;
         fcntl(
             file.as_raw_fd(),
@@ -50,9 +50,9 @@ impl OwnedRegion {
                 SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_SEAL,
             ),
         )
-        .map_err(|err| NodeError::SharedMemory(format!("cannot seal region: {err}")))?;
+        .map_err(|err| TransportError::SharedMemory(format!("cannot seal region: {err}")))?;
         let map = MmapRaw::map_raw(&file).map_err(|err| {
-            NodeError::SharedMemory(format!("cannot map a {capacity}-byte region: {err}"))
+            TransportError::SharedMemory(format!("cannot map a {capacity}-byte region: {err}"))
         })?;
         Ok(Self {
             fd: std::sync::Mutex::new(Some(file.into())),
@@ -60,12 +60,15 @@ impl OwnedRegion {
         })
     }
 
+    /// The region's size in bytes: the requested capacity rounded up to whole pages.
+    #[inline]
     pub fn capacity(&self) -> usize {
         self.map.len()
     }
 
     /// The region's descriptor, to pass to a peer; `None` once closed with
     /// [`OwnedRegion::close_fd`].
+    #[inline]
     pub fn raw_fd(&self) -> Option<std::os::fd::RawFd> {
         self.fd
             .lock()
@@ -75,12 +78,17 @@ impl OwnedRegion {
 
     /// Closes the descriptor once every peer has it, so that thousands of regions in flight
     /// do not exhaust the process's descriptor limit.
+    #[inline]
     pub fn close_fd(&self) {
         if let Ok(mut fd) = self.fd.lock() {
             fd.take();
         }
     }
 
+    /// The start of the mapping, [`OwnedRegion::capacity`] bytes long, valid while `self`
+    /// lives. Writing through it is up to the owner, which must not write while a receiver
+    /// holds a message in the region.
+    #[inline]
     pub fn as_mut_ptr(&self) -> *mut u8 {
         self.map.as_mut_ptr()
     }
@@ -95,12 +103,12 @@ pub struct ReceivedRegion {
 impl ReceivedRegion {
     /// Maps a region received over a data connection after checking that it is sealed
     /// against shrinking.
-    pub fn map(fd: OwnedFd) -> Result<Self, NodeError> {
+    pub fn map(fd: OwnedFd) -> Result<Self, TransportError> {
         let seals = fcntl(fd.as_fd().as_raw_fd(), FcntlArg::F_GET_SEALS)
-            .map_err(|err| NodeError::SharedMemory(format!("region is not a memfd: {err}")))?;
+            .map_err(|err| TransportError::SharedMemory(format!("region is not a memfd: {err}")))?;
         let seals = SealFlag::from_bits_truncate(seals);
         if !seals.contains(SealFlag::F_SEAL_SHRINK) {
-            return Err(NodeError::SharedMemory(
+            return Err(TransportError::SharedMemory(
                 "peer sent a region that is not sealed against shrinking".into(),
             ));
         }
@@ -108,18 +116,25 @@ impl ReceivedRegion {
         // SAFETY: the region is sealed against shrinking (checked above), so the mapping stays
         // valid; the owner only writes to it while no receiver holds a message in it.
         let map = unsafe { Mmap::map(&file) }
-            .map_err(|err| NodeError::SharedMemory(format!("cannot map region: {err}")))?;
+            .map_err(|err| TransportError::SharedMemory(format!("cannot map region: {err}")))?;
         Ok(Self { map })
     }
 
+    /// The mapping's length in bytes.
+    #[inline]
     pub fn len(&self) -> usize {
         self.map.len()
     }
 
+    /// Whether the mapping is empty (a region is never: this is for `len`'s sake).
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.map.len() == 0
     }
 
+    /// The start of the read-only mapping, [`ReceivedRegion::len`] bytes long, valid while
+    /// `self` lives.
+    #[inline]
     pub fn as_ptr(&self) -> *const u8 {
         self.map.as_ptr()
     }

@@ -1,5 +1,9 @@
 //! A direct data connection to a peer node: one `SOCK_SEQPACKET` Unix socket, inherited from
 //! the daemon, carrying [`DataPacket`]s both ways.
+//!
+//! One packet is one `sendmsg`/`recvmsg`, with at most one descriptor attached
+//! (`SCM_RIGHTS`): a region the receiver does not have yet, or the connection's release ring.
+//! Descriptors are received close-on-exec, so processes a node spawns do not inherit them.
 
 use std::{
     io::{self, IoSlice, IoSliceMut},
@@ -19,23 +23,23 @@ use nix::{
     sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags},
 };
 
-use crate::{error::NodeError, release_ring::RingProducer};
+use crate::{error::TransportError, release_ring::RingProducer};
 
 /// One peer connection, shared by the sending side (user thread) and the I/O thread.
 #[derive(Debug)]
 pub struct Peer {
-    pub node_id: String,
-    pub fd: OwnedFd,
+    node_id: String,
+    fd: OwnedFd,
     /// Notices that could not be sent without blocking; the I/O thread retries them.
-    pub pending_notices: Mutex<Vec<Notice>>,
+    pending_notices: Mutex<Vec<Notice>>,
     /// Whether `pending_notices` is non-empty (read without taking its lock on every drain).
     notices_waiting: AtomicBool,
     /// Set once the peer hung up and everything it sent was read: the connection is no
     /// longer polled.
-    pub gone: AtomicBool,
+    gone: AtomicBool,
     /// Set once sending failed because the peer hung up. Reading goes on: what the peer sent
     /// before it left (its last messages, its outputs closing) is still delivered.
-    pub unwritable: AtomicBool,
+    unwritable: AtomicBool,
     /// Where regions of this peer are released, once it sent one (see
     /// [`crate::release_ring`]).
     release_ring: OnceLock<RingProducer>,
@@ -54,18 +58,46 @@ pub enum Notice {
 
 /// Result of one non-blocking receive.
 pub enum Received {
-    Packet { len: usize, fd: Option<OwnedFd> },
+    /// A packet of `len` bytes, at the start of the buffer, with the descriptor it carried.
+    Packet {
+        /// The packet's length.
+        len: usize,
+        /// The descriptor attached with `SCM_RIGHTS`, if any (close-on-exec).
+        fd: Option<OwnedFd>,
+    },
+    /// Nothing to read now.
     WouldBlock,
+    /// The peer hung up and everything it sent was read.
     Closed,
 }
 
 impl AsRawFd for Peer {
+    #[inline]
     fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 }
 
 impl Peer {
+    /// The peer node's id.
+    #[inline]
+    pub fn node_id(&self) -> &str {
+        &self.node_id
+    }
+
+    /// Whether the peer hung up and everything it sent was read (see [`Peer::mark_gone`]).
+    #[inline]
+    pub fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Relaxed)
+    }
+
+    /// Records that the peer hung up and everything it sent was read: the connection is no
+    /// longer polled, and nothing is sent to it anymore.
+    #[inline]
+    pub fn mark_gone(&self) {
+        self.gone.store(true, Ordering::Relaxed);
+    }
+
     /// Wraps a descriptor this process owns (the daemon's end of a socket pair).
     pub fn from_owned(node_id: String, fd: OwnedFd) -> Self {
         Self {
@@ -80,7 +112,7 @@ impl Peer {
     }
 
     /// Takes ownership of an inherited descriptor after checking it is an open socket.
-    pub fn from_inherited(node_id: String, fd: RawFd) -> Result<Self, NodeError> {
+    pub fn from_inherited(node_id: String, fd: RawFd) -> Result<Self, TransportError> {
         let mut kind: libc::c_int = 0;
         let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
         // SAFETY: getsockopt writes at most `len` bytes into `kind`.
@@ -94,10 +126,7 @@ impl Peer {
             )
         };
         if ret != 0 || kind != libc::SOCK_SEQPACKET {
-            return Err(NodeError::InvalidConfig(format!(
-                "file descriptor {fd} for the connection to node `{node_id}` is not an \
-                 inherited data socket"
-            )));
+            return Err(TransportError::NotADataSocket { fd, node_id });
         }
         // SAFETY: the daemon passed this descriptor to this process for this connection only,
         // and it was checked to be an open socket above.
@@ -117,7 +146,8 @@ impl Peer {
 
     /// Sends one packet, blocking while the peer's buffer is full. `fd` is attached with
     /// `SCM_RIGHTS`. A peer that hung up is not an error: it gets nothing.
-    pub fn send(&self, packet: &[u8], fd: Option<RawFd>) -> Result<(), NodeError> {
+    #[inline]
+    pub fn send(&self, packet: &[u8], fd: Option<RawFd>) -> Result<(), TransportError> {
         if !self.can_send() {
             return Ok(());
         }
@@ -145,7 +175,7 @@ impl Peer {
                     return Ok(());
                 }
                 Err(err) => {
-                    return Err(NodeError::Send {
+                    return Err(TransportError::Send {
                         peer: self.node_id.clone(),
                         source: io::Error::from(err),
                     })
@@ -155,6 +185,7 @@ impl Peer {
     }
 
     /// Whether packets can still reach the peer.
+    #[inline]
     pub fn can_send(&self) -> bool {
         !self.gone.load(Ordering::Relaxed) && !self.unwritable.load(Ordering::Relaxed)
     }
@@ -162,6 +193,7 @@ impl Peer {
     /// Tells the sender that the message in `region` is no longer read, without blocking:
     /// through the release ring, which wakes nobody, or with a packet when there is no ring
     /// or it is full.
+    #[inline]
     pub fn release(&self, region: u64) {
         if self
             .release_ring
@@ -175,7 +207,7 @@ impl Peer {
 
     /// Maps the release ring the peer sent ([`DataPacket::ReleaseRing`]); later releases of
     /// its regions go there. A second ring is ignored.
-    pub fn attach_release_ring(&self, fd: OwnedFd) -> Result<(), NodeError> {
+    pub fn attach_release_ring(&self, fd: OwnedFd) -> Result<(), TransportError> {
         let ring = RingProducer::map(fd)?;
         let _ = self.release_ring.set(ring);
         Ok(())
@@ -183,6 +215,7 @@ impl Peer {
 
     /// Sends `notice` without blocking; when the socket is full it is queued for the I/O
     /// thread, which retries once the socket is writable.
+    #[inline]
     pub fn notify(&self, notice: Notice) {
         if !self.can_send() {
             return;
@@ -221,6 +254,7 @@ impl Peer {
     }
 
     /// Retries queued notices; returns whether some are still pending.
+    #[inline]
     pub fn flush_notices(&self) -> bool {
         if !self.has_pending_notices() {
             return false;
@@ -239,11 +273,13 @@ impl Peer {
     }
 
     /// Whether notices wait for the socket to become writable.
+    #[inline]
     pub fn has_pending_notices(&self) -> bool {
         self.notices_waiting.load(Ordering::Acquire)
     }
 
     /// Receives one packet into `buf` without blocking.
+    #[inline]
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Received> {
         let mut iov = [IoSliceMut::new(buf)];
         let mut cmsg_space = nix::cmsg_space!([RawFd; 1]);

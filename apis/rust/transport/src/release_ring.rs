@@ -33,10 +33,10 @@ use std::{
 use memmap2::MmapRaw;
 use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 
-use crate::{error::NodeError, shared_memory::OwnedRegion};
+use crate::{error::TransportError, shared_memory::OwnedRegion};
 
 /// Size of a ring's memory: two pages.
-pub const RING_BYTES: usize = 8192;
+pub(crate) const RING_BYTES: usize = 8192;
 
 /// Offset of the producer's index (the receiver's), alone on its cache line.
 const HEAD: usize = 0;
@@ -46,7 +46,7 @@ const TAIL: usize = 64;
 const SLOTS_START: usize = 128;
 
 /// Region ids a ring holds.
-pub const SLOTS: u64 = ((RING_BYTES - SLOTS_START) / 8) as u64;
+pub(crate) const SLOTS: u64 = ((RING_BYTES - SLOTS_START) / 8) as u64;
 
 /// Longest a sender leaves released regions in its rings while some are out (its I/O thread
 /// looks at least this often), so that regions come back to the pool and a grown pool shrinks
@@ -59,6 +59,7 @@ pub const COLLECT_INTERVAL: Duration = Duration::from_millis(100);
 ///
 /// `base` must point to a live, page-aligned mapping of at least [`RING_BYTES`] bytes and
 /// `offset + 8 <= RING_BYTES`, `offset % 8 == 0`.
+#[inline]
 unsafe fn word<'a>(base: *mut u8, offset: usize) -> &'a AtomicU64 {
     // SAFETY: in bounds and aligned (caller); `AtomicU64` has the layout of `u64`, and every
     // access to the ring, in either process, is atomic.
@@ -66,13 +67,14 @@ unsafe fn word<'a>(base: *mut u8, offset: usize) -> &'a AtomicU64 {
 }
 
 /// The slot for index `index`.
+#[inline]
 fn slot_offset(index: u64) -> usize {
     SLOTS_START + (index % SLOTS) as usize * 8
 }
 
 /// The sender's end: creates the ring and collects what the receiver released.
 #[derive(Debug)]
-pub struct RingConsumer {
+pub(crate) struct RingConsumer {
     memory: OwnedRegion,
     /// Next index to read; only this side writes the shared tail, from this value.
     tail: u64,
@@ -80,7 +82,7 @@ pub struct RingConsumer {
 
 impl RingConsumer {
     /// Creates an empty ring named `name` (visible in `/proc/<pid>/fd` only).
-    pub fn create(name: &str) -> Result<Self, NodeError> {
+    pub fn create(name: &str) -> Result<Self, TransportError> {
         let memory = OwnedRegion::create(name, RING_BYTES)?;
         // A fresh memfd reads as zeros: both indices start at 0.
         Ok(Self { memory, tail: 0 })
@@ -99,6 +101,7 @@ impl RingConsumer {
     /// Calls `released` with each region id the receiver wrote since the last call, oldest
     /// first; returns how many. A producer index that is more than a ring ahead is not the
     /// receiver's honest count: the entries are skipped.
+    #[inline]
     pub fn collect(&mut self, mut released: impl FnMut(u64)) -> u64 {
         let base = self.memory.as_mut_ptr();
         // SAFETY: the mapping is `RING_BYTES` long (at least: whole pages), page aligned, and
@@ -128,7 +131,7 @@ impl RingConsumer {
 
 /// The receiver's end: writes the ids of released regions.
 #[derive(Debug)]
-pub struct RingProducer {
+pub(crate) struct RingProducer {
     map: MmapRaw,
     /// Next index to write; only this side writes the shared head, from this value. The lock
     /// serializes the threads of this process that drop messages.
@@ -138,20 +141,21 @@ pub struct RingProducer {
 impl RingProducer {
     /// Maps a ring received from the sender, after checking that it is a memfd sealed
     /// against shrinking and large enough.
-    pub fn map(fd: OwnedFd) -> Result<Self, NodeError> {
+    pub fn map(fd: OwnedFd) -> Result<Self, TransportError> {
         let seals = fcntl(fd.as_fd().as_raw_fd(), FcntlArg::F_GET_SEALS).map_err(|err| {
-            NodeError::SharedMemory(format!("release ring is not a memfd: {err}"))
+            TransportError::SharedMemory(format!("release ring is not a memfd: {err}"))
         })?;
         if !SealFlag::from_bits_truncate(seals).contains(SealFlag::F_SEAL_SHRINK) {
-            return Err(NodeError::SharedMemory(
+            return Err(TransportError::SharedMemory(
                 "peer sent a release ring that is not sealed against shrinking".into(),
             ));
         }
         let file = File::from(fd);
-        let map = MmapRaw::map_raw(&file)
-            .map_err(|err| NodeError::SharedMemory(format!("cannot map release ring: {err}")))?;
+        let map = MmapRaw::map_raw(&file).map_err(|err| {
+            TransportError::SharedMemory(format!("cannot map release ring: {err}"))
+        })?;
         if map.len() < RING_BYTES {
-            return Err(NodeError::SharedMemory(format!(
+            return Err(TransportError::SharedMemory(format!(
                 "release ring of {} bytes, expected {RING_BYTES}",
                 map.len()
             )));
@@ -166,6 +170,7 @@ impl RingProducer {
 
     /// Writes `region` into the ring; false when the ring is full (the sender has not
     /// collected for a while), and the caller must send a packet instead.
+    #[inline]
     pub fn push(&self, region: u64) -> bool {
         let Ok(mut head) = self.head.lock() else {
             return false;
