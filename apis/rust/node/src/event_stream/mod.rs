@@ -31,7 +31,7 @@ use dora_message::Metadata;
 
 use crate::{
     node::{NodeShared, ShutdownGuard},
-    ArrowData, DataId,
+    ArrowData, DataId, OperatorId,
 };
 use queue::{Next, Queued};
 
@@ -40,6 +40,11 @@ use queue::{Next, Queued};
 #[non_exhaustive]
 pub enum Event {
     Stop,
+    /// Never delivered: nodes are not reloaded while they run. The variant exists so that
+    /// code written for dora-rs v0.3.6, which could name it, still compiles.
+    Reload {
+        operator_id: Option<OperatorId>,
+    },
     Input {
         id: DataId,
         metadata: Metadata,
