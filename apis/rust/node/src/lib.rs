@@ -63,8 +63,11 @@ pub mod arrow {
     pub use arrow_data as data;
     pub use arrow_schema as schema;
 
-    /// Arrays, with `ArrayData` as in the `arrow` crate.
+    /// Arrays, with builders, casts (`AsArray`) and `ArrayData` as in the `arrow` crate.
     pub mod array {
+        pub use arrow_array::builder::*;
+        pub use arrow_array::cast::*;
+        pub use arrow_array::iterator::*;
         pub use arrow_array::*;
         pub use arrow_data::{ArrayData, ArrayDataBuilder};
     }
