@@ -385,6 +385,7 @@ pub(crate) fn set_up_tracing() {
     // Fails only when a global subscriber exists already: the program's choice wins.
     let _ = tracing_subscriber::fmt()
         .compact()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(filter)
         .try_init();
 }

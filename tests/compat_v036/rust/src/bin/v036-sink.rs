@@ -17,16 +17,14 @@ use eyre::{bail, Context};
 
 fn main() -> eyre::Result<()> {
     let (_node, mut events) = DoraNode::init_from_env()?;
-    let mut last_timestamp: Option<uhlc::Timestamp> = None;
 
     while let Some(event) = events.recv() {
         match event {
             Event::Input { id, metadata, data } => {
-                let timestamp = metadata.timestamp();
-                if last_timestamp.is_some_and(|last| last > timestamp) {
-                    println!("timestamps went backwards");
+                let timestamp: uhlc::Timestamp = metadata.timestamp();
+                if timestamp.get_time().as_u64() == 0 {
+                    println!("a message without timestamp");
                 }
-                last_timestamp = Some(timestamp);
                 let type_name = match metadata.parameters.get("type") {
                     Some(Parameter::String(name)) => name.clone(),
                     _ => String::new(),
@@ -42,7 +40,7 @@ fn main() -> eyre::Result<()> {
                     }
                     "scalars" => println!("scalar {type_name} {}", scalar(&data)?),
                     "vectors" => println!("vector {type_name} {}", vector(&data)?),
-                    "typed" => println!("typed {:?}", data.as_primitive::<Int32Type>().values()),
+                    "typed" => println!("typed {:?}", data.as_primitive::<Int32Type>().values().to_vec()),
                     "sample" => {
                         let values = data.as_primitive::<Int32Type>().values();
                         let ok = values.iter().enumerate().all(|(i, v)| *v == i as i32);
@@ -56,6 +54,10 @@ fn main() -> eyre::Result<()> {
                     "bytes" => {
                         let bytes = Vec::<u8>::try_from(&data)?;
                         println!("bytes {}", String::from_utf8_lossy(&bytes));
+                    }
+                    "forwarded" => {
+                        let bytes: &[u8] = TryFrom::try_from(&data)?;
+                        println!("forwarded {}", String::from_utf8_lossy(bytes));
                     }
                     "doubled" => {
                         let bytes: &[u8] = TryFrom::try_from(&data)?;
@@ -105,15 +107,15 @@ fn scalar(data: &ArrowData) -> eyre::Result<String> {
 fn vector(data: &ArrowData) -> eyre::Result<String> {
     Ok(match data.data_type() {
         DataType::UInt8 => format!("{:?}", Vec::<u8>::try_from(data)?),
-        DataType::UInt16 => format!("{:?}", data.as_primitive::<UInt16Type>().values()),
-        DataType::UInt32 => format!("{:?}", data.as_primitive::<UInt32Type>().values()),
-        DataType::UInt64 => format!("{:?}", data.as_primitive::<UInt64Type>().values()),
-        DataType::Int8 => format!("{:?}", data.as_primitive::<Int8Type>().values()),
-        DataType::Int16 => format!("{:?}", data.as_primitive::<Int16Type>().values()),
-        DataType::Int32 => format!("{:?}", data.as_primitive::<Int32Type>().values()),
-        DataType::Int64 => format!("{:?}", data.as_primitive::<Int64Type>().values()),
-        DataType::Float32 => format!("{:?}", data.as_primitive::<Float32Type>().values()),
-        DataType::Float64 => format!("{:?}", data.as_primitive::<Float64Type>().values()),
+        DataType::UInt16 => format!("{:?}", data.as_primitive::<UInt16Type>().values().to_vec()),
+        DataType::UInt32 => format!("{:?}", data.as_primitive::<UInt32Type>().values().to_vec()),
+        DataType::UInt64 => format!("{:?}", data.as_primitive::<UInt64Type>().values().to_vec()),
+        DataType::Int8 => format!("{:?}", data.as_primitive::<Int8Type>().values().to_vec()),
+        DataType::Int16 => format!("{:?}", data.as_primitive::<Int16Type>().values().to_vec()),
+        DataType::Int32 => format!("{:?}", data.as_primitive::<Int32Type>().values().to_vec()),
+        DataType::Int64 => format!("{:?}", data.as_primitive::<Int64Type>().values().to_vec()),
+        DataType::Float32 => format!("{:?}", data.as_primitive::<Float32Type>().values().to_vec()),
+        DataType::Float64 => format!("{:?}", data.as_primitive::<Float64Type>().values().to_vec()),
         other => bail!("unexpected vector type {other}"),
     })
 }

@@ -15,6 +15,7 @@ use futures::StreamExt;
 
 struct Status {
     output: DataId,
+    bytes_output: DataId,
     ticks: u64,
 }
 
@@ -33,6 +34,9 @@ impl Status {
                         "operator received random value {value:#x} after {} ticks",
                         self.ticks
                     );
+                    // The C nodes read bytes: the same line as a UInt8 array.
+                    let bytes = output.as_bytes().to_vec().into_arrow();
+                    node.send_output(self.bytes_output.clone(), Default::default(), bytes)?;
                     node.send_output(self.output.clone(), metadata.parameters, output.into_arrow())?;
                 }
                 other => eprintln!("ignoring unexpected input {other}"),
@@ -56,6 +60,7 @@ fn main() -> eyre::Result<()> {
     let (mut node, mut events) = DoraNode::init_from_env()?;
     let mut status = Status {
         output: DataId::from("status".to_owned()),
+        bytes_output: DataId::from("status-bytes".to_owned()),
         ticks: 0,
     };
 
