@@ -21,7 +21,10 @@ fn build_c_and_cxx(build_dir: &Path) {
         .arg(build_dir)
         .arg("-DDORA_CARGO_PROFILE=debug");
     let configured = run(configure, BUILD_TIMEOUT);
-    assert!(configured.success, "cmake configure failed: {configured:#?}");
+    assert!(
+        configured.success,
+        "cmake configure failed: {configured:#?}"
+    );
     let mut build = Command::new("cmake");
     build.arg("--build").arg(build_dir);
     let built = run(build, BUILD_TIMEOUT);
@@ -161,7 +164,10 @@ nodes:
         .collect();
     assert_eq!(messages.len(), 5, "stdout:\n{stdout}");
     for (i, message) in messages.iter().enumerate() {
-        let value = format!("operator received random value {:#x} after ", 0xd07a_0001 + i);
+        let value = format!(
+            "operator received random value {:#x} after ",
+            0xd07a_0001 + i
+        );
         assert!(message.starts_with(&value), "{message} (stdout:\n{stdout})");
     }
     // The same lines, through the C node and the C++ node using the C API.
@@ -203,12 +209,18 @@ nodes:
         "doubled [10]",
         "sink finished",
     ] {
-        assert!(sink.contains(&expected), "no `{expected}` in stdout:\n{stdout}");
+        assert!(
+            sink.contains(&expected),
+            "no `{expected}` in stdout:\n{stdout}"
+        );
     }
     assert!(!stdout.contains("a message without timestamp"));
 
     let c_node = node_lines(stdout, "c-node");
-    assert!(c_node.contains(&"c node forwarded 5 messages"), "stdout:\n{stdout}");
+    assert!(
+        c_node.contains(&"c node forwarded 5 messages"),
+        "stdout:\n{stdout}"
+    );
     assert!(
         c_node
             .iter()

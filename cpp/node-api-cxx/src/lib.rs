@@ -175,8 +175,7 @@ mod ffi {
         /// the result's `error` (dora-rs v0.3.6's contract), so check it.
         fn send_output(sender: &mut Box<OutputSender>, id: &str, data: &[u8]) -> DoraResult;
         /// Sends `data` (copied once) as bytes on output `id`; throws on failure.
-        fn send_output_bytes(sender: &mut Box<OutputSender>, id: &str, data: &[u8])
-            -> Result<()>;
+        fn send_output_bytes(sender: &mut Box<OutputSender>, id: &str, data: &[u8]) -> Result<()>;
         /// Sends an Arrow array (copied once) on output `id`; moves the `ArrowArray` and
         /// `ArrowSchema` that `array` and `schema` point to.
         unsafe fn send_arrow_output(

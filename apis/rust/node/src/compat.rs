@@ -18,8 +18,8 @@ use std::{
 use arrow_array::ArrayRef;
 
 use crate::{
-    ArrowData, ArrowTypeInfo, DataId, DoraNode, Event, EventStream, MetadataParameters,
-    NodeError, NodeId, OperatorId,
+    ArrowData, ArrowTypeInfo, DataId, DoraNode, Event, EventStream, MetadataParameters, NodeError,
+    NodeId, OperatorId,
 };
 
 /// The module path under which dora-rs v0.3.6 exported its identifier types
@@ -428,7 +428,10 @@ mod tests {
         // Polled once (starting its thread), then dropped long before it is due.
         let mut far = Box::pin(Deadline::new(Instant::now() + Duration::from_secs(3600)));
         let waker = futures::task::noop_waker();
-        assert!(far.as_mut().poll(&mut Context::from_waker(&waker)).is_pending());
+        assert!(far
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
         let timer = far.timer.clone();
         drop(far);
         assert!(timer.state.lock().map(|s| s.cancelled).unwrap_or(false));

@@ -287,6 +287,9 @@ mod tests {
     fn errors_name_what_was_expected() {
         let int = data(5i32.into_arrow());
         let message = <&str>::try_from(&int).unwrap_err().to_string();
-        assert_eq!(message, "expected string (Utf8) data, got an array of Int32");
+        assert_eq!(
+            message,
+            "expected string (Utf8) data, got an array of Int32"
+        );
     }
 }

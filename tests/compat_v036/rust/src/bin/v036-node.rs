@@ -6,7 +6,7 @@ use dora_node_api::{
     self,
     arrow::array::{Array, Int32Array},
     arrow_utils::{copy_array_into_sample, required_data_size},
-    dora_core::config::{DataId, NodeId},
+    dora_core::config::{DataId, NodeId, OperatorId},
     DoraNode, Event, IntoArrow, MetadataParameters, Parameter, ZERO_COPY_THRESHOLD,
 };
 
@@ -15,12 +15,20 @@ fn main() -> eyre::Result<()> {
     let (mut node, mut events) = DoraNode::init_flexible(NodeId::from("rust-node".to_string()))?;
     // Printed through the subscriber of the `tracing` feature.
     tracing::warn!("tracing works in node {}", node.id());
-    println!("dataflow id is {} bytes long", node.dataflow_id().to_string().len());
+    println!(
+        "dataflow id is {} bytes long",
+        node.dataflow_id().to_string().len()
+    );
+    println!("{} outputs declared", node.node_config().outputs.len());
 
     let mut ticks = 0u64;
     while let Some(event) = events.recv() {
         match event {
-            Event::Input { id, metadata, data: _ } => match id.as_str() {
+            Event::Input {
+                id,
+                metadata,
+                data: _,
+            } => match id.as_str() {
                 "tick" => {
                     ticks += 1;
                     if ticks == 1 {
@@ -37,7 +45,10 @@ fn main() -> eyre::Result<()> {
                 other => eprintln!("Ignoring unexpected input `{other}`"),
             },
             Event::Stop => println!("Received manual stop"),
-            Event::Reload { operator_id } => println!("reload of {operator_id:?}"),
+            Event::Reload { operator_id } => {
+                let operator_id: Option<OperatorId> = operator_id;
+                println!("reload of {operator_id:?}");
+            }
             Event::InputClosed { id } => println!("input {id} closed"),
             Event::Error(error) => eprintln!("error: {error}"),
             other => eprintln!("Received unexpected event: {other:?}"),
@@ -67,7 +78,11 @@ fn send_every_type(node: &mut DoraNode) -> eyre::Result<()> {
     node.send_output(scalars.clone(), typed("f32"), 0.5f32.into_arrow())?;
     node.send_output(scalars.clone(), typed("f64"), 0.25f64.into_arrow())?;
     node.send_output(scalars.clone(), typed("str"), "text".into_arrow())?;
-    node.send_output(scalars.clone(), typed("String"), String::from("owned").into_arrow())?;
+    node.send_output(
+        scalars.clone(),
+        typed("String"),
+        String::from("owned").into_arrow(),
+    )?;
     node.send_output(scalars, typed("()"), ().into_arrow())?;
 
     let vectors = DataId::from("vectors".to_owned());
@@ -76,10 +91,26 @@ fn send_every_type(node: &mut DoraNode) -> eyre::Result<()> {
     node.send_output(vectors.clone(), typed("u32"), vec![1u32, 2, 3].into_arrow())?;
     node.send_output(vectors.clone(), typed("u64"), vec![1u64, 2, 3].into_arrow())?;
     node.send_output(vectors.clone(), typed("i8"), vec![-1i8, 2, 3].into_arrow())?;
-    node.send_output(vectors.clone(), typed("i16"), vec![-1i16, 2, 3].into_arrow())?;
-    node.send_output(vectors.clone(), typed("i32"), vec![-1i32, 2, 3].into_arrow())?;
-    node.send_output(vectors.clone(), typed("i64"), vec![-1i64, 2, 3].into_arrow())?;
-    node.send_output(vectors.clone(), typed("f32"), vec![0.5f32, 1.5].into_arrow())?;
+    node.send_output(
+        vectors.clone(),
+        typed("i16"),
+        vec![-1i16, 2, 3].into_arrow(),
+    )?;
+    node.send_output(
+        vectors.clone(),
+        typed("i32"),
+        vec![-1i32, 2, 3].into_arrow(),
+    )?;
+    node.send_output(
+        vectors.clone(),
+        typed("i64"),
+        vec![-1i64, 2, 3].into_arrow(),
+    )?;
+    node.send_output(
+        vectors.clone(),
+        typed("f32"),
+        vec![0.5f32, 1.5].into_arrow(),
+    )?;
     node.send_output(vectors, typed("f64"), vec![0.5f64, 1.5].into_arrow())?;
 
     // An Arrow array laid out by hand, then sent with `send_typed_output`.

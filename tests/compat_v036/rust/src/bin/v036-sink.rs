@@ -4,10 +4,10 @@
 use dora_node_api::{
     self,
     arrow::{
-        array::{Array, AsArray},
+        array::{Array, ArrayRef, AsArray},
         datatypes::{
             DataType, Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type,
-            UInt16Type, UInt32Type, UInt64Type,
+            UInt16Type, UInt32Type, UInt64Type, UInt8Type,
         },
     },
     dora_core::uhlc,
@@ -40,7 +40,10 @@ fn main() -> eyre::Result<()> {
                     }
                     "scalars" => println!("scalar {type_name} {}", scalar(&data)?),
                     "vectors" => println!("vector {type_name} {}", vector(&data)?),
-                    "typed" => println!("typed {:?}", data.as_primitive::<Int32Type>().values().to_vec()),
+                    "typed" => println!(
+                        "typed {:?}",
+                        data.as_primitive::<Int32Type>().values().to_vec()
+                    ),
                     "sample" => {
                         let values = data.as_primitive::<Int32Type>().values();
                         let ok = values.iter().enumerate().all(|(i, v)| *v == i as i32);
@@ -60,7 +63,8 @@ fn main() -> eyre::Result<()> {
                         println!("forwarded {}", String::from_utf8_lossy(bytes));
                     }
                     "doubled" => {
-                        let bytes: &[u8] = TryFrom::try_from(&data)?;
+                        let array: ArrayRef = data.into();
+                        let bytes = array.as_primitive::<UInt8Type>().values().to_vec();
                         println!("doubled {bytes:?}");
                     }
                     other => eprintln!("Ignoring unexpected input `{other}`"),

@@ -37,7 +37,11 @@ impl Status {
                     // The C nodes read bytes: the same line as a UInt8 array.
                     let bytes = output.as_bytes().to_vec().into_arrow();
                     node.send_output(self.bytes_output.clone(), Default::default(), bytes)?;
-                    node.send_output(self.output.clone(), metadata.parameters, output.into_arrow())?;
+                    node.send_output(
+                        self.output.clone(),
+                        metadata.parameters,
+                        output.into_arrow(),
+                    )?;
                 }
                 other => eprintln!("ignoring unexpected input {other}"),
             },
