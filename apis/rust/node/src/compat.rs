@@ -260,6 +260,8 @@ pub mod merged {
     use crate::{Event, EventStream};
 
     /// An event of a combined stream: from dora or from the other source.
+    // The variants are v0.3.6's, unboxed: code matches on `MergedEvent::Dora(event)`.
+    #[allow(clippy::large_enum_variant)]
     #[derive(Debug)]
     pub enum MergedEvent<E> {
         Dora(Event),
