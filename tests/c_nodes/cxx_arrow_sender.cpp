@@ -215,7 +215,7 @@ int main() {
         }
         // Errors are exceptions: an unknown output is reported, not fatal.
         try {
-            send_output(node.send_output, "no-such-output", rust::Slice<const uint8_t>{});
+            send_output_bytes(node.send_output, "no-such-output", rust::Slice<const uint8_t>{});
             std::cout << "unknown output accepted" << std::endl;
         } catch (const rust::Error &error) {
             std::cout << "unknown output rejected: " << error.what() << std::endl;

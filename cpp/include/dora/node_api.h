@@ -5,8 +5,9 @@
  * also adds the system libraries it needs: pthread, dl, m, rt).
  *
  * The functions and signatures of dora-rs v0.3.6 are kept, so existing C nodes build
- * unchanged. Additions: error codes, dora_last_error, read_dora_event_error, and a zero-copy
- * output pair (dora_allocate_output / dora_send_allocated_output).
+ * unchanged. Additions: error codes, dora_last_error, read_dora_event_error,
+ * read_dora_input_bytes, and a zero-copy output pair (dora_allocate_output /
+ * dora_send_allocated_output).
  *
  * Errors: functions returning `int` return DORA_OK (0) or a negative DoraErrorCode. Functions
  * kept from v0.3.6 that return no code report an error by a NULL / 0 / DoraEventType_Unknown
@@ -114,8 +115,23 @@ void read_dora_input_id(void *dora_event, char **out_ptr, size_t *out_len);
  * free_dora_event), *out_len is its length. An empty/Null payload (timer ticks) gives NULL
  * and 0 without error. Other events or Arrow types give NULL and 0 and set
  * dora_last_error().
+ *
+ * The signature is dora-rs v0.3.6's (`char **`). Writing through the pointer is an error
+ * (the data may be read-only shared memory): prefer read_dora_input_bytes below, which says
+ * so in its type. A `uint8_t **` is accepted too, from C11 on and in C++ (see below).
  */
-void read_dora_input_data(void *dora_event, uint8_t **out_ptr, size_t *out_len);
+void read_dora_input_data(void *dora_event, char **out_ptr, size_t *out_len);
+
+/* read_dora_input_data with a const-correct byte pointer; same results and lifetime. */
+static inline void read_dora_input_bytes(void *dora_event, const uint8_t **out_ptr,
+                                         size_t *out_len)
+{
+    char *data = NULL;
+    read_dora_input_data(dora_event, out_ptr != NULL ? &data : NULL, out_len);
+    if (out_ptr != NULL) {
+        *out_ptr = (const uint8_t *)data;
+    }
+}
 
 /*
  * The sender's timestamp of an Input event (hybrid logical clock, NTP64 format: seconds in
@@ -168,6 +184,34 @@ const char *dora_last_error(void);
 
 #ifdef __cplusplus
 } /* extern "C" */
+
+/* C++: read_dora_input_data also takes a `uint8_t **`. A template, so that NULL and nullptr
+ * still pick the function above; declared with C++ linkage even when this header is
+ * included inside an `extern "C"` block, as dora-rs v0.3.6 examples do. */
+extern "C++" {
+template <typename T> struct DoraBytePointerOnly {};
+template <> struct DoraBytePointerOnly<uint8_t> {
+    typedef void type;
+};
+
+template <typename T>
+inline typename DoraBytePointerOnly<T>::type read_dora_input_data(void *dora_event,
+                                                                  T **out_ptr,
+                                                                  size_t *out_len)
+{
+    read_dora_input_data(dora_event, reinterpret_cast<char **>(out_ptr), out_len);
+}
+}
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+/* C11 and later: read_dora_input_data also takes a `uint8_t **` (earlier versions of this
+ * API declared it so). Any other pointer type is checked against `char **` as usual. The
+ * macro evaluates each argument once; the function's address is still
+ * `&read_dora_input_data`. */
+#define read_dora_input_data(dora_event, out_ptr, out_len)                                \
+    read_dora_input_data((dora_event),                                                    \
+                         _Generic((out_ptr), uint8_t **: (char **)(out_ptr),              \
+                                  default: (out_ptr)),                                     \
+                         (out_len))
 #endif
 
 #endif /* DORA_NODE_API_H */

@@ -389,7 +389,8 @@ pub unsafe extern "C" fn read_dora_input_id(
 
 /// Writes the bytes of an Input event whose data is a UInt8 array: a read-only pointer into
 /// the message (shared memory for 4 KiB or more, never copied; valid until the event is
-/// freed) and its length. A Null array (timer ticks) gives NULL and 0 without error. Any
+/// freed) and its length. The pointer is a `char *`, as in dora-rs v0.3.6; the header also
+/// accepts a `uint8_t **` and offers the const-correct `read_dora_input_bytes`. A Null array (timer ticks) gives NULL and 0 without error. Any
 /// other event or Arrow type, or an error, gives NULL and 0 and sets [`dora_last_error`].
 ///
 /// # Safety
@@ -397,7 +398,7 @@ pub unsafe extern "C" fn read_dora_input_id(
 #[no_mangle]
 pub unsafe extern "C" fn read_dora_input_data(
     dora_event: *mut c_void,
-    out_ptr: *mut *mut u8,
+    out_ptr: *mut *mut c_char,
     out_len: *mut usize,
 ) {
     let result = boundary(|| {
@@ -412,7 +413,7 @@ pub unsafe extern "C" fn read_dora_input_data(
         if let Some(bytes) = data.as_any().downcast_ref::<UInt8Array>() {
             if bytes.null_count() == 0 {
                 let values = bytes.values();
-                return Ok((values.as_ptr().cast_mut(), values.len()));
+                return Ok((values.as_ptr().cast_mut().cast::<c_char>(), values.len()));
             }
         }
         if data.data_type() == &DataType::Null {

@@ -5,6 +5,12 @@
 //! static library `libdora_node_api_cxx.a`. Functions returning `Result` throw `rust::Error`
 //! (a `std::exception`) on failure, with the message of the Rust error.
 //!
+//! One function does not throw: [`send_output`] keeps the shape it has in dora-rs v0.3.6 and
+//! returns a `DoraResult` whose `error` is empty on success, so code written for v0.3.6
+//! (`auto result = send_output(...); if (!std::string(result.error).empty()) ...`) builds and
+//! behaves as there. [`send_output_bytes`] is the same send reporting failures by throwing,
+//! like every other function here.
+//!
 //! ```cpp
 //! auto node = init_dora_node();
 //! while (true) {
@@ -13,7 +19,7 @@
 //!     if (type == DoraEventType::Stop || type == DoraEventType::AllInputsClosed) break;
 //!     if (type == DoraEventType::Input) {
 //!         auto input = event_as_input(std::move(event));     // copies the bytes
-//!         send_output(node.send_output, "out", rust::Slice<const uint8_t>{input.data.data(), input.data.size()});
+//!         send_output_bytes(node.send_output, "out", rust::Slice<const uint8_t>{input.data.data(), input.data.size()});
 //!     }
 //! }
 //! ```
@@ -26,7 +32,8 @@
 //!   place and send it with [`send_allocated_output`] (as bytes) or
 //!   [`send_allocated_arrow_output`] (as any Arrow array whose buffers lie inside it). The
 //!   payload is then never copied between the sender's writes and the receivers' reads.
-//!   [`send_output`] and [`send_arrow_output`] copy the payload once, into such a buffer.
+//!   [`send_output_bytes`] (or [`send_output`]) and [`send_arrow_output`] copy the payload
+//!   once, into such a buffer.
 //!
 //! # Arrow C data interface
 //!
@@ -90,6 +97,11 @@ mod ffi {
         pub timestamp: u64,
     }
 
+    /// What `send_output` returns: `error` is empty on success, else the message.
+    pub struct DoraResult {
+        pub error: String,
+    }
+
     /// Type of an input's metadata parameter (the sender's `MetadataParameters`).
     pub enum ParameterType {
         Bool,
@@ -116,6 +128,8 @@ mod ffi {
 
         /// Blocks until the next event (`AllInputsClosed` once the stream ended).
         fn next(self: &mut Events) -> Box<DoraEvent>;
+        /// `events->next()` as a free function (its dora-rs v0.3.6 name).
+        fn next_event(events: &mut Box<Events>) -> Box<DoraEvent>;
         /// Like `next`, but gives up after `timeout_ms` with an `Error` event.
         fn next_timeout(self: &mut Events, timeout_ms: u64) -> Box<DoraEvent>;
 
@@ -157,8 +171,11 @@ mod ffi {
         fn input_parameter_float_list(self: &DoraEvent, key: &str) -> Result<Vec<f64>>;
         fn input_parameter_string_list(self: &DoraEvent, key: &str) -> Result<Vec<String>>;
 
-        /// Sends `data` (copied once) as bytes on output `id`.
-        fn send_output(sender: &mut Box<OutputSender>, id: &str, data: &[u8]) -> Result<()>;
+        /// Sends `data` (copied once) as bytes on output `id`. Never throws: a failure is
+        /// the result's `error` (dora-rs v0.3.6's contract), so check it.
+        fn send_output(sender: &mut Box<OutputSender>, id: &str, data: &[u8]) -> DoraResult;
+        /// Sends `data` (copied once) as bytes on output `id`; throws on failure.
+        fn send_output_bytes(sender: &mut Box<OutputSender>, id: &str, data: &[u8]) -> Result<()>;
         /// Sends an Arrow array (copied once) on output `id`; moves the `ArrowArray` and
         /// `ArrowSchema` that `array` and `schema` point to.
         unsafe fn send_arrow_output(
@@ -203,7 +220,7 @@ mod ffi {
 }
 
 use dora_node_api::{MetadataParameters, Parameter};
-use ffi::{DoraEventType, DoraInput, ParameterType};
+use ffi::{DoraEventType, DoraInput, DoraResult, ParameterType};
 
 /// Errors of the C++ API; cxx turns them into `rust::Error` exceptions with this message.
 #[derive(Debug, thiserror::Error)]
@@ -287,6 +304,10 @@ impl Events {
             self.0.recv_timeout(Duration::from_millis(timeout_ms)),
         ))
     }
+}
+
+fn next_event(events: &mut Box<Events>) -> Box<DoraEvent> {
+    events.next()
 }
 
 fn event_name(event: &Option<Event>) -> &'static str {
@@ -539,7 +560,20 @@ unsafe fn import_arrow(array: *mut u8, schema: *mut u8) -> Result<ArrayData, Cxx
     }
 }
 
-fn send_output(sender: &mut Box<OutputSender>, id: &str, data: &[u8]) -> Result<(), CxxApiError> {
+fn send_output(sender: &mut Box<OutputSender>, id: &str, data: &[u8]) -> DoraResult {
+    DoraResult {
+        error: match send_output_bytes(sender, id, data) {
+            Ok(()) => String::new(),
+            Err(error) => error.to_string(),
+        },
+    }
+}
+
+fn send_output_bytes(
+    sender: &mut Box<OutputSender>,
+    id: &str,
+    data: &[u8],
+) -> Result<(), CxxApiError> {
     Ok(sender
         .0
         .send_output_bytes(id.into(), Default::default(), data.len(), data)?)

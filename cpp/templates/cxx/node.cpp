@@ -23,9 +23,10 @@ int main() {
                 std::cout << "___name___ received input `" << std::string(event->input_id())
                           << "` #" << received << std::endl;
                 std::string status = "___name___ handled " + std::to_string(received) + " inputs";
-                send_output(node.send_output, "status",
-                            rust::Slice<const uint8_t>(
-                                reinterpret_cast<const uint8_t *>(status.data()), status.size()));
+                send_output_bytes(node.send_output, "status",
+                                  rust::Slice<const uint8_t>(
+                                      reinterpret_cast<const uint8_t *>(status.data()),
+                                      status.size()));
             }
         }
         return 0;

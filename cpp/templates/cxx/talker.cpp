@@ -21,10 +21,10 @@ int main() {
                 count++;
                 std::string message =
                     "Hello World #" + std::to_string(count) + " from ___name___";
-                send_output(node.send_output, "speech",
-                            rust::Slice<const uint8_t>(
-                                reinterpret_cast<const uint8_t *>(message.data()),
-                                message.size()));
+                send_output_bytes(node.send_output, "speech",
+                                  rust::Slice<const uint8_t>(
+                                      reinterpret_cast<const uint8_t *>(message.data()),
+                                      message.size()));
             }
         }
         return 0;

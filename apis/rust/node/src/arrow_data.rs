@@ -72,6 +72,11 @@ id_type!(
     NodeId
 );
 
+id_type!(
+    /// The id of an operator of a runtime node.
+    OperatorId
+);
+
 /// The data of an input: an Arrow array (dereferences to [`ArrayRef`]).
 #[derive(Debug, Clone)]
 pub struct ArrowData(pub ArrayRef);
@@ -106,24 +111,5 @@ impl From<ArrayRef> for ArrowData {
 impl<A: Array + 'static> From<Arc<A>> for ArrowData {
     fn from(array: Arc<A>) -> Self {
         Self(array)
-    }
-}
-
-impl<'a> TryFrom<&'a ArrowData> for &'a [u8] {
-    type Error = String;
-    fn try_from(data: &'a ArrowData) -> Result<Self, Self::Error> {
-        data.as_bytes().ok_or_else(|| {
-            format!(
-                "expected a UInt8 array without nulls, got {}",
-                data.0.data_type()
-            )
-        })
-    }
-}
-
-impl TryFrom<&ArrowData> for Vec<u8> {
-    type Error = String;
-    fn try_from(data: &ArrowData) -> Result<Self, Self::Error> {
-        <&[u8]>::try_from(data).map(<[u8]>::to_vec)
     }
 }

@@ -177,6 +177,8 @@ impl DoraNode {
         let raw = std::env::var(NODE_CONFIG_ENV).map_err(|_| NodeError::NotStartedByDora)?;
         let config: NodeConfig =
             serde_json::from_str(&raw).map_err(|err| NodeError::InvalidConfig(err.to_string()))?;
+        #[cfg(feature = "tracing")]
+        crate::compat::set_up_tracing();
         Self::init(config)
     }
 

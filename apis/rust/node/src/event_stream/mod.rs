@@ -31,7 +31,7 @@ use dora_message::Metadata;
 
 use crate::{
     node::{NodeShared, ShutdownGuard},
-    ArrowData, DataId,
+    ArrowData, DataId, OperatorId,
 };
 use queue::{Next, Queued};
 
@@ -41,6 +41,12 @@ use queue::{Next, Queued};
 pub enum Event {
     /// The dataflow is stopping: finish up and return. The stream ends after it.
     Stop,
+    /// Never delivered: nodes are not reloaded while they run. The variant exists so that
+    /// code written for dora-rs v0.3.6, which could name it, still compiles.
+    Reload {
+        /// The operator to reload (`None`: the node).
+        operator_id: Option<OperatorId>,
+    },
     /// A message on one of the node's inputs.
     Input {
         /// The input's id.
