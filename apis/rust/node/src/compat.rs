@@ -264,14 +264,18 @@ pub mod merged {
     #[allow(clippy::large_enum_variant)]
     #[derive(Debug)]
     pub enum MergedEvent<E> {
+        /// An event of the node's own stream.
         Dora(Event),
+        /// An event of the merged-in stream.
         External(E),
     }
 
     /// An event of one of two external sources, when more than one was merged.
     #[derive(Debug)]
     pub enum Either<A, B> {
+        /// From the source merged first.
         First(A),
+        /// From the source merged second.
         Second(B),
     }
 
@@ -287,8 +291,10 @@ pub mod merged {
     /// Merges a stream of other events into a node's events (or into an already merged
     /// stream, nesting the external events in [`Either`]).
     pub trait MergeExternal<'a, E> {
+        /// The combined stream's events.
         type Item;
 
+        /// Combines `self` with `external_events`; the result ends when both ended.
         fn merge_external(
             self,
             external_events: impl Stream<Item = E> + Unpin + 'a,
@@ -297,8 +303,10 @@ pub mod merged {
 
     /// [`MergeExternal`] for `Send` streams, giving a `Send` stream.
     pub trait MergeExternalSend<'a, E> {
+        /// The combined stream's events.
         type Item;
 
+        /// Combines `self` with `external_events`; the result ends when both ended.
         fn merge_external_send(
             self,
             external_events: impl Stream<Item = E> + Unpin + Send + 'a,

@@ -99,7 +99,9 @@ pub enum ConversionError {
     /// The array holds another Arrow type.
     #[error("expected {expected} data, got an array of {actual}")]
     WrongType {
+        /// The Rust type asked for.
         expected: &'static str,
+        /// The array's Arrow type.
         actual: DataType,
     },
     /// A single value was requested from an array with none or several.
