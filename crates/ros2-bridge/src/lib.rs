@@ -24,7 +24,9 @@ mod service;
 use std::path::PathBuf;
 
 use arrow_array::ArrayRef;
-use dora_descriptor::{Descriptor, NodeKind, NodeSource, Ros2Bridge, Ros2Direction, Ros2Qos};
+use dora_descriptor::{
+    Descriptor, NodeKind, NodeSource, Ros2Bridge, Ros2Direction, Ros2Qos, Ros2Topic,
+};
 use dora_node_api::{DoraNode, Event};
 use eyre::{bail, eyre, WrapErr};
 use futures::{stream::select_all, StreamExt};
@@ -81,6 +83,114 @@ struct Publication {
     topic: String,
 }
 
+/// A topic of the bridge whose name and type were checked, before any DDS entity exists.
+struct PlannedTopic<'b> {
+    topic: &'b Ros2Topic,
+    /// The fully qualified ROS 2 name.
+    resolved: String,
+    codec: Codec,
+}
+
+impl<'b> PlannedTopic<'b> {
+    /// Resolves the topic name with ROS 2 rules and finds its message type.
+    fn new(
+        topic: &'b Ros2Topic,
+        namespace: &str,
+        node_name: &str,
+        store: &codec::TypeStore,
+    ) -> eyre::Result<Self> {
+        let resolved = names::resolve(&topic.topic, namespace, node_name)
+            .map_err(|err| eyre!("topic: {err}"))?;
+        let codec = store.codec(&topic.message_type)?;
+        Ok(Self {
+            topic,
+            resolved,
+            codec,
+        })
+    }
+
+    /// The DDS topic (`rt/...`) with the topic's QoS.
+    fn dds_topic(
+        &self,
+        participant: &rustdds::DomainParticipant,
+    ) -> eyre::Result<(rustdds::Topic, rustdds::QosPolicies)> {
+        let qos = dds::qos(&self.topic.qos);
+        let dds_topic = participant
+            .create_topic(
+                names::dds_topic(&self.resolved),
+                self.codec.dds_type_name(),
+                &qos,
+                TopicKind::NoKey,
+            )
+            .map_err(|err| eyre!("creating DDS topic for {}: {err:?}", self.resolved))?;
+        Ok((dds_topic, qos))
+    }
+
+    /// Creates the DDS reader of a subscribed topic; returns it with the reader's GID.
+    fn subscribe(
+        self,
+        participant: &rustdds::DomainParticipant,
+        subscriber: &rustdds::Subscriber,
+        qos_watch: &mut qos_watch::QosWatch,
+    ) -> eyre::Result<(Subscription, [u8; 16])> {
+        let (dds_topic, qos) = self.dds_topic(participant)?;
+        let Self {
+            topic,
+            resolved,
+            codec,
+        } = self;
+        let reader = subscriber
+            .create_datareader_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
+            .map_err(|err| eyre!("subscribing to {resolved}: {err:?}"))?;
+        let guid = rustdds::RTPSEntity::guid(&reader);
+        qos_watch.add(guid, &resolved, &topic.qos);
+        tracing::info!(
+            "subscribed to {resolved} ({}) with {}",
+            topic.message_type,
+            dds::describe(&topic.qos)
+        );
+        let subscription = Subscription {
+            reader,
+            output: topic.dataflow_id.clone(),
+            codec,
+            topic: resolved,
+        };
+        Ok((subscription, guid.to_bytes()))
+    }
+
+    /// Creates the DDS writer of a published topic; returns it with the writer's GID.
+    fn publish(
+        self,
+        participant: &rustdds::DomainParticipant,
+        publisher: &rustdds::Publisher,
+        qos_watch: &mut qos_watch::QosWatch,
+    ) -> eyre::Result<(Publication, [u8; 16])> {
+        let (dds_topic, qos) = self.dds_topic(participant)?;
+        let Self {
+            topic,
+            resolved,
+            codec,
+        } = self;
+        let writer = publisher
+            .create_datawriter_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
+            .map_err(|err| eyre!("publishing on {resolved}: {err:?}"))?;
+        let guid = rustdds::RTPSEntity::guid(&writer);
+        qos_watch.add(guid, &resolved, &topic.qos);
+        tracing::info!(
+            "publishing {resolved} ({}) with {}",
+            topic.message_type,
+            dds::describe(&topic.qos)
+        );
+        let publication = Publication {
+            writer,
+            input: topic.dataflow_id.clone(),
+            codec,
+            topic: resolved,
+        };
+        Ok((publication, guid.to_bytes()))
+    }
+}
+
 /// Everything the bridge created on the DDS side.
 struct Endpoints {
     _participant: rustdds::DomainParticipant,
@@ -101,13 +211,11 @@ impl Endpoints {
         let namespace = names::validate_namespace(bridge.namespace.as_deref().unwrap_or("/"))
             .map_err(|err| eyre!("namespace: {err}"))?;
         // Everything that can be wrong in the configuration is found before any DDS traffic.
-        let mut planned = Vec::new();
-        for topic in &bridge.topics {
-            let resolved = names::resolve(&topic.topic, &namespace, &node_name)
-                .map_err(|err| eyre!("topic: {err}"))?;
-            let codec = store.codec(&topic.message_type)?;
-            planned.push((topic, resolved, codec));
-        }
+        let planned = bridge
+            .topics
+            .iter()
+            .map(|topic| PlannedTopic::new(topic, &namespace, &node_name, store))
+            .collect::<eyre::Result<Vec<_>>>()?;
         let (participant, domain) = dds::create_participant(bridge)?;
         let default_qos = dds::qos(&Ros2Qos::default());
         let publisher = participant
@@ -122,52 +230,19 @@ impl Endpoints {
         let mut reader_gids = Vec::new();
         let mut writer_gids = Vec::new();
         let mut qos_watch = qos_watch::QosWatch::default();
-        for (topic, resolved, codec) in planned {
-            let qos = dds::qos(&topic.qos);
-            let dds_topic = participant
-                .create_topic(
-                    names::dds_topic(&resolved),
-                    codec.dds_type_name(),
-                    &qos,
-                    TopicKind::NoKey,
-                )
-                .map_err(|err| eyre!("creating DDS topic for {resolved}: {err:?}"))?;
-            match topic.direction {
+        for planned in planned {
+            match planned.topic.direction {
                 Ros2Direction::Subscribe => {
-                    let reader = subscriber
-                        .create_datareader_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
-                        .map_err(|err| eyre!("subscribing to {resolved}: {err:?}"))?;
-                    reader_gids.push(rustdds::RTPSEntity::guid(&reader).to_bytes());
-                    qos_watch.add(rustdds::RTPSEntity::guid(&reader), &resolved, &topic.qos);
-                    tracing::info!(
-                        "subscribed to {resolved} ({}) with {}",
-                        topic.message_type,
-                        dds::describe(&topic.qos)
-                    );
-                    subscriptions.push(Subscription {
-                        reader,
-                        output: topic.dataflow_id.clone(),
-                        codec,
-                        topic: resolved,
-                    });
+                    let (subscription, gid) =
+                        planned.subscribe(&participant, &subscriber, &mut qos_watch)?;
+                    reader_gids.push(gid);
+                    subscriptions.push(subscription);
                 }
                 Ros2Direction::Publish => {
-                    let writer = publisher
-                        .create_datawriter_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
-                        .map_err(|err| eyre!("publishing on {resolved}: {err:?}"))?;
-                    writer_gids.push(rustdds::RTPSEntity::guid(&writer).to_bytes());
-                    qos_watch.add(rustdds::RTPSEntity::guid(&writer), &resolved, &topic.qos);
-                    tracing::info!(
-                        "publishing {resolved} ({}) with {}",
-                        topic.message_type,
-                        dds::describe(&topic.qos)
-                    );
-                    publications.push(Publication {
-                        writer,
-                        input: topic.dataflow_id.clone(),
-                        codec,
-                        topic: resolved,
-                    });
+                    let (publication, gid) =
+                        planned.publish(&participant, &publisher, &mut qos_watch)?;
+                    writer_gids.push(gid);
+                    publications.push(publication);
                 }
             }
         }
