@@ -1,5 +1,10 @@
 //! Running the `build:` commands of a dataflow (`dora build`).
 //!
+//! It owns the order in which build commands run and how a failure is reported. It never
+//! starts a node, never talks to a coordinator or daemon, and never runs two commands at
+//! once; it does not read the dataflow file either (the caller passes the parsed
+//! [`Descriptor`]).
+//!
 //! Every node's `build:` commands, and those of every operator, run one after the other in
 //! file order, each through the shell (`sh -c` on Unix, `cmd /C` on Windows) in the folder
 //! given by the caller (the dataflow file's folder for `dora build`). Their stdout and stderr

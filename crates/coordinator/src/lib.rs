@@ -1,6 +1,13 @@
 //! The coordinator: holds the running and finished dataflows, answers the CLI, tells daemons
 //! what to spawn and stop, and fans node logs out to attached CLIs.
 //!
+//! It owns the dataflow registry (each dataflow's UUID v7, unique name, placement of nodes on
+//! machines, outcome and the log lines daemons forward) and the two ports: one for the CLI,
+//! one for daemons. It never spawns a process, never opens a node's socket and never sees a
+//! message: daemons run the nodes and move the data, and only report to it. It reads and
+//! writes no files; a dataflow's text arrives in the CLI's request and goes on to the daemons
+//! as is.
+//!
 //! All state lives in one task ([`State`]); connection tasks only translate frames into
 //! [`Event`]s and replies back into frames, so no lock is ever held across I/O.
 //!

@@ -1,6 +1,11 @@
 //! Drawing a dataflow: the mermaid flowchart of `dora graph --mermaid` and the self-contained
 //! HTML page of `dora graph`.
 //!
+//! It owns the drawing rules below and the layout and rendering of the SVG. Every function is
+//! a pure function of a [`Descriptor`] that returns text: this crate never reads or writes
+//! files, opens a browser or starts anything (the CLI does that), and the page it makes loads
+//! nothing from the network and holds no script.
+//!
 //! Both drawings come from one [`Graph`]: the vertices (nodes, operators, timers) and the
 //! edges (one per input) of a [`Descriptor`], so the mermaid text and the SVG always show the
 //! same thing.

@@ -1,5 +1,13 @@
 //! The ROS 2 bridge: a dataflow node whose other side is a ROS 2 participant on the DDS wire.
 //!
+//! It owns the DDS entities of one bridge node (participant, readers, writers, the
+//! `ros_discovery_info` announcement), the conversion of its messages between Arrow rows and
+//! CDR, and the request/reply wire mapping of services. It does not repeat what `dora-ros2`
+//! already does: ROS 2 names, QoS, the participant, raw CDR readers and writers and the
+//! discovery announcement come from there, message types from `dora-ros2-types`. On the
+//! dataflow side it is an ordinary node that talks only to its own daemon through
+//! `dora-node-api`; it reads only its own node's `ros2:` section of the dataflow.
+//!
 //! The daemon runs it as `dora ros2-bridge` for a node declared with `ros2:`. Inputs of the
 //! node are published on ROS 2 topics (each row of the incoming Arrow `StructArray` is one
 //! message); messages of subscribed topics become the node's outputs (one row each). Message

@@ -1,5 +1,11 @@
 //! `dora runtime`: the node process that hosts the operators of a runtime node.
 //!
+//! It owns the operator libraries it loads, one thread and one bounded queue per operator,
+//! and the hand-over of messages between operators of its node. It is a node like any other:
+//! it talks only to its own daemon, through `dora-node-api`, never to the coordinator or to
+//! other nodes directly, and it never unloads a library or calls one operator from two
+//! threads at once.
+//!
 //! The daemon starts `dora runtime` for a node declared with `operator:` or `operators:`,
 //! with a `DORA_NODE_CONFIG` whose inputs and outputs are the operators' own, named
 //! `operator/id`, and whose `runtime` section lists each operator's library (an absolute,

@@ -1,6 +1,10 @@
 //! Project templates for `dora new`: a dataflow (`talker_1`, `talker_2`, `listener_1`), a
 //! single node, or an operator, in Rust, Python, C or C++.
 //!
+//! It owns the template texts and the writing of a new project folder. It never touches an
+//! existing folder or file (the target must not exist), and it never builds or runs what it
+//! generates: it only writes files (reading, besides, the checkout's `Cargo.lock` to copy it).
+//!
 //! Rules:
 //! - The name must be an identifier (`[A-Za-z_][A-Za-z0-9_]*`): it becomes a crate, target or
 //!   file name. The target folder must not exist. Both are checked before anything is
