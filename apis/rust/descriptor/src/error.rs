@@ -55,12 +55,18 @@ impl fmt::Display for Diagnostic {
 pub enum DescriptorError {
     /// The file could not be read.
     #[error("{}: cannot read the dataflow file: {error}", path.display())]
-    Io { path: PathBuf, error: io::Error },
+    Io {
+        /// The file as it was named.
+        path: PathBuf,
+        /// What the operating system said.
+        error: io::Error,
+    },
     /// The file was read but is not a valid dataflow. Displays one diagnostic per line
     /// (sorted by position), then, when more than [`MAX_DIAGNOSTICS`] were found, a last
     /// line `FILE: N more problems not shown`.
     #[error("{}", render(diagnostics, *omitted))]
     Invalid {
+        /// The first [`MAX_DIAGNOSTICS`] problems, sorted by position.
         diagnostics: Vec<Diagnostic>,
         /// How many problems were found beyond those in `diagnostics`.
         omitted: usize,
