@@ -32,17 +32,25 @@ pub struct BuildCommand {
 /// Why a build stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// The shell could not be started.
     #[error("failed to start build command of `{owner}`: `{command}`")]
     Spawn {
+        /// Whose command it is (see [`BuildCommand::owner`]).
         owner: String,
+        /// The command line.
         command: String,
+        /// What the operating system said.
         #[source]
         source: io::Error,
     },
+    /// The command did not exit successfully.
     #[error("build command of `{owner}` failed: `{command}` {}", describe(.status))]
     Failed {
+        /// Whose command it is (see [`BuildCommand::owner`]).
         owner: String,
+        /// The command line.
         command: String,
+        /// How it ended.
         status: ExitStatus,
     },
 }

@@ -53,7 +53,9 @@ pub struct Vertex {
     pub id: String,
     /// The text shown in the box: the node id, the operator id, or `<unit>/<n>` for timers.
     pub label: String,
+    /// Where it sits in the flow of data.
     pub role: Role,
+    /// What it stands for.
     pub kind: VertexKind,
 }
 
@@ -76,9 +78,15 @@ pub enum VertexKind {
     /// A runtime node with its single default operator, drawn as one vertex.
     SingleOperatorNode,
     /// One operator of the runtime node `node`.
-    Operator { node: String },
+    Operator {
+        /// The id of the runtime node.
+        node: String,
+    },
     /// A `dora/timer/...` input source.
-    Timer { interval: Duration },
+    Timer {
+        /// How often the timer ticks.
+        interval: Duration,
+    },
 }
 
 /// One input: data flowing from `from` to `to`.

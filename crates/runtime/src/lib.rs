@@ -71,10 +71,15 @@ const NODE_CONFIG_ENV: &str = "DORA_NODE_CONFIG";
 
 /// What the main loop of the runtime reacts to.
 pub enum Message {
+    /// An event of the node's event stream.
     Event(Event),
+    /// The node's event stream ended.
     EventStreamEnded,
+    /// An operator's thread ended.
     OperatorFinished {
+        /// The operator's position in the node's list of operators.
         index: usize,
+        /// How it ended: normally, asking to stop every operator, or with an error.
         outcome: Result<Finish, String>,
         /// Per input of the operator: messages dropped because its queue was full.
         dropped: Vec<u64>,

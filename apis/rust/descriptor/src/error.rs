@@ -96,8 +96,11 @@ fn render(diagnostics: &[Diagnostic], omitted: usize) -> String {
 /// A problem before it is tied to a file name.
 #[derive(Debug, Clone)]
 pub(crate) struct Problem {
+    /// Where the problem is.
     pub location: Location,
+    /// The field path, `<root>` for the document itself.
     pub field: String,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -108,6 +111,7 @@ pub(crate) struct Problems {
 }
 
 impl Problems {
+    /// Records a problem; an empty `field` is the document itself.
     pub fn push(
         &mut self,
         location: Location,
@@ -126,6 +130,7 @@ impl Problems {
         });
     }
 
+    /// Whether no problem was recorded.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }

@@ -101,6 +101,7 @@ const TIMER_FORMS: &str = "`dora/timer/secs/N`, `dora/timer/millis/N`, `dora/tim
 
 /// A node as parsed, with what the cross-node checks need to name its fields.
 pub(crate) struct ParsedNode {
+    /// The node.
     pub node: Node,
     /// The field path of each place that holds inputs, in order: the node itself (or its
     /// `custom` map) for a custom node, each operator for a runtime node.
@@ -109,13 +110,17 @@ pub(crate) struct ParsedNode {
 
 /// The top level of a dataflow as parsed.
 pub(crate) struct ParsedDescriptor {
+    /// The nodes that could be read, in the order of the file.
     pub nodes: Vec<ParsedNode>,
+    /// `communication:`.
     pub communication: Communication,
+    /// The top-level `_unstable_deploy:` or `deploy:`.
     pub deploy: Deploy,
 }
 
 /// Walks the YAML tree, recording problems.
 pub(crate) struct Walker<'a> {
+    /// Every problem found so far.
     pub problems: Problems,
     lookup: &'a dyn Fn(&str) -> Option<String>,
 }
@@ -177,6 +182,7 @@ fn join(path: &str, key: &str) -> String {
 }
 
 impl<'a> Walker<'a> {
+    /// A walker that expands `$VAR` in `env` values with `lookup`.
     pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
         Walker {
             problems: Problems::default(),
