@@ -37,7 +37,11 @@ use dora_descriptor::{
 };
 use dora_node_api::{DoraNode, Event};
 use eyre::{bail, eyre, WrapErr};
-use futures::{stream::select_all, StreamExt};
+use futures::{
+    channel::oneshot,
+    stream::{select_all, BoxStream},
+    StreamExt,
+};
 use rustdds::TopicKind;
 
 use codec::Codec;
@@ -283,12 +287,6 @@ impl Endpoints {
         node: &mut DoraNode,
         events: dora_node_api::EventStream,
     ) -> eyre::Result<()> {
-        enum Item {
-            /// The dataflow side ended (Stop, or every input closed).
-            DoraDone,
-            Ros(usize, Result<RawMessage, String>),
-            Status(Box<rustdds::DomainParticipantStatusEvent>),
-        }
         let Endpoints {
             _participant,
             subscriptions,
@@ -296,48 +294,20 @@ impl Endpoints {
             _discovery,
             mut qos_watch,
         } = self;
-        // Dataflow → ROS runs on its own thread with a blocking `recv`, so that a message wakes
-        // that thread straight from its socket and goes out without an async hand-off.
-        let (done_tx, done_rx) = futures::channel::oneshot::channel::<()>();
-        let mut events = events;
-        let publisher_thread = std::thread::Builder::new()
-            .name("ros2-publish".into())
-            .spawn(move || {
-                while let Some(event) = events.recv() {
-                    match event {
-                        Event::Stop => break,
-                        Event::Input { id, data, .. } => publish(&publications, &id, &data.0),
-                        _ => {}
-                    }
-                }
-                let _ = done_tx.send(());
-            })
-            .wrap_err("starting the publishing thread")?;
-        let mut codecs = Vec::new();
-        let mut streams: Vec<futures::stream::BoxStream<'static, Item>> = Vec::new();
-        streams.push(
-            futures::stream::once(async move {
-                let _ = done_rx.await;
-                Item::DoraDone
-            })
-            .boxed(),
-        );
+        let (publisher_thread, done_rx) = spawn_publisher(publications, events)?;
+        let mut streams: Vec<BoxStream<'static, Item>> = vec![futures::stream::once(async move {
+            let _ = done_rx.await;
+            Item::DoraDone
+        })
+        .boxed()];
+        let mut receivers = Vec::new();
         for (index, subscription) in subscriptions.into_iter().enumerate() {
-            codecs.push((subscription.output, subscription.codec, subscription.topic));
-            streams.push(
-                subscription
-                    .reader
-                    .async_sample_stream()
-                    .map(move |sample| {
-                        Item::Ros(
-                            index,
-                            sample
-                                .map(|s| s.into_value())
-                                .map_err(|err| format!("{err:?}")),
-                        )
-                    })
-                    .boxed(),
-            );
+            streams.push(subscription_stream(index, subscription.reader));
+            receivers.push(Receiver {
+                output: subscription.output,
+                codec: subscription.codec,
+                topic: subscription.topic,
+            });
         }
         // Discovery events of the participant: QoS mismatches with peers become warnings.
         let status = _participant.status_listener();
@@ -349,28 +319,91 @@ impl Endpoints {
         while let Some(item) = all.next().await {
             match item {
                 Item::DoraDone => break,
-                Item::Ros(index, Ok(message)) => {
-                    let (output, codec, topic) = &codecs[index];
-                    match codec.decode(&message.0) {
-                        Ok(array) => {
-                            node.send_output(output.clone().into(), Default::default(), array)
-                                .wrap_err_with(|| format!("sending output `{output}`"))?;
-                        }
-                        Err(err) => eprintln!("dropped a malformed message from {topic}: {err}"),
-                    }
-                }
+                Item::Ros(index, Ok(message)) => receivers[index].deliver(node, &message)?,
                 Item::Status(event) => {
                     if let Some(warning) = qos_watch.warning(&event) {
                         eprintln!("{warning}");
                     }
                 }
                 Item::Ros(index, Err(err)) => {
-                    eprintln!("reading {}: {err}", codecs[index].2);
+                    eprintln!("reading {}: {err}", receivers[index].topic);
                 }
             }
         }
         if publisher_thread.join().is_err() {
             bail!("the publishing thread panicked");
+        }
+        Ok(())
+    }
+}
+
+/// What the bridge's loop waits for.
+enum Item {
+    /// The dataflow side ended (Stop, or every input closed).
+    DoraDone,
+    /// A sample of the subscription with this index, or why it could not be read.
+    Ros(usize, Result<RawMessage, String>),
+    /// A discovery event of the participant.
+    Status(Box<rustdds::DomainParticipantStatusEvent>),
+}
+
+/// Dataflow → ROS runs on its own thread with a blocking `recv`, so that a message wakes that
+/// thread straight from its socket and goes out without an async hand-off. The receiver
+/// completes when the dataflow side ended.
+fn spawn_publisher(
+    publications: Vec<Publication>,
+    mut events: dora_node_api::EventStream,
+) -> eyre::Result<(std::thread::JoinHandle<()>, oneshot::Receiver<()>)> {
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("ros2-publish".into())
+        .spawn(move || {
+            while let Some(event) = events.recv() {
+                match event {
+                    Event::Stop => break,
+                    Event::Input { id, data, .. } => publish(&publications, &id, &data.0),
+                    _ => {}
+                }
+            }
+            let _ = done_tx.send(());
+        })
+        .wrap_err("starting the publishing thread")?;
+    Ok((thread, done_rx))
+}
+
+/// The samples of the subscription with index `index`, as loop items.
+fn subscription_stream(index: usize, reader: dds::RawReader) -> BoxStream<'static, Item> {
+    reader
+        .async_sample_stream()
+        .map(move |sample| {
+            Item::Ros(
+                index,
+                sample
+                    .map(|s| s.into_value())
+                    .map_err(|err| format!("{err:?}")),
+            )
+        })
+        .boxed()
+}
+
+/// Where the messages of one subscription go.
+struct Receiver {
+    output: String,
+    codec: Codec,
+    topic: String,
+}
+
+impl Receiver {
+    /// Sends `message` on the node's output; a malformed message is dropped with a line on the
+    /// node's log.
+    fn deliver(&self, node: &mut DoraNode, message: &RawMessage) -> eyre::Result<()> {
+        match self.codec.decode(&message.0) {
+            Ok(array) => {
+                let output = &self.output;
+                node.send_output(output.clone().into(), Default::default(), array)
+                    .wrap_err_with(|| format!("sending output `{output}`"))?;
+            }
+            Err(err) => eprintln!("dropped a malformed message from {}: {err}", self.topic),
         }
         Ok(())
     }
