@@ -1,5 +1,10 @@
 //! Running the `build:` commands of a dataflow (`dora build`).
 //!
+//! It owns the order in which build commands run and how a failure is reported. It never
+//! starts a node, never talks to a coordinator or daemon, and never runs two commands at
+//! once; it does not read the dataflow file either (the caller passes the parsed
+//! [`Descriptor`]).
+//!
 //! Every node's `build:` commands, and those of every operator, run one after the other in
 //! file order, each through the shell (`sh -c` on Unix, `cmd /C` on Windows) in the folder
 //! given by the caller (the dataflow file's folder for `dora build`). Their stdout and stderr
@@ -27,17 +32,25 @@ pub struct BuildCommand {
 /// Why a build stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// The shell could not be started.
     #[error("failed to start build command of `{owner}`: `{command}`")]
     Spawn {
+        /// Whose command it is (see [`BuildCommand::owner`]).
         owner: String,
+        /// The command line.
         command: String,
+        /// What the operating system said.
         #[source]
         source: io::Error,
     },
+    /// The command did not exit successfully.
     #[error("build command of `{owner}` failed: `{command}` {}", describe(.status))]
     Failed {
+        /// Whose command it is (see [`BuildCommand::owner`]).
         owner: String,
+        /// The command line.
         command: String,
+        /// How it ended.
         status: ExitStatus,
     },
 }

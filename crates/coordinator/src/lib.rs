@@ -1,6 +1,13 @@
 //! The coordinator: holds the running and finished dataflows, answers the CLI, tells daemons
 //! what to spawn and stop, and fans node logs out to attached CLIs.
 //!
+//! It owns the dataflow registry (each dataflow's UUID v7, unique name, placement of nodes on
+//! machines, outcome and the log lines daemons forward) and the two ports: one for the CLI,
+//! one for daemons. It never spawns a process, never opens a node's socket and never sees a
+//! message: daemons run the nodes and move the data, and only report to it. It reads and
+//! writes no files; a dataflow's text arrives in the CLI's request and goes on to the daemons
+//! as is.
+//!
 //! All state lives in one task ([`State`]); connection tasks only translate frames into
 //! [`Event`]s and replies back into frames, so no lock is ever held across I/O.
 //!
@@ -24,7 +31,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use dora_descriptor::Descriptor;
+use dora_descriptor::{Descriptor, Node};
 use dora_message::coordinator::{
     ControlReply, ControlRequest, CoordinatorToDaemon, DaemonToCoordinator, DataflowEntry,
     DataflowResult, DataflowStatus, LogLine, NodeOutcome, Role, RunningDataflow,
@@ -375,60 +382,7 @@ impl State {
                 data_address,
                 running,
                 tx,
-            } => {
-                let daemon = Machine(&machine_id).daemon();
-                if let Some(old) = self.daemons.get(&machine_id) {
-                    tracing::warn!("{daemon} connected again; dropping its previous connection");
-                    let _ = old.tx.send(CoordinatorToDaemon::Heartbeat);
-                }
-                tracing::info!("{daemon} registered (data address {data_address})");
-                for RunningDataflow { id, name, nodes } in running {
-                    let Some(dataflow) = self.dataflows.get_mut(&id) else {
-                        // Started before this coordinator did: adopt it.
-                        let mut dataflow = DataflowState::new(
-                            id.clone(),
-                            name,
-                            nodes,
-                            BTreeSet::from([machine_id.clone()]),
-                        );
-                        dataflow.pending_spawn.clear();
-                        self.dataflows.insert(id, dataflow);
-                        continue;
-                    };
-                    let counted_as_gone = dataflow.lost_on.contains(&machine_id)
-                        || dataflow.status != DataflowStatus::Running;
-                    if !counted_as_gone {
-                        // A new connection of a daemon never declared lost, or another
-                        // machine of an adopted dataflow.
-                        dataflow.running_on.insert(machine_id.clone());
-                        continue;
-                    }
-                    // The dataflow's result already counts this part as gone (and may be
-                    // out): its nodes must not run on.
-                    tracing::warn!(
-                        "{daemon} still runs part of dataflow {} ({}), which counts that part \
-                         as gone; killing its nodes there",
-                        dataflow.id,
-                        dataflow.name
-                    );
-                    let _ = tx.send(CoordinatorToDaemon::Stop {
-                        dataflow_id: id,
-                        grace_duration: Duration::ZERO,
-                    });
-                }
-                if self.destroy_reply.is_some() {
-                    let _ = tx.send(CoordinatorToDaemon::Destroy);
-                }
-                self.daemons.insert(
-                    machine_id,
-                    DaemonState {
-                        conn,
-                        tx,
-                        data_address,
-                        last_seen: Instant::now(),
-                    },
-                );
-            }
+            } => self.daemon_connected(conn, machine_id, data_address, running, tx),
             Event::FromDaemon {
                 conn,
                 machine_id,
@@ -444,23 +398,86 @@ impl State {
                 conn,
                 machine_id,
                 reason,
-            } => {
-                if self
-                    .daemons
-                    .get(&machine_id)
-                    .is_some_and(|d| d.conn == conn)
-                {
-                    if self.destroy_sent.is_some() {
-                        tracing::info!("{} exited", Machine(&machine_id).daemon());
-                        self.daemons.remove(&machine_id);
-                    } else {
-                        self.daemon_lost(&machine_id, &reason);
-                    }
-                }
-            }
+            } => self.daemon_gone(conn, &machine_id, &reason),
             Event::Control { request, reply } => self.control(request, reply),
         }
         self.check_destroy();
+    }
+
+    /// A daemon registered (again): it tells which dataflows it still runs, so that the
+    /// coordinator adopts those it does not know and kills parts that count as gone.
+    fn daemon_connected(
+        &mut self,
+        conn: u64,
+        machine_id: String,
+        data_address: SocketAddr,
+        running: Vec<RunningDataflow>,
+        tx: mpsc::UnboundedSender<CoordinatorToDaemon>,
+    ) {
+        let daemon = Machine(&machine_id).daemon();
+        if let Some(old) = self.daemons.get(&machine_id) {
+            tracing::warn!("{daemon} connected again; dropping its previous connection");
+            let _ = old.tx.send(CoordinatorToDaemon::Heartbeat);
+        }
+        tracing::info!("{daemon} registered (data address {data_address})");
+        for RunningDataflow { id, name, nodes } in running {
+            let Some(dataflow) = self.dataflows.get_mut(&id) else {
+                // Started before this coordinator did: adopt it.
+                let mut dataflow = DataflowState::new(
+                    id.clone(),
+                    name,
+                    nodes,
+                    BTreeSet::from([machine_id.clone()]),
+                );
+                dataflow.pending_spawn.clear();
+                self.dataflows.insert(id, dataflow);
+                continue;
+            };
+            let counted_as_gone = dataflow.lost_on.contains(&machine_id)
+                || dataflow.status != DataflowStatus::Running;
+            if !counted_as_gone {
+                // A new connection of a daemon never declared lost, or another
+                // machine of an adopted dataflow.
+                dataflow.running_on.insert(machine_id.clone());
+                continue;
+            }
+            // The dataflow's result already counts this part as gone (and may be
+            // out): its nodes must not run on.
+            tracing::warn!(
+                "{daemon} still runs part of dataflow {} ({}), which counts that part \
+                 as gone; killing its nodes there",
+                dataflow.id,
+                dataflow.name
+            );
+            let _ = tx.send(CoordinatorToDaemon::Stop {
+                dataflow_id: id,
+                grace_duration: Duration::ZERO,
+            });
+        }
+        if self.destroy_reply.is_some() {
+            let _ = tx.send(CoordinatorToDaemon::Destroy);
+        }
+        self.daemons.insert(
+            machine_id,
+            DaemonState {
+                conn,
+                tx,
+                data_address,
+                last_seen: Instant::now(),
+            },
+        );
+    }
+
+    /// A daemon connection ended; only the current connection of a machine counts.
+    fn daemon_gone(&mut self, conn: u64, machine_id: &str, reason: &str) {
+        if self.daemons.get(machine_id).is_some_and(|d| d.conn == conn) {
+            if self.destroy_sent.is_some() {
+                tracing::info!("{} exited", Machine(machine_id).daemon());
+                self.daemons.remove(machine_id);
+            } else {
+                self.daemon_lost(machine_id, reason);
+            }
+        }
     }
 
     fn heartbeat(&mut self) {
@@ -672,128 +689,159 @@ impl State {
     }
 
     fn control(&mut self, request: ControlRequest, reply: mpsc::UnboundedSender<ControlReply>) {
-        let error = |message: String| {
-            let _ = reply.send(ControlReply::Error(message));
-        };
-        match request {
+        let outcome = match request {
             ControlRequest::Start {
                 descriptor,
                 path,
                 name,
                 hot_reload,
-            } => match self.start(descriptor, path, name, hot_reload, reply.clone()) {
-                Ok(()) => {}
-                Err(message) => error(message),
-            },
-            ControlRequest::Attach { dataflow } => {
-                let id = match self.resolve(Some(&dataflow), |_| true, "dataflow") {
-                    Ok(id) => id,
-                    Err(message) => return error(message),
-                };
-                let Some(dataflow) = self.dataflows.get_mut(&id) else {
-                    return;
-                };
-                for line in &dataflow.logs {
-                    let _ = reply.send(ControlReply::Log(line.clone()));
-                }
-                if dataflow.status == DataflowStatus::Running {
-                    dataflow.attached.push(reply);
-                } else {
-                    let _ = reply.send(ControlReply::Finished(dataflow.result()));
-                }
-            }
+            } => self.start(descriptor, path, name, hot_reload, reply.clone()),
+            ControlRequest::Attach { dataflow } => self.attach(&dataflow, &reply),
             ControlRequest::Stop {
                 dataflow,
                 grace_duration,
-            } => {
-                let id = match self.resolve(
-                    dataflow.as_deref(),
-                    |d| d.status == DataflowStatus::Running,
-                    "running dataflow",
-                ) {
-                    Ok(id) => id,
-                    Err(message) => return error(message),
-                };
-                let Some(state) = self.dataflows.get_mut(&id) else {
-                    return;
-                };
-                if state.status != DataflowStatus::Running {
-                    // Nothing to stop: answer with how it ended, not with `Stopped`.
-                    let _ = reply.send(ControlReply::Finished(state.result()));
-                    return;
-                }
-                state.stop_waiters.push(reply);
-                self.send_stop(&id, grace_duration.unwrap_or(DEFAULT_GRACE));
-            }
+            } => self.stop(dataflow.as_deref(), grace_duration, &reply),
             ControlRequest::List => {
-                let entries = self
-                    .dataflows
-                    .values()
-                    .map(|d| DataflowEntry {
-                        id: d.id.clone(),
-                        name: d.name.clone(),
-                        status: d.status,
-                    })
-                    .collect();
-                let _ = reply.send(ControlReply::List(entries));
+                let _ = reply.send(self.list());
+                Ok(())
             }
             ControlRequest::Logs {
                 dataflow,
                 node,
                 follow,
-            } => {
-                let id = match self.resolve(dataflow.as_deref(), |_| true, "dataflow") {
-                    Ok(id) => id,
-                    Err(message) => return error(message),
-                };
-                let Some(state) = self.dataflows.get_mut(&id) else {
-                    return;
-                };
-                let known = state.node_ids();
-                if !known.contains(&node.as_str()) {
-                    return error(format!(
-                        "dataflow {} ({}) has no node `{node}`; its nodes: {}",
-                        state.id,
-                        state.name,
-                        if known.is_empty() {
-                            "none known".to_owned()
-                        } else {
-                            known.join(", ")
-                        }
-                    ));
-                }
-                let lines = state
-                    .logs
-                    .iter()
-                    .filter(|l| l.node_id == node)
-                    .cloned()
-                    .collect();
-                let _ = reply.send(ControlReply::LogLines(lines));
-                if follow && state.status == DataflowStatus::Running {
-                    state.followers.push((node, reply));
-                } else {
-                    let _ = reply.send(ControlReply::LogEnd);
-                }
-            }
+            } => self.logs(dataflow.as_deref(), node, follow, &reply),
             ControlRequest::Destroy => {
-                let running: Vec<String> = self
-                    .dataflows
-                    .values()
-                    .filter(|d| d.status == DataflowStatus::Running)
-                    .map(|d| d.id.clone())
-                    .collect();
-                self.stopped_for_destroy = running.len();
-                for id in running {
-                    self.send_stop(&id, DEFAULT_GRACE);
-                }
-                self.destroy_reply = Some(reply);
+                self.destroy(reply.clone());
+                Ok(())
             }
             ControlRequest::Status => {
                 let _ = reply.send(ControlReply::Status {
                     daemons: self.daemons.keys().cloned().collect(),
                 });
+                Ok(())
             }
+        };
+        if let Err(message) = outcome {
+            let _ = reply.send(ControlReply::Error(message));
         }
+    }
+
+    /// Sends the dataflow's logs so far, then follows it until it finishes (or, when it has
+    /// finished already, sends how it ended).
+    fn attach(
+        &mut self,
+        dataflow: &str,
+        reply: &mpsc::UnboundedSender<ControlReply>,
+    ) -> Result<(), String> {
+        let id = self.resolve(Some(dataflow), |_| true, "dataflow")?;
+        let Some(dataflow) = self.dataflows.get_mut(&id) else {
+            return Ok(());
+        };
+        for line in &dataflow.logs {
+            let _ = reply.send(ControlReply::Log(line.clone()));
+        }
+        if dataflow.status == DataflowStatus::Running {
+            dataflow.attached.push(reply.clone());
+        } else {
+            let _ = reply.send(ControlReply::Finished(dataflow.result()));
+        }
+        Ok(())
+    }
+
+    /// Stops a running dataflow; the reply waits until it finished.
+    fn stop(
+        &mut self,
+        dataflow: Option<&str>,
+        grace_duration: Option<Duration>,
+        reply: &mpsc::UnboundedSender<ControlReply>,
+    ) -> Result<(), String> {
+        let id = self.resolve(
+            dataflow,
+            |d| d.status == DataflowStatus::Running,
+            "running dataflow",
+        )?;
+        let Some(state) = self.dataflows.get_mut(&id) else {
+            return Ok(());
+        };
+        if state.status != DataflowStatus::Running {
+            // Nothing to stop: answer with how it ended, not with `Stopped`.
+            let _ = reply.send(ControlReply::Finished(state.result()));
+            return Ok(());
+        }
+        state.stop_waiters.push(reply.clone());
+        self.send_stop(&id, grace_duration.unwrap_or(DEFAULT_GRACE));
+        Ok(())
+    }
+
+    /// Every dataflow the coordinator knows, running or finished.
+    fn list(&self) -> ControlReply {
+        let entries = self
+            .dataflows
+            .values()
+            .map(|d| DataflowEntry {
+                id: d.id.clone(),
+                name: d.name.clone(),
+                status: d.status,
+            })
+            .collect();
+        ControlReply::List(entries)
+    }
+
+    /// Sends the log lines of one node kept so far; with `follow`, keeps sending new ones
+    /// while the dataflow runs.
+    fn logs(
+        &mut self,
+        dataflow: Option<&str>,
+        node: String,
+        follow: bool,
+        reply: &mpsc::UnboundedSender<ControlReply>,
+    ) -> Result<(), String> {
+        let id = self.resolve(dataflow, |_| true, "dataflow")?;
+        let Some(state) = self.dataflows.get_mut(&id) else {
+            return Ok(());
+        };
+        let known = state.node_ids();
+        if !known.contains(&node.as_str()) {
+            return Err(format!(
+                "dataflow {} ({}) has no node `{node}`; its nodes: {}",
+                state.id,
+                state.name,
+                if known.is_empty() {
+                    "none known".to_owned()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+        let lines = state
+            .logs
+            .iter()
+            .filter(|l| l.node_id == node)
+            .cloned()
+            .collect();
+        let _ = reply.send(ControlReply::LogLines(lines));
+        if follow && state.status == DataflowStatus::Running {
+            state.followers.push((node, reply.clone()));
+        } else {
+            let _ = reply.send(ControlReply::LogEnd);
+        }
+        Ok(())
+    }
+
+    /// Stops every running dataflow; the reply waits until they finished and the daemons
+    /// were told to exit.
+    fn destroy(&mut self, reply: mpsc::UnboundedSender<ControlReply>) {
+        let running: Vec<String> = self
+            .dataflows
+            .values()
+            .filter(|d| d.status == DataflowStatus::Running)
+            .map(|d| d.id.clone())
+            .collect();
+        self.stopped_for_destroy = running.len();
+        for id in running {
+            self.send_stop(&id, DEFAULT_GRACE);
+        }
+        self.destroy_reply = Some(reply);
     }
 
     fn start(
@@ -809,60 +857,8 @@ impl State {
         }
         let descriptor =
             Descriptor::parse(&descriptor_text, Some(&path)).map_err(|err| err.to_string())?;
-        let running_names: BTreeSet<&str> = self
-            .dataflows
-            .values()
-            .filter(|d| d.status == DataflowStatus::Running)
-            .map(|d| d.name.as_str())
-            .collect();
-        let name = match name {
-            Some(name) if running_names.contains(name.as_str()) => {
-                return Err(format!("a running dataflow is already named `{name}`"))
-            }
-            Some(name) if uuid::Uuid::parse_str(&name).is_ok() => {
-                return Err(format!("`{name}` is a UUID; choose a name that is not one"))
-            }
-            Some(name) => name,
-            None => names::generate(|candidate| !running_names.contains(candidate)),
-        };
-        // Place every node on a daemon.
-        let mut placement: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for node in &descriptor.nodes {
-            let machine = match descriptor.machine_of(node) {
-                Some(machine) => machine.to_owned(),
-                None if self.daemons.contains_key("") => String::new(),
-                None if self.daemons.len() == 1 => {
-                    self.daemons.keys().next().cloned().unwrap_or_default()
-                }
-                None if self.daemons.is_empty() => {
-                    return Err("no daemon is connected to the coordinator (start one with `dora up` or `dora daemon`)".into())
-                }
-                None => {
-                    return Err(format!(
-                        "node `{}` names no machine and there is no default daemon; connected machines: {}",
-                        node.id,
-                        self.daemons.keys().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
-                    ))
-                }
-            };
-            if !self.daemons.contains_key(&machine) {
-                let connected: Vec<String> = self
-                    .daemons
-                    .keys()
-                    .map(|m| match Machine(m).is_default() {
-                        true => Machine(m).label().to_owned(),
-                        false => format!("`{m}`"),
-                    })
-                    .collect();
-                return Err(format!(
-                    "node `{}` is deployed on {}, but no daemon with that machine id is connected (connected: {})",
-                    node.id,
-                    Machine(&machine),
-                    if connected.is_empty() { "none".into() } else { connected.join(", ") }
-                ));
-            }
-            placement.entry(machine).or_default().push(node.id.clone());
-        }
+        let name = self.dataflow_name(name)?;
+        let placement = self.place(&descriptor)?;
         let id = uuid::Uuid::now_v7().to_string();
         let peers: Vec<(String, SocketAddr)> = placement
             .keys()
@@ -895,6 +891,78 @@ impl State {
         dataflow.start_reply = Some(reply);
         self.dataflows.insert(id, dataflow);
         Ok(())
+    }
+
+    /// The name of a new dataflow: the one asked for, unless a running dataflow has it or it
+    /// is a UUID, or a generated one that no running dataflow has.
+    fn dataflow_name(&self, name: Option<String>) -> Result<String, String> {
+        let running_names: BTreeSet<&str> = self
+            .dataflows
+            .values()
+            .filter(|d| d.status == DataflowStatus::Running)
+            .map(|d| d.name.as_str())
+            .collect();
+        match name {
+            Some(name) if running_names.contains(name.as_str()) => {
+                Err(format!("a running dataflow is already named `{name}`"))
+            }
+            Some(name) if uuid::Uuid::parse_str(&name).is_ok() => {
+                Err(format!("`{name}` is a UUID; choose a name that is not one"))
+            }
+            Some(name) => Ok(name),
+            None => Ok(names::generate(|candidate| {
+                !running_names.contains(candidate)
+            })),
+        }
+    }
+
+    /// Which machine runs each node: machine → its nodes.
+    fn place(&self, descriptor: &Descriptor) -> Result<BTreeMap<String, Vec<String>>, String> {
+        let mut placement: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for node in &descriptor.nodes {
+            let machine = self.machine_for(descriptor, node)?;
+            placement.entry(machine).or_default().push(node.id.clone());
+        }
+        Ok(placement)
+    }
+
+    /// The machine of `node`: the one it names, else the default daemon (the one without a
+    /// machine id, or the only one connected); that daemon must be connected.
+    fn machine_for(&self, descriptor: &Descriptor, node: &Node) -> Result<String, String> {
+        let machine = match descriptor.machine_of(node) {
+            Some(machine) => machine.to_owned(),
+            None if self.daemons.contains_key("") => String::new(),
+            None if self.daemons.len() == 1 => {
+                self.daemons.keys().next().cloned().unwrap_or_default()
+            }
+            None if self.daemons.is_empty() => {
+                return Err("no daemon is connected to the coordinator (start one with `dora up` or `dora daemon`)".into())
+            }
+            None => {
+                return Err(format!(
+                    "node `{}` names no machine and there is no default daemon; connected machines: {}",
+                    node.id,
+                    self.daemons.keys().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+                ))
+            }
+        };
+        if !self.daemons.contains_key(&machine) {
+            let connected: Vec<String> = self
+                .daemons
+                .keys()
+                .map(|m| match Machine(m).is_default() {
+                    true => Machine(m).label().to_owned(),
+                    false => format!("`{m}`"),
+                })
+                .collect();
+            return Err(format!(
+                "node `{}` is deployed on {}, but no daemon with that machine id is connected (connected: {})",
+                node.id,
+                Machine(&machine),
+                if connected.is_empty() { "none".into() } else { connected.join(", ") }
+            ));
+        }
+        Ok(machine)
     }
 
     /// Completes `dora destroy`: once no dataflow runs, tells the daemons to exit, and once

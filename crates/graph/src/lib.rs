@@ -1,6 +1,11 @@
 //! Drawing a dataflow: the mermaid flowchart of `dora graph --mermaid` and the self-contained
 //! HTML page of `dora graph`.
 //!
+//! It owns the drawing rules below and the layout and rendering of the SVG. Every function is
+//! a pure function of a [`Descriptor`] that returns text: this crate never reads or writes
+//! files, opens a browser or starts anything (the CLI does that), and the page it makes loads
+//! nothing from the network and holds no script.
+//!
 //! Both drawings come from one [`Graph`]: the vertices (nodes, operators, timers) and the
 //! edges (one per input) of a [`Descriptor`], so the mermaid text and the SVG always show the
 //! same thing.
@@ -48,7 +53,9 @@ pub struct Vertex {
     pub id: String,
     /// The text shown in the box: the node id, the operator id, or `<unit>/<n>` for timers.
     pub label: String,
+    /// Where it sits in the flow of data.
     pub role: Role,
+    /// What it stands for.
     pub kind: VertexKind,
 }
 
@@ -71,9 +78,15 @@ pub enum VertexKind {
     /// A runtime node with its single default operator, drawn as one vertex.
     SingleOperatorNode,
     /// One operator of the runtime node `node`.
-    Operator { node: String },
+    Operator {
+        /// The id of the runtime node.
+        node: String,
+    },
     /// A `dora/timer/...` input source.
-    Timer { interval: Duration },
+    Timer {
+        /// How often the timer ticks.
+        interval: Duration,
+    },
 }
 
 /// One input: data flowing from `from` to `to`.

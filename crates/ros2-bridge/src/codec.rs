@@ -58,6 +58,7 @@ pub struct Codec {
 }
 
 impl Codec {
+    /// The DDS type name of the message type (`pkg::msg::dds_::Name_`).
     pub fn dds_type_name(&self) -> String {
         self.message.name.dds_name()
     }

@@ -1,5 +1,13 @@
 //! The ROS 2 bridge: a dataflow node whose other side is a ROS 2 participant on the DDS wire.
 //!
+//! It owns the DDS entities of one bridge node (participant, readers, writers, the
+//! `ros_discovery_info` announcement), the conversion of its messages between Arrow rows and
+//! CDR, and the request/reply wire mapping of services. It does not repeat what `dora-ros2`
+//! already does: ROS 2 names, QoS, the participant, raw CDR readers and writers and the
+//! discovery announcement come from there, message types from `dora-ros2-types`. On the
+//! dataflow side it is an ordinary node that talks only to its own daemon through
+//! `dora-node-api`; it reads only its own node's `ros2:` section of the dataflow.
+//!
 //! The daemon runs it as `dora ros2-bridge` for a node declared with `ros2:`. Inputs of the
 //! node are published on ROS 2 topics (each row of the incoming Arrow `StructArray` is one
 //! message); messages of subscribed topics become the node's outputs (one row each). Message
@@ -24,10 +32,16 @@ mod service;
 use std::path::PathBuf;
 
 use arrow_array::ArrayRef;
-use dora_descriptor::{Descriptor, NodeKind, NodeSource, Ros2Bridge, Ros2Direction, Ros2Qos};
+use dora_descriptor::{
+    Descriptor, NodeKind, NodeSource, Ros2Bridge, Ros2Direction, Ros2Qos, Ros2Topic,
+};
 use dora_node_api::{DoraNode, Event};
 use eyre::{bail, eyre, WrapErr};
-use futures::{stream::select_all, StreamExt};
+use futures::{
+    channel::oneshot,
+    stream::{select_all, BoxStream},
+    StreamExt,
+};
 use rustdds::TopicKind;
 
 use codec::Codec;
@@ -81,6 +95,114 @@ struct Publication {
     topic: String,
 }
 
+/// A topic of the bridge whose name and type were checked, before any DDS entity exists.
+struct PlannedTopic<'b> {
+    topic: &'b Ros2Topic,
+    /// The fully qualified ROS 2 name.
+    resolved: String,
+    codec: Codec,
+}
+
+impl<'b> PlannedTopic<'b> {
+    /// Resolves the topic name with ROS 2 rules and finds its message type.
+    fn new(
+        topic: &'b Ros2Topic,
+        namespace: &str,
+        node_name: &str,
+        store: &codec::TypeStore,
+    ) -> eyre::Result<Self> {
+        let resolved = names::resolve(&topic.topic, namespace, node_name)
+            .map_err(|err| eyre!("topic: {err}"))?;
+        let codec = store.codec(&topic.message_type)?;
+        Ok(Self {
+            topic,
+            resolved,
+            codec,
+        })
+    }
+
+    /// The DDS topic (`rt/...`) with the topic's QoS.
+    fn dds_topic(
+        &self,
+        participant: &rustdds::DomainParticipant,
+    ) -> eyre::Result<(rustdds::Topic, rustdds::QosPolicies)> {
+        let qos = dds::qos(&self.topic.qos);
+        let dds_topic = participant
+            .create_topic(
+                names::dds_topic(&self.resolved),
+                self.codec.dds_type_name(),
+                &qos,
+                TopicKind::NoKey,
+            )
+            .map_err(|err| eyre!("creating DDS topic for {}: {err:?}", self.resolved))?;
+        Ok((dds_topic, qos))
+    }
+
+    /// Creates the DDS reader of a subscribed topic; returns it with the reader's GID.
+    fn subscribe(
+        self,
+        participant: &rustdds::DomainParticipant,
+        subscriber: &rustdds::Subscriber,
+        qos_watch: &mut qos_watch::QosWatch,
+    ) -> eyre::Result<(Subscription, [u8; 16])> {
+        let (dds_topic, qos) = self.dds_topic(participant)?;
+        let Self {
+            topic,
+            resolved,
+            codec,
+        } = self;
+        let reader = subscriber
+            .create_datareader_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
+            .map_err(|err| eyre!("subscribing to {resolved}: {err:?}"))?;
+        let guid = rustdds::RTPSEntity::guid(&reader);
+        qos_watch.add(guid, &resolved, &topic.qos);
+        tracing::info!(
+            "subscribed to {resolved} ({}) with {}",
+            topic.message_type,
+            dds::describe(&topic.qos)
+        );
+        let subscription = Subscription {
+            reader,
+            output: topic.dataflow_id.clone(),
+            codec,
+            topic: resolved,
+        };
+        Ok((subscription, guid.to_bytes()))
+    }
+
+    /// Creates the DDS writer of a published topic; returns it with the writer's GID.
+    fn publish(
+        self,
+        participant: &rustdds::DomainParticipant,
+        publisher: &rustdds::Publisher,
+        qos_watch: &mut qos_watch::QosWatch,
+    ) -> eyre::Result<(Publication, [u8; 16])> {
+        let (dds_topic, qos) = self.dds_topic(participant)?;
+        let Self {
+            topic,
+            resolved,
+            codec,
+        } = self;
+        let writer = publisher
+            .create_datawriter_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
+            .map_err(|err| eyre!("publishing on {resolved}: {err:?}"))?;
+        let guid = rustdds::RTPSEntity::guid(&writer);
+        qos_watch.add(guid, &resolved, &topic.qos);
+        tracing::info!(
+            "publishing {resolved} ({}) with {}",
+            topic.message_type,
+            dds::describe(&topic.qos)
+        );
+        let publication = Publication {
+            writer,
+            input: topic.dataflow_id.clone(),
+            codec,
+            topic: resolved,
+        };
+        Ok((publication, guid.to_bytes()))
+    }
+}
+
 /// Everything the bridge created on the DDS side.
 struct Endpoints {
     _participant: rustdds::DomainParticipant,
@@ -101,13 +223,11 @@ impl Endpoints {
         let namespace = names::validate_namespace(bridge.namespace.as_deref().unwrap_or("/"))
             .map_err(|err| eyre!("namespace: {err}"))?;
         // Everything that can be wrong in the configuration is found before any DDS traffic.
-        let mut planned = Vec::new();
-        for topic in &bridge.topics {
-            let resolved = names::resolve(&topic.topic, &namespace, &node_name)
-                .map_err(|err| eyre!("topic: {err}"))?;
-            let codec = store.codec(&topic.message_type)?;
-            planned.push((topic, resolved, codec));
-        }
+        let planned = bridge
+            .topics
+            .iter()
+            .map(|topic| PlannedTopic::new(topic, &namespace, &node_name, store))
+            .collect::<eyre::Result<Vec<_>>>()?;
         let (participant, domain) = dds::create_participant(bridge)?;
         let default_qos = dds::qos(&Ros2Qos::default());
         let publisher = participant
@@ -122,52 +242,19 @@ impl Endpoints {
         let mut reader_gids = Vec::new();
         let mut writer_gids = Vec::new();
         let mut qos_watch = qos_watch::QosWatch::default();
-        for (topic, resolved, codec) in planned {
-            let qos = dds::qos(&topic.qos);
-            let dds_topic = participant
-                .create_topic(
-                    names::dds_topic(&resolved),
-                    codec.dds_type_name(),
-                    &qos,
-                    TopicKind::NoKey,
-                )
-                .map_err(|err| eyre!("creating DDS topic for {resolved}: {err:?}"))?;
-            match topic.direction {
+        for planned in planned {
+            match planned.topic.direction {
                 Ros2Direction::Subscribe => {
-                    let reader = subscriber
-                        .create_datareader_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
-                        .map_err(|err| eyre!("subscribing to {resolved}: {err:?}"))?;
-                    reader_gids.push(rustdds::RTPSEntity::guid(&reader).to_bytes());
-                    qos_watch.add(rustdds::RTPSEntity::guid(&reader), &resolved, &topic.qos);
-                    tracing::info!(
-                        "subscribed to {resolved} ({}) with {}",
-                        topic.message_type,
-                        dds::describe(&topic.qos)
-                    );
-                    subscriptions.push(Subscription {
-                        reader,
-                        output: topic.dataflow_id.clone(),
-                        codec,
-                        topic: resolved,
-                    });
+                    let (subscription, gid) =
+                        planned.subscribe(&participant, &subscriber, &mut qos_watch)?;
+                    reader_gids.push(gid);
+                    subscriptions.push(subscription);
                 }
                 Ros2Direction::Publish => {
-                    let writer = publisher
-                        .create_datawriter_no_key::<RawMessage, RawCdr>(&dds_topic, Some(qos))
-                        .map_err(|err| eyre!("publishing on {resolved}: {err:?}"))?;
-                    writer_gids.push(rustdds::RTPSEntity::guid(&writer).to_bytes());
-                    qos_watch.add(rustdds::RTPSEntity::guid(&writer), &resolved, &topic.qos);
-                    tracing::info!(
-                        "publishing {resolved} ({}) with {}",
-                        topic.message_type,
-                        dds::describe(&topic.qos)
-                    );
-                    publications.push(Publication {
-                        writer,
-                        input: topic.dataflow_id.clone(),
-                        codec,
-                        topic: resolved,
-                    });
+                    let (publication, gid) =
+                        planned.publish(&participant, &publisher, &mut qos_watch)?;
+                    writer_gids.push(gid);
+                    publications.push(publication);
                 }
             }
         }
@@ -200,12 +287,6 @@ impl Endpoints {
         node: &mut DoraNode,
         events: dora_node_api::EventStream,
     ) -> eyre::Result<()> {
-        enum Item {
-            /// The dataflow side ended (Stop, or every input closed).
-            DoraDone,
-            Ros(usize, Result<RawMessage, String>),
-            Status(Box<rustdds::DomainParticipantStatusEvent>),
-        }
         let Endpoints {
             _participant,
             subscriptions,
@@ -213,48 +294,20 @@ impl Endpoints {
             _discovery,
             mut qos_watch,
         } = self;
-        // Dataflow → ROS runs on its own thread with a blocking `recv`, so that a message wakes
-        // that thread straight from its socket and goes out without an async hand-off.
-        let (done_tx, done_rx) = futures::channel::oneshot::channel::<()>();
-        let mut events = events;
-        let publisher_thread = std::thread::Builder::new()
-            .name("ros2-publish".into())
-            .spawn(move || {
-                while let Some(event) = events.recv() {
-                    match event {
-                        Event::Stop => break,
-                        Event::Input { id, data, .. } => publish(&publications, &id, &data.0),
-                        _ => {}
-                    }
-                }
-                let _ = done_tx.send(());
-            })
-            .wrap_err("starting the publishing thread")?;
-        let mut codecs = Vec::new();
-        let mut streams: Vec<futures::stream::BoxStream<'static, Item>> = Vec::new();
-        streams.push(
-            futures::stream::once(async move {
-                let _ = done_rx.await;
-                Item::DoraDone
-            })
-            .boxed(),
-        );
+        let (publisher_thread, done_rx) = spawn_publisher(publications, events)?;
+        let mut streams: Vec<BoxStream<'static, Item>> = vec![futures::stream::once(async move {
+            let _ = done_rx.await;
+            Item::DoraDone
+        })
+        .boxed()];
+        let mut receivers = Vec::new();
         for (index, subscription) in subscriptions.into_iter().enumerate() {
-            codecs.push((subscription.output, subscription.codec, subscription.topic));
-            streams.push(
-                subscription
-                    .reader
-                    .async_sample_stream()
-                    .map(move |sample| {
-                        Item::Ros(
-                            index,
-                            sample
-                                .map(|s| s.into_value())
-                                .map_err(|err| format!("{err:?}")),
-                        )
-                    })
-                    .boxed(),
-            );
+            streams.push(subscription_stream(index, subscription.reader));
+            receivers.push(Receiver {
+                output: subscription.output,
+                codec: subscription.codec,
+                topic: subscription.topic,
+            });
         }
         // Discovery events of the participant: QoS mismatches with peers become warnings.
         let status = _participant.status_listener();
@@ -266,28 +319,91 @@ impl Endpoints {
         while let Some(item) = all.next().await {
             match item {
                 Item::DoraDone => break,
-                Item::Ros(index, Ok(message)) => {
-                    let (output, codec, topic) = &codecs[index];
-                    match codec.decode(&message.0) {
-                        Ok(array) => {
-                            node.send_output(output.clone().into(), Default::default(), array)
-                                .wrap_err_with(|| format!("sending output `{output}`"))?;
-                        }
-                        Err(err) => eprintln!("dropped a malformed message from {topic}: {err}"),
-                    }
-                }
+                Item::Ros(index, Ok(message)) => receivers[index].deliver(node, &message)?,
                 Item::Status(event) => {
                     if let Some(warning) = qos_watch.warning(&event) {
                         eprintln!("{warning}");
                     }
                 }
                 Item::Ros(index, Err(err)) => {
-                    eprintln!("reading {}: {err}", codecs[index].2);
+                    eprintln!("reading {}: {err}", receivers[index].topic);
                 }
             }
         }
         if publisher_thread.join().is_err() {
             bail!("the publishing thread panicked");
+        }
+        Ok(())
+    }
+}
+
+/// What the bridge's loop waits for.
+enum Item {
+    /// The dataflow side ended (Stop, or every input closed).
+    DoraDone,
+    /// A sample of the subscription with this index, or why it could not be read.
+    Ros(usize, Result<RawMessage, String>),
+    /// A discovery event of the participant.
+    Status(Box<rustdds::DomainParticipantStatusEvent>),
+}
+
+/// Dataflow → ROS runs on its own thread with a blocking `recv`, so that a message wakes that
+/// thread straight from its socket and goes out without an async hand-off. The receiver
+/// completes when the dataflow side ended.
+fn spawn_publisher(
+    publications: Vec<Publication>,
+    mut events: dora_node_api::EventStream,
+) -> eyre::Result<(std::thread::JoinHandle<()>, oneshot::Receiver<()>)> {
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("ros2-publish".into())
+        .spawn(move || {
+            while let Some(event) = events.recv() {
+                match event {
+                    Event::Stop => break,
+                    Event::Input { id, data, .. } => publish(&publications, &id, &data.0),
+                    _ => {}
+                }
+            }
+            let _ = done_tx.send(());
+        })
+        .wrap_err("starting the publishing thread")?;
+    Ok((thread, done_rx))
+}
+
+/// The samples of the subscription with index `index`, as loop items.
+fn subscription_stream(index: usize, reader: dds::RawReader) -> BoxStream<'static, Item> {
+    reader
+        .async_sample_stream()
+        .map(move |sample| {
+            Item::Ros(
+                index,
+                sample
+                    .map(|s| s.into_value())
+                    .map_err(|err| format!("{err:?}")),
+            )
+        })
+        .boxed()
+}
+
+/// Where the messages of one subscription go.
+struct Receiver {
+    output: String,
+    codec: Codec,
+    topic: String,
+}
+
+impl Receiver {
+    /// Sends `message` on the node's output; a malformed message is dropped with a line on the
+    /// node's log.
+    fn deliver(&self, node: &mut DoraNode, message: &RawMessage) -> eyre::Result<()> {
+        match self.codec.decode(&message.0) {
+            Ok(array) => {
+                let output = &self.output;
+                node.send_output(output.clone().into(), Default::default(), array)
+                    .wrap_err_with(|| format!("sending output `{output}`"))?;
+            }
+            Err(err) => eprintln!("dropped a malformed message from {}: {err}", self.topic),
         }
         Ok(())
     }

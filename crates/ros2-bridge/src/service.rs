@@ -105,7 +105,9 @@ const ENCAPSULATION_LEN: usize = 4;
 /// rmw_cyclonedds' request header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CycloneHeader {
+    /// The client's id.
     pub guid: u64,
+    /// The client's request counter.
     pub seq: i64,
 }
 

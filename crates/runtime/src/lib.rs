@@ -1,5 +1,11 @@
 //! `dora runtime`: the node process that hosts the operators of a runtime node.
 //!
+//! It owns the operator libraries it loads, one thread and one bounded queue per operator,
+//! and the hand-over of messages between operators of its node. It is a node like any other:
+//! it talks only to its own daemon, through `dora-node-api`, never to the coordinator or to
+//! other nodes directly, and it never unloads a library or calls one operator from two
+//! threads at once.
+//!
 //! The daemon starts `dora runtime` for a node declared with `operator:` or `operators:`,
 //! with a `DORA_NODE_CONFIG` whose inputs and outputs are the operators' own, named
 //! `operator/id`, and whose `runtime` section lists each operator's library (an absolute,
@@ -65,10 +71,15 @@ const NODE_CONFIG_ENV: &str = "DORA_NODE_CONFIG";
 
 /// What the main loop of the runtime reacts to.
 pub enum Message {
+    /// An event of the node's event stream.
     Event(Event),
+    /// The node's event stream ended.
     EventStreamEnded,
+    /// An operator's thread ended.
     OperatorFinished {
+        /// The operator's position in the node's list of operators.
         index: usize,
+        /// How it ended: normally, asking to stop every operator, or with an error.
         outcome: Result<Finish, String>,
         /// Per input of the operator: messages dropped because its queue was full.
         dropped: Vec<u64>,
@@ -112,35 +123,15 @@ pub fn run(config: NodeConfig) -> eyre::Result<()> {
         .iter()
         .map(load)
         .collect::<eyre::Result<Vec<_>>>()?;
-
-    let queue_size = |op: &OperatorConfig, input: &str| {
-        let id = format!("{}/{input}", op.id);
-        config
-            .inputs
-            .iter()
-            .find(|i| i.id == id)
-            .map_or(10, |i| i.queue_size)
-    };
-    let queues: Vec<Arc<OperatorQueue>> = operators
-        .iter()
-        .map(|op| {
-            let limits = op.inputs.iter().map(|i| queue_size(op, i)).collect();
-            Arc::new(OperatorQueue::new(limits))
-        })
-        .collect();
+    let queues = operator_queues(&config, &operators);
     let targets = input_targets(&config, &operators)?;
     let routes = output_routes(&config, &operators, &queues);
 
     let (node, events) = DoraNode::init(config).wrap_err("joining the dataflow")?;
     let node = Arc::new(Mutex::new(node));
     let (messages, inbox) = mpsc::channel();
-
-    for (index, ((op, library), routes)) in operators
-        .iter()
-        .zip(libraries)
-        .zip(routes.iter().cloned())
-        .enumerate()
-    {
+    for (index, (library, routes)) in libraries.into_iter().zip(&routes).enumerate() {
+        let op = &operators[index];
         let runner = OperatorRunner {
             id: op.id.clone(),
             library,
@@ -149,28 +140,75 @@ pub fn run(config: NodeConfig) -> eyre::Result<()> {
             output: OutputContext {
                 operator_id: op.id.clone(),
                 node: node.clone(),
-                routes,
+                routes: routes.clone(),
             },
         };
         operator::spawn(index, runner, messages.clone())?;
     }
     pump_events(events, messages)?;
 
-    let mut finished = vec![false; operators.len()];
-    let mut failure: Option<eyre::Report> = None;
-    let stop_all = |finished: &[bool]| {
-        for (queue, done) in queues.iter().zip(finished) {
-            if !done {
-                queue.push(OperatorEvent::Stop);
-            }
-        }
+    let mut supervisor = Supervisor {
+        finished: vec![false; operators.len()],
+        operators,
+        queues,
+        targets,
+        routes,
+        node,
+        failure: None,
     };
-    while finished.iter().any(|done| !done) {
+    while supervisor.running() {
         let Ok(message) = inbox.recv() else { break };
+        supervisor.handle(message);
+    }
+    operator::flush_stdio();
+    supervisor.finish()
+}
+
+/// One queue per operator, each input limited to the `queue_size` of its node input.
+fn operator_queues(config: &NodeConfig, operators: &[OperatorConfig]) -> Vec<Arc<OperatorQueue>> {
+    let queue_size = |op: &OperatorConfig, input: &str| {
+        let id = format!("{}/{input}", op.id);
+        config
+            .inputs
+            .iter()
+            .find(|i| i.id == id)
+            .map_or(10, |i| i.queue_size)
+    };
+    operators
+        .iter()
+        .map(|op| {
+            let limits = op.inputs.iter().map(|i| queue_size(op, i)).collect();
+            Arc::new(OperatorQueue::new(limits))
+        })
+        .collect()
+}
+
+/// The main loop's state: it hands node events to operator queues and follows the operators
+/// until each finished. It owns the node, so the node leaves the dataflow when it is dropped.
+struct Supervisor {
+    operators: Vec<OperatorConfig>,
+    queues: Vec<Arc<OperatorQueue>>,
+    targets: HashMap<String, InputTarget>,
+    /// Per operator, per output: its receivers.
+    routes: Vec<Vec<OutputRoute>>,
+    node: Arc<Mutex<DoraNode>>,
+    /// Per operator: whether it finished.
+    finished: Vec<bool>,
+    /// The first operator failure, which the process exits with.
+    failure: Option<eyre::Report>,
+}
+
+impl Supervisor {
+    /// Whether some operator has not finished yet.
+    fn running(&self) -> bool {
+        self.finished.iter().any(|done| !done)
+    }
+
+    fn handle(&mut self, message: Message) {
         match message {
             Message::Event(Event::Input { id, metadata, data }) => {
-                if let Some(&InputTarget::Operator { operator, input }) = targets.get(id.as_str()) {
-                    queues[operator].push(OperatorEvent::Input {
+                if let Some((operator, input)) = self.target(&id) {
+                    self.queues[operator].push(OperatorEvent::Input {
                         input,
                         data: data.into_inner(),
                         timestamp_ns: metadata
@@ -184,51 +222,79 @@ pub fn run(config: NodeConfig) -> eyre::Result<()> {
                 }
             }
             Message::Event(Event::InputClosed { id }) => {
-                if let Some(&InputTarget::Operator { operator, input }) = targets.get(id.as_str()) {
-                    queues[operator].push(OperatorEvent::InputClosed(input));
+                if let Some((operator, input)) = self.target(&id) {
+                    self.queues[operator].push(OperatorEvent::InputClosed(input));
                 }
             }
-            Message::Event(Event::Stop) => stop_all(&finished),
+            Message::Event(Event::Stop) => self.stop_all(),
             Message::Event(Event::Error(error)) => {
-                tracing::warn!("node `{}`: {error}", operators_node_id(&node));
+                tracing::warn!("node `{}`: {error}", operators_node_id(&self.node));
             }
             Message::Event(_) | Message::EventStreamEnded => {}
             Message::OperatorFinished {
                 index,
                 outcome,
                 dropped,
-            } => {
-                finished[index] = true;
-                let op = &operators[index];
-                for (input, count) in op.inputs.iter().zip(dropped) {
-                    if count > 0 {
-                        tracing::warn!(
-                            "operator `{}`: {count} messages on input `{input}` were dropped \
-                             because its queue was full",
-                            op.id
-                        );
-                    }
-                }
-                close_outputs(&node, &routes[index]);
-                match outcome {
-                    Ok(Finish::Done) => {}
-                    Ok(Finish::StopAll) => stop_all(&finished),
-                    Err(error) => {
-                        failure.get_or_insert_with(|| {
-                            eyre::eyre!("operator `{}` failed: {error}", op.id)
-                        });
-                        stop_all(&finished);
-                    }
-                }
+            } => self.operator_finished(index, outcome, dropped),
+        }
+    }
+
+    /// The operator input a node input feeds; `None` for inputs fed in the process.
+    fn target(&self, id: &DataId) -> Option<(usize, usize)> {
+        match self.targets.get(id.as_str()) {
+            Some(&InputTarget::Operator { operator, input }) => Some((operator, input)),
+            Some(InputTarget::Local) | None => None,
+        }
+    }
+
+    /// Sends `Stop` to every operator that has not finished.
+    fn stop_all(&self) {
+        for (queue, done) in self.queues.iter().zip(&self.finished) {
+            if !done {
+                queue.push(OperatorEvent::Stop);
             }
         }
     }
-    operator::flush_stdio();
-    // Closes the remaining outputs and leaves the dataflow.
-    drop(node);
-    match failure {
-        Some(failure) => Err(failure),
-        None => Ok(()),
+
+    /// Reports the operator's dropped messages, closes its outputs and, when it asked for it
+    /// or failed, stops the others.
+    fn operator_finished(
+        &mut self,
+        index: usize,
+        outcome: Result<Finish, String>,
+        dropped: Vec<u64>,
+    ) {
+        self.finished[index] = true;
+        let op = &self.operators[index];
+        for (input, count) in op.inputs.iter().zip(dropped) {
+            if count > 0 {
+                tracing::warn!(
+                    "operator `{}`: {count} messages on input `{input}` were dropped because \
+                     its queue was full",
+                    op.id
+                );
+            }
+        }
+        close_outputs(&self.node, &self.routes[index]);
+        match outcome {
+            Ok(Finish::Done) => {}
+            Ok(Finish::StopAll) => self.stop_all(),
+            Err(error) => {
+                self.failure
+                    .get_or_insert_with(|| eyre::eyre!("operator `{}` failed: {error}", op.id));
+                self.stop_all();
+            }
+        }
+    }
+
+    /// Leaves the dataflow (closing the remaining outputs) and returns the first failure.
+    fn finish(self) -> eyre::Result<()> {
+        let Supervisor { node, failure, .. } = self;
+        drop(node);
+        match failure {
+            Some(failure) => Err(failure),
+            None => Ok(()),
+        }
     }
 }
 

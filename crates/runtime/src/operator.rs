@@ -88,8 +88,11 @@ pub struct OutputRoute {
 
 /// What the `send_output` callback needs: shared with the operator's thread.
 pub struct OutputContext {
+    /// The operator whose outputs these are.
     pub operator_id: String,
+    /// The node, for outputs that other nodes receive.
     pub node: Arc<Mutex<DoraNode>>,
+    /// Per output of the operator: its receivers.
     pub routes: Vec<OutputRoute>,
 }
 
@@ -202,11 +205,15 @@ pub enum Finish {
 
 /// Runs one operator instance until it finishes; on a separate thread.
 pub struct OperatorRunner {
+    /// The operator's id.
     pub id: String,
+    /// Its loaded library.
     pub library: OperatorLibrary,
+    /// Where its events wait.
     pub queue: Arc<OperatorQueue>,
     /// Input ids as the operator names them.
     pub inputs: Vec<String>,
+    /// What its `send_output` callback uses.
     pub output: OutputContext,
 }
 

@@ -14,12 +14,18 @@ use dora_node_api::arrow::array::ArrayRef;
 /// An event waiting for an operator. Inputs are indices into the operator's input list.
 #[derive(Debug)]
 pub enum OperatorEvent {
+    /// A message on one of the operator's inputs.
     Input {
+        /// The input.
         input: usize,
+        /// The message.
         data: ArrayRef,
+        /// The message's timestamp, in nanoseconds since the Unix epoch.
         timestamp_ns: u64,
     },
+    /// Nothing more comes on this input.
     InputClosed(usize),
+    /// The operator should finish.
     Stop,
 }
 
@@ -33,6 +39,8 @@ struct State {
     closed: bool,
 }
 
+/// The queue of one operator, shared by the main loop (which pushes) and the operator's
+/// thread (which pops).
 #[derive(Debug)]
 pub struct OperatorQueue {
     state: Mutex<State>,
@@ -63,6 +71,8 @@ impl OperatorQueue {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Queues `event`, dropping the oldest message of a full input; ignored once the queue
+    /// is closed or for an input the operator does not have.
     pub fn push(&self, event: OperatorEvent) {
         let mut state = self.lock();
         if state.closed {

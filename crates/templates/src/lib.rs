@@ -1,6 +1,10 @@
 //! Project templates for `dora new`: a dataflow (`talker_1`, `talker_2`, `listener_1`), a
 //! single node, or an operator, in Rust, Python, C or C++.
 //!
+//! It owns the template texts and the writing of a new project folder. It never touches an
+//! existing folder or file (the target must not exist), and it never builds or runs what it
+//! generates: it only writes files (reading, besides, the checkout's `Cargo.lock` to copy it).
+//!
 //! Rules:
 //! - The name must be an identifier (`[A-Za-z_][A-Za-z0-9_]*`): it becomes a crate, target or
 //!   file name. The target folder must not exist. Both are checked before anything is
@@ -22,17 +26,24 @@ use std::{
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A dataflow YAML with two talkers and a listener, and their nodes.
     Dataflow,
+    /// One node.
     Node,
+    /// One operator.
     Operator,
 }
 
 /// In which language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
+    /// Rust: cargo packages.
     Rust,
+    /// Python: scripts, and pip-installable packages for nodes.
     Python,
+    /// C: sources with a CMake project.
     C,
+    /// C++: sources with a CMake project.
     Cxx,
 }
 
@@ -60,21 +71,32 @@ impl fmt::Display for Lang {
 /// Why nothing was generated.
 #[derive(Debug, thiserror::Error)]
 pub enum NewError {
+    /// The name is not an identifier.
     #[error(
         "`{0}` is not a valid name: use letters, digits and `_`, starting with a letter or `_` \
          (it becomes a crate, target and file name)"
     )]
     InvalidName(String),
+    /// The target folder (or file) exists already.
     #[error("{} already exists; choose another name or path (nothing was written)", .0.display())]
     Exists(PathBuf),
+    /// A C or C++ template needs the checkout the binary was built from, which is gone.
     #[error(
         "{lang} templates build against the dora checkout this `dora` was built from \
          ({}), which is gone", .checkout.display()
     )]
-    NoCheckout { lang: Lang, checkout: PathBuf },
+    NoCheckout {
+        /// The language asked for.
+        lang: Lang,
+        /// Where the checkout was.
+        checkout: PathBuf,
+    },
+    /// A file or folder could not be written; what was written is removed again.
     #[error("cannot write {}", .path.display())]
     Write {
+        /// The file or folder.
         path: PathBuf,
+        /// What the operating system said.
         #[source]
         source: io::Error,
     },
@@ -83,8 +105,11 @@ pub enum NewError {
 /// What `dora new` asked for.
 #[derive(Debug, Clone)]
 pub struct NewOptions {
+    /// The project name, an identifier (see [`is_valid_name`]).
     pub name: String,
+    /// What to generate.
     pub kind: Kind,
+    /// In which language.
     pub lang: Lang,
     /// The folder to create; `./NAME` if not given.
     pub path: Option<PathBuf>,

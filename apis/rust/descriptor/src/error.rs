@@ -55,12 +55,18 @@ impl fmt::Display for Diagnostic {
 pub enum DescriptorError {
     /// The file could not be read.
     #[error("{}: cannot read the dataflow file: {error}", path.display())]
-    Io { path: PathBuf, error: io::Error },
+    Io {
+        /// The file as it was named.
+        path: PathBuf,
+        /// What the operating system said.
+        error: io::Error,
+    },
     /// The file was read but is not a valid dataflow. Displays one diagnostic per line
     /// (sorted by position), then, when more than [`MAX_DIAGNOSTICS`] were found, a last
     /// line `FILE: N more problems not shown`.
     #[error("{}", render(diagnostics, *omitted))]
     Invalid {
+        /// The first [`MAX_DIAGNOSTICS`] problems, sorted by position.
         diagnostics: Vec<Diagnostic>,
         /// How many problems were found beyond those in `diagnostics`.
         omitted: usize,
@@ -90,8 +96,11 @@ fn render(diagnostics: &[Diagnostic], omitted: usize) -> String {
 /// A problem before it is tied to a file name.
 #[derive(Debug, Clone)]
 pub(crate) struct Problem {
+    /// Where the problem is.
     pub location: Location,
+    /// The field path, `<root>` for the document itself.
     pub field: String,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -102,6 +111,7 @@ pub(crate) struct Problems {
 }
 
 impl Problems {
+    /// Records a problem; an empty `field` is the document itself.
     pub fn push(
         &mut self,
         location: Location,
@@ -120,6 +130,7 @@ impl Problems {
         });
     }
 
+    /// Whether no problem was recorded.
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
     }

@@ -5,6 +5,12 @@
 //! [`Descriptor`] and validate it; every error they return names the file, the line and column
 //! and the offending field (see [`DescriptorError`] and [`Diagnostic`]).
 //!
+//! It owns the dataflow format: what a file may say, what it means (the data model of
+//! [`Descriptor`]) and every error about it. It never starts, connects to or builds anything;
+//! its only I/O is [`Descriptor::read`] reading the file and the environment lookups of
+//! `$VAR` in `env` values. No input makes it panic. The CLI, the coordinator, the daemon
+//! and the ROS 2 crates all link it, so its dependencies stay few and small.
+//!
 //! ```
 //! use dora_descriptor::{Descriptor, InputMapping};
 //!

@@ -18,7 +18,9 @@ pub const DEFAULT_OPERATOR_ID: &str = "op";
 /// A position in the YAML file (1-based line and column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Location {
+    /// 1-based line.
     pub line: usize,
+    /// 1-based column, in characters.
     pub column: usize,
 }
 
@@ -72,13 +74,16 @@ pub struct Deploy {
 pub struct Node {
     /// Unique id (never contains `/`).
     pub id: String,
+    /// `name:`, free text shown to people.
     pub name: Option<String>,
+    /// `description:`, free text shown to people.
     pub description: Option<String>,
     /// Environment variables, with `$VAR` / `${VAR}` already expanded from the environment of
     /// the process that parsed the file.
     pub env: BTreeMap<String, EnvValue>,
     /// The node's own deploy settings (`_unstable_deploy:` or `deploy:`).
     pub deploy: Deploy,
+    /// What the node runs.
     pub kind: NodeKind,
     /// Where the node's `id` is written.
     pub location: Location,
@@ -87,9 +92,13 @@ pub struct Node {
 /// An environment variable value (YAML bool, integer, float or string).
 #[derive(Debug, Clone, PartialEq)]
 pub enum EnvValue {
+    /// `true` or `false`.
     Bool(bool),
+    /// A YAML integer.
     Integer(i64),
+    /// A YAML float.
     Float(f64),
+    /// A string, with `$VAR` / `${VAR}` expanded.
     String(String),
 }
 
@@ -116,11 +125,14 @@ pub enum NodeKind {
 /// A node that is its own process.
 #[derive(Debug, Clone)]
 pub struct CustomNode {
+    /// What runs: a program, a shell command line, nothing (dynamic) or a ROS 2 bridge.
     pub source: NodeSource,
     /// `args:` as written (split by the daemon with shell-word rules).
     pub args: Option<String>,
     /// `build:`: one command per non-empty line, in order.
     pub build: Vec<String>,
+    /// `send_stdout_as:`: an output of this node that receives every line the process
+    /// prints to stdout.
     pub send_stdout_as: Option<String>,
     /// Inputs by input id, in the order of the file.
     pub inputs: Vec<(String, Input)>,
@@ -147,37 +159,51 @@ pub enum NodeSource {
 pub struct RuntimeNode {
     /// True when declared with the single `operator:` key.
     pub single: bool,
+    /// The operators, in the order of the file (exactly one when `single`).
     pub operators: Vec<Operator>,
 }
 
 /// One operator of a runtime node.
 #[derive(Debug, Clone)]
 pub struct Operator {
+    /// Unique within the node (never contains `/`); [`DEFAULT_OPERATOR_ID`] when a single
+    /// `operator:` has none.
     pub id: String,
+    /// `name:`, free text shown to people.
     pub name: Option<String>,
+    /// `description:`, free text shown to people.
     pub description: Option<String>,
+    /// The library or script that implements the operator.
     pub source: OperatorSource,
     /// `python: { conda_env: NAME }`: the conda environment a Python operator runs in.
     pub conda_env: Option<String>,
+    /// `build:`: one command per non-empty line, in order.
     pub build: Vec<String>,
     /// An output of this operator that receives every line the node's process prints to
     /// stdout (all its operators share that process). At most one operator of a node has it.
     pub send_stdout_as: Option<String>,
+    /// Inputs by input id, in the order of the file.
     pub inputs: Vec<(String, Input)>,
+    /// Declared outputs, in the order of the file.
     pub outputs: Vec<String>,
 }
 
 /// The implementation of an operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OperatorSource {
+    /// `shared-library:`: a shared library implementing the operator ABI.
     SharedLibrary(String),
+    /// `python:`: the path of a Python file defining an `Operator` class.
     Python(String),
+    /// `wasm:`: accepted by the format; `dora runtime` refuses it, as dora-rs v0.3.6 did not run
+    /// it either.
     Wasm(String),
 }
 
 /// One input of a node or operator.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Input {
+    /// Where the input's messages come from.
     pub mapping: InputMapping,
     /// `queue_size:` of the long form, [`DEFAULT_QUEUE_SIZE`] otherwise.
     pub queue_size: usize,
@@ -189,12 +215,18 @@ pub struct Input {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputMapping {
     /// `dora/timer/{secs,millis,micros,hz}/N`.
-    Timer { interval: Duration },
+    Timer {
+        /// How often the timer ticks (for `hz/N`, one second divided by N).
+        interval: Duration,
+    },
     /// `node/output` or `node/operator/output`. For a node declared with a single `operator:`,
     /// `node/output` is resolved to that operator (`operator` is then `Some`).
     User {
+        /// The node that sends.
         source: String,
+        /// The operator of `source` that sends, for a runtime node.
         operator: Option<String>,
+        /// The output id.
         output: String,
     },
 }
@@ -377,7 +409,9 @@ pub struct Ros2Bridge {
     pub namespace: Option<String>,
     /// DDS domain (default: `ROS_DOMAIN_ID`, else 0).
     pub domain_id: Option<u32>,
+    /// Topics, each published or subscribed.
     pub topics: Vec<Ros2Topic>,
+    /// Services, each as client or server.
     pub services: Vec<Ros2Service>,
     /// Extra folders of message packages (besides `AMENT_PREFIX_PATH`, `DORA_ROS2_MSG_PATH`
     /// and the shipped interfaces).
@@ -391,9 +425,11 @@ pub struct Ros2Topic {
     pub topic: String,
     /// `pkg/Type` or `pkg/msg/Type`.
     pub message_type: String,
+    /// Which way the topic goes.
     pub direction: Ros2Direction,
     /// The dataflow side: the output a subscription feeds, or the input a publisher reads.
     pub dataflow_id: String,
+    /// QoS of the topic's DDS reader or writer.
     pub qos: Ros2Qos,
 }
 
@@ -409,10 +445,13 @@ pub enum Ros2Direction {
 /// One service of a bridge.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ros2Service {
+    /// The service name as written; resolved by the bridge with ROS 2 rules.
     pub service: String,
     /// `pkg/Type` or `pkg/srv/Type`.
     pub service_type: String,
+    /// Client or server.
     pub role: Ros2Role,
+    /// QoS of the service's request and reply topics.
     pub qos: Ros2Qos,
 }
 
@@ -429,11 +468,16 @@ pub enum Ros2Role {
 /// ROS 2 quality of service. The defaults are ROS 2's: reliable, volatile, keep-last 10.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ros2Qos {
+    /// Reliable (`true`, the default) or best effort delivery.
     pub reliable: bool,
+    /// Transient-local durability (late joiners get the last messages) instead of
+    /// volatile.
     pub transient_local: bool,
     /// `None` is keep-all.
     pub keep_last: Option<u32>,
+    /// How long a message stays valid; `None` is forever.
     pub lifespan: Option<Duration>,
+    /// The expected longest interval between messages; `None` is none.
     pub deadline: Option<Duration>,
     /// Liveliness lease duration (automatic liveliness).
     pub liveliness: Option<Duration>,

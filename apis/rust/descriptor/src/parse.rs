@@ -101,6 +101,7 @@ const TIMER_FORMS: &str = "`dora/timer/secs/N`, `dora/timer/millis/N`, `dora/tim
 
 /// A node as parsed, with what the cross-node checks need to name its fields.
 pub(crate) struct ParsedNode {
+    /// The node.
     pub node: Node,
     /// The field path of each place that holds inputs, in order: the node itself (or its
     /// `custom` map) for a custom node, each operator for a runtime node.
@@ -109,13 +110,17 @@ pub(crate) struct ParsedNode {
 
 /// The top level of a dataflow as parsed.
 pub(crate) struct ParsedDescriptor {
+    /// The nodes that could be read, in the order of the file.
     pub nodes: Vec<ParsedNode>,
+    /// `communication:`.
     pub communication: Communication,
+    /// The top-level `_unstable_deploy:` or `deploy:`.
     pub deploy: Deploy,
 }
 
 /// Walks the YAML tree, recording problems.
 pub(crate) struct Walker<'a> {
+    /// Every problem found so far.
     pub problems: Problems,
     lookup: &'a dyn Fn(&str) -> Option<String>,
 }
@@ -147,6 +152,26 @@ impl<'y> Map<'y> {
     }
 }
 
+/// The dataflow side of a ROS 2 bridge node: its inputs and outputs.
+struct BridgeSide<'n> {
+    inputs: &'n [(String, Input)],
+    outputs: &'n [String],
+}
+
+impl BridgeSide<'_> {
+    /// What a topic going `direction` connects to (`output` for a subscription, `input` for a
+    /// publisher), and the ids of that kind the node has.
+    fn of(&self, direction: Ros2Direction) -> (&'static str, Vec<String>) {
+        match direction {
+            Ros2Direction::Subscribe => ("output", self.outputs.to_vec()),
+            Ros2Direction::Publish => (
+                "input",
+                self.inputs.iter().map(|(id, _)| id.clone()).collect(),
+            ),
+        }
+    }
+}
+
 /// `path.key`, or `key` at the top.
 fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
@@ -157,6 +182,7 @@ fn join(path: &str, key: &str) -> String {
 }
 
 impl<'a> Walker<'a> {
+    /// A walker that expands `$VAR` in `env` values with `lookup`.
     pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
         Walker {
             problems: Problems::default(),
@@ -254,7 +280,8 @@ impl<'a> Walker<'a> {
             }
         }
         if let Some(remote) = map.value("_unstable_remote") {
-            // Accepted for dora-rs v0.3.6 files; machines always talk over Zenoh here.
+            // Accepted for dora-rs v0.3.6 files, where `tcp` is the only choice; daemons on
+            // different machines exchange messages over TCP data links between daemons.
             let field = map.field("_unstable_remote");
             if let Some(value) = self.scalar(remote, &field, "`tcp`") {
                 if !same_word("tcp", &value.value) {
@@ -312,15 +339,35 @@ impl<'a> Walker<'a> {
             None => BTreeMap::new(),
         };
         let deploy = self.deploy_of(&map);
+        let (kind_key, kind_value) = self.node_kind_key(&map, &path)?;
+        self.misplaced_path_keys(&map, &kind_key.value);
+        let (kind, input_fields) = self.node_kind(&map, &path, kind_key, kind_value, &mut env)?;
+        let location = map.get("id").map_or(map.location, Yaml::location);
+        Some(ParsedNode {
+            node: Node {
+                id: id?,
+                name,
+                description,
+                env,
+                deploy,
+                kind,
+                location,
+            },
+            input_fields,
+        })
+    }
 
+    /// The entry that says what the node runs (one of [`NODE_KINDS`]); `None`, recorded, when
+    /// there is none. A second one is recorded too, and the first one wins.
+    fn node_kind_key<'y>(&mut self, map: &Map<'y>, path: &str) -> Option<(&'y Scalar, &'y Yaml)> {
         let kinds: Vec<(&Scalar, &Yaml)> = NODE_KINDS
             .iter()
             .filter_map(|kind| map.entry(kind))
             .collect();
-        let Some(&(kind_key, kind_value)) = kinds.first() else {
+        let Some(&first) = kinds.first() else {
             self.error(
                 map.location,
-                &path,
+                path,
                 "a node needs one of `path`, `custom`, `operator` or `operators` to say what it \
                  runs; found none",
             );
@@ -337,65 +384,60 @@ impl<'a> Walker<'a> {
                 ),
             );
         }
-        if kind_key.value != "path" {
-            for key in PATH_NODE_KEYS {
-                if kind_key.value == "ros2" && (*key == "inputs" || *key == "outputs") {
-                    continue;
-                }
-                if let Some((k, _)) = map.entry(key) {
-                    let place = if kind_key.value == "operators" {
-                        "each operator"
-                    } else {
-                        "`operator`"
-                    };
-                    let place = match kind_key.value.as_str() {
-                        "custom" => "`custom`",
-                        "ros2" => "a node with `path` (a bridge has no process of its own)",
-                        _ => place,
-                    };
-                    self.error(
-                        k.location,
-                        &map.field(key),
-                        format!(
-                            "`{key}` applies to a node with `path`; this node uses `{}`, so put \
-                             `{key}` in {place}",
-                            kind_key.value
-                        ),
-                    );
-                }
+        Some(first)
+    }
+
+    /// Records each of [`PATH_NODE_KEYS`] set on a node that runs `kind` rather than a `path`,
+    /// saying where the key belongs instead.
+    fn misplaced_path_keys(&mut self, map: &Map<'_>, kind: &str) {
+        if kind == "path" {
+            return;
+        }
+        for key in PATH_NODE_KEYS {
+            if kind == "ros2" && (*key == "inputs" || *key == "outputs") {
+                continue;
+            }
+            if let Some((k, _)) = map.entry(key) {
+                let place = match kind {
+                    "custom" => "`custom`",
+                    "ros2" => "a node with `path` (a bridge has no process of its own)",
+                    "operators" => "each operator",
+                    _ => "`operator`",
+                };
+                self.error(
+                    k.location,
+                    &map.field(key),
+                    format!(
+                        "`{key}` applies to a node with `path`; this node uses `{kind}`, so put \
+                         `{key}` in {place}"
+                    ),
+                );
             }
         }
+    }
 
+    /// What the node runs, read from its kind entry, with the field path of each place that
+    /// holds its inputs.
+    fn node_kind(
+        &mut self,
+        map: &Map<'_>,
+        path: &str,
+        kind_key: &Scalar,
+        kind_value: &Yaml,
+        env: &mut BTreeMap<String, EnvValue>,
+    ) -> Option<(NodeKind, Vec<String>)> {
         let kind_field = map.field(&kind_key.value);
-        let (kind, input_fields) = match kind_key.value.as_str() {
+        Some(match kind_key.value.as_str() {
             "path" => {
-                let source = self.path_source(kind_value, &kind_field);
-                let custom = CustomNode {
-                    source: source.unwrap_or(NodeSource::Dynamic),
-                    args: self.opt_string(&map, "args"),
-                    build: self.build(&map),
-                    send_stdout_as: self.opt_id(&map, "send_stdout_as", "output id"),
-                    inputs: self.inputs(map.get("inputs"), &map.field("inputs")),
-                    outputs: self.outputs(map.get("outputs"), &map.field("outputs")),
-                };
-                (NodeKind::Custom(custom), vec![path.clone()])
+                let custom = self.path_node(map, kind_value, &kind_field);
+                (NodeKind::Custom(custom), vec![path.to_owned()])
             }
             "ros2" => {
-                let inputs = self.inputs(map.get("inputs"), &map.field("inputs"));
-                let outputs = self.outputs(map.get("outputs"), &map.field("outputs"));
-                let bridge = self.ros2(kind_value, &kind_field, &inputs, &outputs)?;
-                let custom = CustomNode {
-                    source: NodeSource::Ros2(Box::new(bridge)),
-                    args: None,
-                    build: Vec::new(),
-                    send_stdout_as: None,
-                    inputs,
-                    outputs,
-                };
-                (NodeKind::Custom(custom), vec![path.clone()])
+                let custom = self.ros2_node(map, kind_value, &kind_field)?;
+                (NodeKind::Custom(custom), vec![path.to_owned()])
             }
             "custom" => {
-                let custom = self.legacy_custom(kind_value, &kind_field, &mut env)?;
+                let custom = self.legacy_custom(kind_value, &kind_field, env)?;
                 (NodeKind::Custom(custom), vec![kind_field])
             }
             "operator" => {
@@ -415,19 +457,35 @@ impl<'a> Walker<'a> {
                 };
                 (NodeKind::Runtime(runtime), fields)
             }
-        };
-        let location = map.get("id").map_or(map.location, Yaml::location);
-        Some(ParsedNode {
-            node: Node {
-                id: id?,
-                name,
-                description,
-                env,
-                deploy,
-                kind,
-                location,
-            },
-            input_fields,
+        })
+    }
+
+    /// A node with `path:`: a program, `shell`, or `dynamic` (also when the path is unusable,
+    /// so that the rest of the node is still checked).
+    fn path_node(&mut self, map: &Map<'_>, yaml: &Yaml, field: &str) -> CustomNode {
+        let source = self.path_source(yaml, field);
+        CustomNode {
+            source: source.unwrap_or(NodeSource::Dynamic),
+            args: self.opt_string(map, "args"),
+            build: self.build(map),
+            send_stdout_as: self.opt_id(map, "send_stdout_as", "output id"),
+            inputs: self.inputs(map.get("inputs"), &map.field("inputs")),
+            outputs: self.outputs(map.get("outputs"), &map.field("outputs")),
+        }
+    }
+
+    /// A node with `ros2:`: a bridge whose dataflow side is the node's `inputs` and `outputs`.
+    fn ros2_node(&mut self, map: &Map<'_>, yaml: &Yaml, field: &str) -> Option<CustomNode> {
+        let inputs = self.inputs(map.get("inputs"), &map.field("inputs"));
+        let outputs = self.outputs(map.get("outputs"), &map.field("outputs"));
+        let bridge = self.ros2(yaml, field, &inputs, &outputs)?;
+        Some(CustomNode {
+            source: NodeSource::Ros2(Box::new(bridge)),
+            args: None,
+            build: Vec::new(),
+            send_stdout_as: None,
+            inputs,
+            outputs,
         })
     }
 
@@ -444,32 +502,8 @@ impl<'a> Walker<'a> {
             Some(qos) => self.ros2_qos(qos, &map.field("qos"), Ros2Qos::default()),
             None => Ros2Qos::default(),
         };
-        let domain_id = match map.value("domain_id") {
-            Some(value) => match value {
-                Yaml::Scalar(s) if value.as_i64().is_some_and(|d| (0..=232).contains(&d)) => {
-                    s.value.parse().ok()
-                }
-                other => {
-                    self.expected(other, &map.field("domain_id"), "a DDS domain id (0 to 232)");
-                    None
-                }
-            },
-            None => None,
-        };
-        let msg_paths = match map.value("msg_paths") {
-            Some(Yaml::Sequence { items, .. }) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, item)| {
-                    self.string(item, &format!("{}[{i}]", map.field("msg_paths")))
-                })
-                .collect(),
-            Some(other) => {
-                self.expected(other, &map.field("msg_paths"), "a list of folders");
-                Vec::new()
-            }
-            None => Vec::new(),
-        };
+        let domain_id = self.ros2_domain_id(&map);
+        let msg_paths = self.ros2_msg_paths(&map);
         let mut bridge = Ros2Bridge {
             node_name: self.opt_string(&map, "node_name"),
             namespace: self.opt_string(&map, "namespace"),
@@ -478,141 +512,20 @@ impl<'a> Walker<'a> {
             services: Vec::new(),
             msg_paths,
         };
+        let side = BridgeSide { inputs, outputs };
         let forms: Vec<&str> = ["topic", "topics", "service"]
             .into_iter()
             .filter(|k| map.get(k).is_some())
             .collect();
         match forms.as_slice() {
             ["topic"] => {
-                let direction = self.ros2_direction(&map, "direction")?;
-                let (side, ids, what) = match direction {
-                    Ros2Direction::Subscribe => ("outputs", outputs.to_vec(), "output"),
-                    Ros2Direction::Publish => (
-                        "inputs",
-                        inputs.iter().map(|(id, _)| id.clone()).collect(),
-                        "input",
-                    ),
-                };
-                let [dataflow_id] = ids.as_slice() else {
-                    self.error(
-                        map.location,
-                        path,
-                        format!(
-                            "a bridge with one topic and `direction: {}` needs exactly one {what} in the node's `{side}`, found {}",
-                            if direction == Ros2Direction::Subscribe { "subscribe" } else { "publish" },
-                            ids.len()
-                        ),
-                    );
-                    return None;
-                };
-                bridge.topics.push(Ros2Topic {
-                    topic: self.required_string(&map, "topic")?,
-                    message_type: self.required_string(&map, "message_type")?,
-                    direction,
-                    dataflow_id: dataflow_id.clone(),
-                    qos: shared_qos,
-                });
+                let topic = self.ros2_single_topic(&map, path, &side, shared_qos)?;
+                bridge.topics.push(topic);
             }
-            ["topics"] => {
-                let field = map.field("topics");
-                let Some(Yaml::Sequence { items, .. }) = map.value("topics") else {
-                    if let Some(other) = map.get("topics") {
-                        self.expected(other, &field, "a list of topics");
-                    }
-                    return None;
-                };
-                for (i, item) in items.iter().enumerate() {
-                    let item_path = format!("{field}[{i}]");
-                    let Some(topic_map) = self.map(item, &item_path, ROS2_TOPIC_KEYS, "a topic")
-                    else {
-                        continue;
-                    };
-                    let qos = match topic_map.value("qos") {
-                        Some(qos) => self.ros2_qos(qos, &topic_map.field("qos"), shared_qos),
-                        None => shared_qos,
-                    };
-                    let Some(direction) = self.ros2_direction(&topic_map, "direction") else {
-                        continue;
-                    };
-                    let (key, known): (&str, Vec<String>) = match direction {
-                        Ros2Direction::Subscribe => ("output", outputs.to_vec()),
-                        Ros2Direction::Publish => {
-                            ("input", inputs.iter().map(|(id, _)| id.clone()).collect())
-                        }
-                    };
-                    let Some(dataflow_id) = self.opt_id(&topic_map, key, &format!("{key} id"))
-                    else {
-                        self.error(
-                            topic_map.location,
-                            &item_path,
-                            format!("a topic with this direction names its dataflow `{key}`"),
-                        );
-                        continue;
-                    };
-                    if !known.contains(&dataflow_id) {
-                        let hint =
-                            crate::suggest::closest(&dataflow_id, known.iter().map(String::as_str))
-                                .map(|c| format!(" (did you mean `{c}`?)"))
-                                .unwrap_or_default();
-                        self.error(
-                            topic_map.location,
-                            &topic_map.field(key),
-                            format!("`{dataflow_id}` is not one of the node's {key}s{hint}"),
-                        );
-                        continue;
-                    }
-                    let (Some(topic), Some(message_type)) = (
-                        self.required_string(&topic_map, "topic"),
-                        self.required_string(&topic_map, "message_type"),
-                    ) else {
-                        continue;
-                    };
-                    bridge.topics.push(Ros2Topic {
-                        topic,
-                        message_type,
-                        direction,
-                        dataflow_id,
-                        qos,
-                    });
-                }
-            }
+            ["topics"] => bridge.topics = self.ros2_topics(&map, &side, shared_qos)?,
             ["service"] => {
-                let role = match map.value("role") {
-                    Some(value) => match self.string(value, &map.field("role")).as_deref() {
-                        Some("client") => Ros2Role::Client,
-                        Some("server") => Ros2Role::Server,
-                        Some(other) => {
-                            self.error(
-                                value.location(),
-                                &map.field("role"),
-                                format!("unknown role `{other}`: expected `client` or `server`"),
-                            );
-                            return None;
-                        }
-                        None => return None,
-                    },
-                    None => {
-                        self.error(
-                            map.location,
-                            &map.field("role"),
-                            "missing required key `role` (`client` or `server`)",
-                        );
-                        return None;
-                    }
-                };
-                if outputs.len() != 1 || inputs.is_empty() {
-                    self.error(
-                        map.location,
-                        path,
-                        "a service bridge needs one output and at least one input (requests and replies)",
-                    );
-                }
-                bridge.services.push(Ros2Service {
-                    service: self.required_string(&map, "service")?,
-                    service_type: self.required_string(&map, "service_type")?,
-                    role,
-                    qos: shared_qos,
-                });
+                let service = self.ros2_service(&map, path, &side, shared_qos)?;
+                bridge.services.push(service);
             }
             [] => {
                 self.error(
@@ -635,6 +548,192 @@ impl<'a> Walker<'a> {
             }
         }
         Some(bridge)
+    }
+
+    /// `domain_id:` of a bridge, 0 to 232 as DDS allows.
+    fn ros2_domain_id(&mut self, map: &Map<'_>) -> Option<u32> {
+        let value = map.value("domain_id")?;
+        match value {
+            Yaml::Scalar(s) if value.as_i64().is_some_and(|d| (0..=232).contains(&d)) => {
+                s.value.parse().ok()
+            }
+            other => {
+                self.expected(other, &map.field("domain_id"), "a DDS domain id (0 to 232)");
+                None
+            }
+        }
+    }
+
+    /// `msg_paths:` of a bridge: extra folders of message packages.
+    fn ros2_msg_paths(&mut self, map: &Map<'_>) -> Vec<String> {
+        match map.value("msg_paths") {
+            Some(Yaml::Sequence { items, .. }) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    self.string(item, &format!("{}[{i}]", map.field("msg_paths")))
+                })
+                .collect(),
+            Some(other) => {
+                self.expected(other, &map.field("msg_paths"), "a list of folders");
+                Vec::new()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The bridge form with one `topic`: the node has exactly one output (subscribe) or one
+    /// input (publish), and that is the topic's dataflow side.
+    fn ros2_single_topic(
+        &mut self,
+        map: &Map<'_>,
+        path: &str,
+        side: &BridgeSide<'_>,
+        qos: Ros2Qos,
+    ) -> Option<Ros2Topic> {
+        let direction = self.ros2_direction(map, "direction")?;
+        let (what, ids) = side.of(direction);
+        let [dataflow_id] = ids.as_slice() else {
+            self.error(
+                map.location,
+                path,
+                format!(
+                    "a bridge with one topic and `direction: {}` needs exactly one {what} in the node's `{what}s`, found {}",
+                    if direction == Ros2Direction::Subscribe { "subscribe" } else { "publish" },
+                    ids.len()
+                ),
+            );
+            return None;
+        };
+        Some(Ros2Topic {
+            topic: self.required_string(map, "topic")?,
+            message_type: self.required_string(map, "message_type")?,
+            direction,
+            dataflow_id: dataflow_id.clone(),
+            qos,
+        })
+    }
+
+    /// The bridge form with a `topics:` list; `None` when it is not a list. Topics with a
+    /// problem are recorded and left out.
+    fn ros2_topics(
+        &mut self,
+        map: &Map<'_>,
+        side: &BridgeSide<'_>,
+        shared_qos: Ros2Qos,
+    ) -> Option<Vec<Ros2Topic>> {
+        let field = map.field("topics");
+        let Some(Yaml::Sequence { items, .. }) = map.value("topics") else {
+            if let Some(other) = map.get("topics") {
+                self.expected(other, &field, "a list of topics");
+            }
+            return None;
+        };
+        let topics = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                self.ros2_listed_topic(item, &format!("{field}[{i}]"), side, shared_qos)
+            })
+            .collect();
+        Some(topics)
+    }
+
+    /// One entry of `topics:`; it names its dataflow side (`output` or `input`) itself.
+    fn ros2_listed_topic(
+        &mut self,
+        item: &Yaml,
+        item_path: &str,
+        side: &BridgeSide<'_>,
+        shared_qos: Ros2Qos,
+    ) -> Option<Ros2Topic> {
+        let topic_map = self.map(item, item_path, ROS2_TOPIC_KEYS, "a topic")?;
+        let qos = match topic_map.value("qos") {
+            Some(qos) => self.ros2_qos(qos, &topic_map.field("qos"), shared_qos),
+            None => shared_qos,
+        };
+        let direction = self.ros2_direction(&topic_map, "direction")?;
+        let (key, known) = side.of(direction);
+        let Some(dataflow_id) = self.opt_id(&topic_map, key, &format!("{key} id")) else {
+            self.error(
+                topic_map.location,
+                item_path,
+                format!("a topic with this direction names its dataflow `{key}`"),
+            );
+            return None;
+        };
+        if !known.contains(&dataflow_id) {
+            let hint = crate::suggest::closest(&dataflow_id, known.iter().map(String::as_str))
+                .map(|c| format!(" (did you mean `{c}`?)"))
+                .unwrap_or_default();
+            self.error(
+                topic_map.location,
+                &topic_map.field(key),
+                format!("`{dataflow_id}` is not one of the node's {key}s{hint}"),
+            );
+            return None;
+        }
+        let (Some(topic), Some(message_type)) = (
+            self.required_string(&topic_map, "topic"),
+            self.required_string(&topic_map, "message_type"),
+        ) else {
+            return None;
+        };
+        Some(Ros2Topic {
+            topic,
+            message_type,
+            direction,
+            dataflow_id,
+            qos,
+        })
+    }
+
+    /// The bridge form with one `service`, as `role: client` or `role: server`.
+    fn ros2_service(
+        &mut self,
+        map: &Map<'_>,
+        path: &str,
+        side: &BridgeSide<'_>,
+        qos: Ros2Qos,
+    ) -> Option<Ros2Service> {
+        let role = self.ros2_role(map)?;
+        if side.outputs.len() != 1 || side.inputs.is_empty() {
+            self.error(
+                map.location,
+                path,
+                "a service bridge needs one output and at least one input (requests and replies)",
+            );
+        }
+        Some(Ros2Service {
+            service: self.required_string(map, "service")?,
+            service_type: self.required_string(map, "service_type")?,
+            role,
+            qos,
+        })
+    }
+
+    fn ros2_role(&mut self, map: &Map<'_>) -> Option<Ros2Role> {
+        let Some(value) = map.value("role") else {
+            self.error(
+                map.location,
+                &map.field("role"),
+                "missing required key `role` (`client` or `server`)",
+            );
+            return None;
+        };
+        match self.string(value, &map.field("role")).as_deref() {
+            Some("client") => Some(Ros2Role::Client),
+            Some("server") => Some(Ros2Role::Server),
+            Some(other) => {
+                self.error(
+                    value.location(),
+                    &map.field("role"),
+                    format!("unknown role `{other}`: expected `client` or `server`"),
+                );
+                None
+            }
+            None => None,
+        }
     }
 
     fn required_string(&mut self, map: &Map<'_>, key: &str) -> Option<String> {

@@ -32,9 +32,11 @@ pub(crate) const MAX_VALUES: usize = 1_000_000;
 /// A scalar value: YAML keeps all scalars as text; the walker decides what they mean.
 #[derive(Debug, Clone)]
 pub(crate) struct Scalar {
+    /// The text, quotes and escapes resolved.
     pub value: String,
     /// Written without quotes or block style (`8` rather than `"8"` or `|`).
     pub plain: bool,
+    /// Where the value starts.
     pub location: Location,
 }
 
@@ -118,13 +120,20 @@ impl Scalar {
 /// A YAML value with its position.
 #[derive(Debug, Clone)]
 pub(crate) enum Yaml {
+    /// A scalar (null, boolean, number or string, all kept as text).
     Scalar(Scalar),
+    /// A list.
     Sequence {
+        /// The items, in order.
         items: Vec<Yaml>,
+        /// Where the list starts.
         location: Location,
     },
+    /// A map; keys are scalars.
     Mapping {
+        /// The entries, in order.
         entries: Vec<(Scalar, Yaml)>,
+        /// Where the map starts.
         location: Location,
     },
 }
@@ -154,6 +163,7 @@ impl Yaml {
         }
     }
 
+    /// Where the value starts.
     pub fn location(&self) -> Location {
         match self {
             Yaml::Scalar(s) => s.location,
@@ -179,9 +189,11 @@ impl Yaml {
 /// Why a text is not a YAML document we can read.
 #[derive(Debug)]
 pub(crate) struct LoadError {
+    /// Where the problem is.
     pub location: Location,
     /// Where in the tree the loader was (`nodes[1].inputs`), empty at the top.
     pub field: String,
+    /// What is wrong.
     pub message: String,
 }
 

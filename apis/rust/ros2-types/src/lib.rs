@@ -4,6 +4,11 @@
 //! message is one row of an Arrow `StructArray`, and rows are encoded to and decoded from the
 //! CDR bytes that ROS 2 nodes exchange over DDS.
 //!
+//! It owns the interface format (`.msg`/`.srv`), the search for interface packages, the Arrow
+//! shape of each message type and CDR. It never talks DDS or opens a socket (that is
+//! `dora-ros2`), never needs a ROS 2 installation, and never generates code; its only I/O is
+//! reading interface folders and files.
+//!
 //! - [`TypeStore`] finds interface packages (`AMENT_PREFIX_PATH`, `DORA_ROS2_MSG_PATH`, folders
 //!   given by the caller, the interfaces shipped in `ros2_ws/`) and resolves `pkg/Type`,
 //!   `pkg/msg/Type` and `pkg/srv/Type` names ([`store`] has the search rules).

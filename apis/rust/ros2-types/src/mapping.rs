@@ -67,6 +67,7 @@ pub fn element_data_type(element: &ElementType) -> DataType {
     }
 }
 
+/// The Arrow type of a primitive (`byte` and `char` are `UInt8`).
 pub fn primitive_data_type(p: Primitive) -> DataType {
     match p {
         Primitive::Bool => DataType::Boolean,

@@ -124,60 +124,84 @@ fn parse_lines<'a>(
         }
         let ty = parse_field_type(type_text, &def.name.package).map_err(err)?;
         if let Some(value_text) = after.strip_prefix('=') {
-            if !is_constant_name(item_name) {
-                return Err(err(format!(
-                    "constant name `{item_name}` must be upper case letters, digits and `_`"
-                )));
-            }
-            if ty.cardinality != Cardinality::Single {
-                return Err(err(format!("constant `{item_name}` cannot be an array")));
-            }
-            if matches!(ty.element, ElementType::Message(_)) {
-                return Err(err(format!(
-                    "constant `{item_name}` must be a primitive or a string"
-                )));
-            }
-            // A string constant takes the whole rest of the line (comments were cut above).
-            let value = parse_scalar(&ty.element, value_text.trim(), true)
-                .map_err(|m| err(format!("constant `{item_name}`: {m}")))?;
-            if def.constants.iter().any(|c| c.name == item_name) {
-                return Err(err(format!("constant `{item_name}` is defined twice")));
-            }
-            def.constants.push(Constant {
-                name: item_name.to_owned(),
-                ty: ty.element,
-                value,
-            });
+            let constant =
+                parse_constant(item_name, ty, value_text, &def.constants).map_err(err)?;
+            def.constants.push(constant);
         } else {
-            if !is_field_name(item_name) {
-                return Err(err(format!(
-                    "field name `{item_name}` must start with a letter and hold letters, digits and `_`"
-                )));
-            }
-            if def.fields.iter().any(|f| f.name == item_name) {
-                return Err(err(format!("field `{item_name}` is defined twice")));
-            }
-            let default = if after.is_empty() {
-                None
-            } else {
-                if matches!(ty.element, ElementType::Message(_)) {
-                    return Err(err(format!(
-                        "field `{item_name}`: a nested message cannot have a default"
-                    )));
-                }
-                Some(
-                    parse_default(&ty, after)
-                        .map_err(|m| err(format!("default of `{item_name}`: {m}")))?,
-                )
-            };
-            def.fields.push(Field {
-                name: item_name.to_owned(),
-                ty,
-                default,
-            });
+            let field = parse_field(item_name, ty, after, &def.fields).map_err(err)?;
+            def.fields.push(field);
         }
     }
     Ok(def)
+}
+
+/// A constant line `TYPE NAME=value`, given the constants before it.
+fn parse_constant(
+    item_name: &str,
+    ty: FieldType<TypeName>,
+    value_text: &str,
+    constants: &[Constant],
+) -> Result<Constant, String> {
+    if !is_constant_name(item_name) {
+        return Err(format!(
+            "constant name `{item_name}` must be upper case letters, digits and `_`"
+        ));
+    }
+    if ty.cardinality != Cardinality::Single {
+        return Err(format!("constant `{item_name}` cannot be an array"));
+    }
+    if matches!(ty.element, ElementType::Message(_)) {
+        return Err(format!(
+            "constant `{item_name}` must be a primitive or a string"
+        ));
+    }
+    // A string constant takes the whole rest of the line (comments were cut above).
+    let value = parse_scalar(&ty.element, value_text.trim(), true)
+        .map_err(|m| format!("constant `{item_name}`: {m}"))?;
+    if constants.iter().any(|c| c.name == item_name) {
+        return Err(format!("constant `{item_name}` is defined twice"));
+    }
+    Ok(Constant {
+        name: item_name.to_owned(),
+        ty: ty.element,
+        value,
+    })
+}
+
+/// A field line `TYPE name [default]` (`default_text` is what follows the name), given the
+/// fields before it.
+fn parse_field(
+    item_name: &str,
+    ty: FieldType<TypeName>,
+    default_text: &str,
+    fields: &[Field<TypeName>],
+) -> Result<Field<TypeName>, String> {
+    if !is_field_name(item_name) {
+        return Err(format!(
+            "field name `{item_name}` must start with a letter and hold letters, digits and `_`"
+        ));
+    }
+    if fields.iter().any(|f| f.name == item_name) {
+        return Err(format!("field `{item_name}` is defined twice"));
+    }
+    let default = if default_text.is_empty() {
+        None
+    } else {
+        if matches!(ty.element, ElementType::Message(_)) {
+            return Err(format!(
+                "field `{item_name}`: a nested message cannot have a default"
+            ));
+        }
+        Some(
+            parse_default(&ty, default_text)
+                .map_err(|m| format!("default of `{item_name}`: {m}"))?,
+        )
+    };
+    Ok(Field {
+        name: item_name.to_owned(),
+        ty,
+        default,
+    })
 }
 
 /// Cuts a `#` comment that is not inside a quoted string.

@@ -165,6 +165,7 @@ impl Default for TypeStore {
 }
 
 impl TypeStore {
+    /// A builder, to add folders before the standard places or to move the shipped ones.
     pub fn builder() -> TypeStoreBuilder {
         TypeStoreBuilder::default()
     }

@@ -14,12 +14,17 @@ use crate::error::TypeError;
 /// `pkg/srv/Name_Response`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TypeName {
+    /// The package, such as `std_msgs`.
     pub package: String,
+    /// `msg`, `srv` or `action`.
     pub namespace: String,
+    /// The type's own name, such as `String` or `SetBool_Request`.
     pub name: String,
 }
 
 impl TypeName {
+    /// A name from its three parts, unchecked (see [`TypeName::parse_with_namespace`] for the
+    /// checked form).
     pub fn new(
         package: impl Into<String>,
         namespace: impl Into<String>,
@@ -96,22 +101,36 @@ pub(crate) fn is_type_name(s: &str) -> bool {
 /// A fixed-size primitive type of the `.msg` format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Primitive {
+    /// `bool`
     Bool,
+    /// `byte`, an octet.
     Byte,
+    /// `char`, an 8-bit character.
     Char,
+    /// `float32`
     Float32,
+    /// `float64`
     Float64,
+    /// `int8`
     Int8,
+    /// `uint8`
     UInt8,
+    /// `int16`
     Int16,
+    /// `uint16`
     UInt16,
+    /// `int32`
     Int32,
+    /// `uint32`
     UInt32,
+    /// `int64`
     Int64,
+    /// `uint64`
     UInt64,
 }
 
 impl Primitive {
+    /// The primitive named `name` in `.msg` files; `None` for any other name.
     pub fn from_msg_name(name: &str) -> Option<Self> {
         Some(match name {
             "bool" => Self::Bool,
@@ -167,15 +186,19 @@ impl Primitive {
 /// `Arc<MessageType>` once resolved.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ElementType<M = Arc<MessageType>> {
+    /// A fixed-size primitive.
     Primitive(Primitive),
     /// `string` or `string<=N` (bound in bytes of UTF-8).
     String {
+        /// The largest length allowed; `None` is unbounded.
         bound: Option<usize>,
     },
     /// `wstring` or `wstring<=N` (bound in UTF-16 code units).
     WString {
+        /// The largest length allowed; `None` is unbounded.
         bound: Option<usize>,
     },
+    /// A nested message.
     Message(M),
 }
 
@@ -187,30 +210,44 @@ pub enum Cardinality {
     /// `T[N]`
     Array(usize),
     /// `T[]` (`bound: None`) or `T[<=N]`.
-    Sequence { bound: Option<usize> },
+    Sequence {
+        /// The most elements allowed; `None` is unbounded.
+        bound: Option<usize>,
+    },
 }
 
+/// The type of a field: what each element is and how many there are.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldType<M = Arc<MessageType>> {
+    /// What each element is.
     pub element: ElementType<M>,
+    /// One element, a fixed-size array or a sequence.
     pub cardinality: Cardinality,
 }
 
 /// A default value or constant value, as written in the `.msg` file.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// `true` or `false`.
     Bool(bool),
+    /// The value of an integer field other than `uint64`.
     Int(i64),
+    /// The value of a `uint64` field, which may not fit an `i64`.
     UInt(u64),
+    /// A floating-point number.
     Float(f64),
+    /// The value of a `string` or `wstring` field.
     String(String),
     /// Default of an array or sequence field.
     Sequence(Vec<Value>),
 }
 
+/// One field of a message, in the order of the file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Field<M = Arc<MessageType>> {
+    /// The field name.
     pub name: String,
+    /// The field's type.
     pub ty: FieldType<M>,
     /// The default from the `.msg` file; `None` means zero, empty or the nested defaults.
     pub default: Option<Value>,
@@ -219,17 +256,22 @@ pub struct Field<M = Arc<MessageType>> {
 /// A constant `TYPE NAME=value`: not part of the wire format or the Arrow row.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Constant {
+    /// The constant's name (upper case).
     pub name: String,
     /// A primitive, `String` or `WString`.
     pub ty: ElementType<TypeName>,
+    /// The constant's value.
     pub value: Value,
 }
 
 /// A message as parsed from its file, nested types still by name.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MessageDefinition {
+    /// The full name of the message type.
     pub name: TypeName,
+    /// The fields, in the order of the file (the order on the wire).
     pub fields: Vec<Field<TypeName>>,
+    /// The constants, in the order of the file.
     pub constants: Vec<Constant>,
     /// The file it came from.
     pub source: PathBuf,
@@ -238,8 +280,11 @@ pub struct MessageDefinition {
 /// A service as parsed from its `.srv` file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ServiceDefinition {
+    /// The full name of the service type.
     pub name: TypeName,
+    /// The `_Request` message.
     pub request: MessageDefinition,
+    /// The `_Response` message.
     pub response: MessageDefinition,
 }
 
@@ -247,17 +292,23 @@ pub struct ServiceDefinition {
 /// Arrow row and the CDR layout.
 #[derive(Debug, PartialEq)]
 pub struct MessageType {
+    /// The full name of the message type.
     pub name: TypeName,
+    /// The fields, in the order of the file (the order on the wire).
     pub fields: Vec<Field>,
+    /// The constants, in the order of the file.
     pub constants: Vec<Constant>,
+    /// The file it came from.
     pub source: PathBuf,
 }
 
 impl MessageType {
+    /// The field called `name`.
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    /// The constant called `name`.
     pub fn constant(&self, name: &str) -> Option<&Constant> {
         self.constants.iter().find(|c| c.name == name)
     }
@@ -268,7 +319,10 @@ impl MessageType {
 /// `response.name`.
 #[derive(Debug, PartialEq)]
 pub struct ServiceType {
+    /// The full name of the service type.
     pub name: TypeName,
+    /// The `_Request` message.
     pub request: Arc<MessageType>,
+    /// The `_Response` message.
     pub response: Arc<MessageType>,
 }

@@ -76,7 +76,9 @@ impl DefaultDecoder<RawMessage> for RawCdr {
     const DECODER: Self::Decoder = RawDecoder;
 }
 
+/// A DDS writer of raw CDR payloads (the type is known only at run time).
 pub type RawWriter = DataWriter<RawMessage, RawCdr>;
+/// A DDS reader of raw CDR payloads (the type is known only at run time).
 pub type RawReader = DataReader<RawMessage, RawCdr>;
 
 /// The topic rmw implementations announce their nodes on.

@@ -6,8 +6,11 @@
 //! to its dora inputs. It is the programmatic counterpart of the `ros2:` bridge nodes of the
 //! dataflow YAML and shares their code: names, QoS, CDR and discovery behave the same.
 //!
-//! DDS is a heavy dependency, so it lives here and not in `dora-node-api`: only nodes that
-//! depend on `dora-ros2` link it.
+//! It owns the ROS 2 side of a node: the DDS participant, publishers, subscriptions, topic
+//! name rules, QoS and the discovery announcement. DDS is a heavy dependency, so it lives
+//! here and never in `dora-node-api`: only nodes that depend on `dora-ros2` link it. It never
+//! talks to the daemon itself (dora messages stay with the node API) and never parses message
+//! types (that is `dora-ros2-types`).
 //!
 //! # Messages
 //!

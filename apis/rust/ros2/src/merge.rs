@@ -19,13 +19,17 @@ pub enum Merged {
     Dora(Event),
     /// A message of a subscription, as a one-row struct array shaped like its type.
     Ros2 {
+        /// The subscription it came from.
         subscription: SubscriptionId,
+        /// The message.
         data: ArrayRef,
     },
     /// A message of a subscription that could not be read (malformed CDR from a peer, for
     /// instance). It is dropped; the subscription goes on.
     Ros2Error {
+        /// The subscription it came from.
         subscription: SubscriptionId,
+        /// Why it could not be read.
         error: Ros2Error,
     },
 }

@@ -6,7 +6,9 @@ use std::fmt;
 /// Why a name is not a valid ROS 2 name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidName {
+    /// The name as given.
     pub name: String,
+    /// The rule it breaks.
     pub rule: &'static str,
 }
 

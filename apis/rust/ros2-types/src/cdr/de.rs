@@ -38,12 +38,14 @@ pub struct MessageBuilder {
 }
 
 impl MessageBuilder {
+    /// An empty builder for messages of type `message`.
     pub fn new(message: Arc<MessageType>) -> Self {
         Self {
             root: StructColumn::new(message),
         }
     }
 
+    /// The type of the messages it decodes.
     pub fn message_type(&self) -> &Arc<MessageType> {
         &self.root.message
     }
@@ -53,6 +55,7 @@ impl MessageBuilder {
         self.root.len
     }
 
+    /// Whether no message was appended since the last [`finish`](Self::finish).
     pub fn is_empty(&self) -> bool {
         self.root.len == 0
     }

@@ -37,8 +37,11 @@ pub const ENCAPSULATION_HEADER: [u8; 4] = [0x00, 0x01, 0x00, 0x00];
 /// A field path for error messages: `pose.position.x`, `poses[2].header`.
 #[derive(Clone, Copy)]
 pub(crate) enum FieldPath<'a> {
+    /// The message itself.
     Root,
+    /// A field of the value at the parent path.
     Field(&'a FieldPath<'a>, &'a str),
+    /// An element of the array or sequence at the parent path.
     Index(&'a FieldPath<'a>, usize),
 }
 
