@@ -3,7 +3,7 @@
 
 use crate::support::{
     helpers::test_operator,
-    native::{c_test_operator, cxx_test_operator, require_tools},
+    native::{c_test_operator, cxx_test_operator, dora_build},
     repo, run_dora, Dataflow,
 };
 
@@ -402,10 +402,8 @@ nodes:
 /// (which needs a C compiler, CMake and g++: a missing one fails the test).
 #[test]
 fn operators_example_rust_c_and_cxx_operators_between_custom_nodes() {
-    require_tools();
     let example = repo().join("examples/operators");
-    let build = run_dora(&["build", "dataflow.yml"], &example);
-    assert!(build.status.success(), "dora build failed: {build:?}");
+    dora_build(&example);
     let output = run_dora(&["run", "dataflow.yml"], &example);
     assert!(output.status.success(), "dora run failed: {output:?}");
     for n in 1..=5u64 {

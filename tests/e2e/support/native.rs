@@ -90,6 +90,13 @@ fn build_dir(name: &str) -> PathBuf {
 /// Configures and builds the CMake project `source` into `build_dir` in cargo's debug profile.
 fn cmake(source: &Path, build_dir: &Path) {
     require_tools();
+    // A build folder configured for another checkout (a copied or moved `target/`) is
+    // refused by CMake: start it afresh.
+    let cache = std::fs::read_to_string(build_dir.join("CMakeCache.txt")).unwrap_or_default();
+    let home = format!("CMAKE_HOME_DIRECTORY:INTERNAL={}", source.display());
+    if !cache.is_empty() && !cache.lines().any(|line| line == home) {
+        std::fs::remove_dir_all(build_dir).expect("removing a stale CMake build folder");
+    }
     let mut configure = Command::new("cmake");
     configure
         .arg("-S")
