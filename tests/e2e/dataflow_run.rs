@@ -1,8 +1,6 @@
 //! `dora run` end to end: real node processes, real sockets and shared memory.
 
-mod common;
-
-use common::{assert_gone, dora_shm_files, pid_in, run_dora, Dataflow, Running};
+use crate::support::{assert_gone, dora_shm_files, pid_in, run_dora, test_node, Dataflow, Running};
 use nix::sys::signal::Signal;
 
 fn assert_no_shm_left() {
@@ -418,7 +416,7 @@ nodes:
 
 #[test]
 fn a_node_not_started_by_dora_gets_a_clear_error() {
-    let output = std::process::Command::new(common::test_node())
+    let output = std::process::Command::new(test_node())
         .arg("wait-stop")
         .env_remove("DORA_NODE_CONFIG")
         .output()

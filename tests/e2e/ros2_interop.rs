@@ -7,29 +7,23 @@
 //! its own limit). Volatile topics lose what is sent before discovery completes, so the cases
 //! count from the first message that arrived and assert lower bounds where discovery races.
 
-mod common;
+use std::path::Path;
 
-use std::path::{Path, PathBuf};
-
-use common::Dataflow;
-
-fn peers() -> &'static Path {
-    common::interop_peers()
-}
-
-fn ros2_node() -> PathBuf {
-    common::built_binary("dora-ros2-test-nodes", "ros2-test-node")
-}
+use crate::support::{
+    dds::{self, peer},
+    helpers::ros2_test_node,
+    Dataflow,
+};
 
 /// A dataflow whose `ROS2_NODE` stands for the ROS 2 test node.
 fn dataflow(yaml: &str) -> Dataflow {
-    Dataflow::new(&yaml.replace("ROS2_NODE", &ros2_node().display().to_string()))
+    Dataflow::new(&yaml.replace("ROS2_NODE", &ros2_test_node().display().to_string()))
 }
 
 /// Runs `script` in a fresh network namespace with `$PEER` (interop_peer) and `$BAD_PEER`.
 fn in_private_network(script: &str, cwd: &Path) -> String {
-    let (peer, bad_peer) = (peers().join("interop_peer"), peers().join("bad_peer"));
-    common::in_private_network(script, cwd, &[("PEER", &peer), ("BAD_PEER", &bad_peer)]).1
+    let (peer, bad_peer) = (peer("interop_peer"), peer("bad_peer"));
+    dds::in_private_network(script, cwd, &[("PEER", &peer), ("BAD_PEER", &bad_peer)]).1
 }
 
 /// The frame numbers `K` of the lines `PREFIX K ok` in `output`, and whether any was bad.
@@ -121,7 +115,7 @@ for i in $(seq 100); do grep -q "robot-11 " run.out && break; sleep 0.05; done
 kill -TERM $run; wait $run
 cat run.out
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     assert!(!output.contains("PEER-FAILED"), "{output}");
     // The peer waits for the bridge's reader, so nothing is lost to discovery.
     assert_demo_rows(&output, "[printer] ", 11, 12);
@@ -152,7 +146,7 @@ peer=$!
 kill $peer; wait $peer
 cat peer.out run.out
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     // `battery` was left out of the rows: the peer sees the .msg default 0.5.
     assert_demo_rows(&output, "", 29, 10);
 }
@@ -185,7 +179,7 @@ for i in $(seq 100); do grep -q "frame 49 " run.out && break; sleep 0.05; done
 kill -TERM $run; wait $run
 cat run.out
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     assert!(!output.contains("PEER-FAILED"), "{output}");
     let (ok, bad) = frames(&output, "[checker] frame ");
     assert!(!bad, "a frame arrived damaged:\n{output}");
@@ -220,7 +214,7 @@ peer=$!
 sleep 1; kill $peer 2>/dev/null; wait $peer
 cat peer.out run.out
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     let (ok, bad) = frames(&output, "frame ");
     assert!(!bad, "a frame arrived damaged:\n{output}");
     let first = *ok.first().unwrap_or_else(|| panic!("no frame:\n{output}"));
@@ -258,7 +252,7 @@ sleep 0.5
 kill -TERM $run; wait $run
 cat run.out
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     assert!(!output.contains("PEER-FAILED"), "{output}");
     let got = output.matches("[printer] got: hello ").count();
     // Best effort may drop a sample; on loopback nearly all arrive.
@@ -308,7 +302,7 @@ cat sub.out run.out
 echo "--- ros-in log"; cat out/*/log_ros-in.txt
 echo "--- ros-out log"; cat out/*/log_ros-out.txt
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     assert!(!output.contains("PEER-FAILED"), "{output}");
     assert!(
         !output.contains("[printer] got: hello"),
@@ -371,7 +365,7 @@ for i in $(seq 200); do grep -q "talked 20" run.out && break; sleep 0.05; done
 kill -TERM $run; wait $run
 cat sub.out run.out
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     assert!(output.contains("[talker] talked 20"), "{output}");
     // The last `keep_last` samples reach the late joiner, in order. (rustdds 0.15.1 may also
     // hand out older samples it still holds; the bound asserted is the DDS guarantee.)
@@ -414,7 +408,7 @@ kill -TERM $run; wait $run
 cat pub.out run.out
 echo "--- ros-in log"; cat out/*/log_ros-in.txt
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     assert!(output.contains("published 30"), "{output}");
     // The late joiner gets the writer's kept samples, the last 10, oldest first, and nothing
     // older.
@@ -454,7 +448,7 @@ run=$!
 kill -TERM $run; wait $run
 cat run.out
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     assert!(output.contains("peer-exit=0"), "{output}");
     assert!(
         output.contains("node namespace=/robots/r1 name=dora_bridge readers=1 writers=1"),
@@ -501,7 +495,7 @@ wait $peer; echo "sub-exit=$?"
 cat sub.out run.out
 echo "--- ros-out log"; cat out/*/log_ros-out.txt
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     assert!(output.contains("[talker] sent the bad row"), "{output}");
     let (_, log) = output
         .split_once("--- ros-out log")
@@ -545,7 +539,7 @@ kill -TERM $run; wait $run
 cat run.out
 echo "--- ros-in log"; cat out/*/log_ros-in.txt
 "#;
-    let output = in_private_network(script, dataflow.dir.path());
+    let output = in_private_network(script, dataflow.cwd());
     assert!(!output.contains("PEER-FAILED"), "{output}");
     let (_, log) = output
         .split_once("--- ros-in log")

@@ -1,22 +1,19 @@
 //! `dora build`: runs the dataflow's build commands in order, in the dataflow's folder, and
-//! stops at the first failure. The commands are shell syntax, so these run on Unix only.
-#![cfg(unix)]
+//! stops at the first failure. The commands are shell syntax (the tests run on Linux only).
 
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::support::{dora, text};
+
 fn dora_build(dataflow: &Path, cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dora"))
+    Command::new(dora())
         .arg("build")
         .arg(dataflow)
         .current_dir(cwd)
         .env_remove("RUST_LOG")
         .output()
         .expect("failed to run dora")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Writes `yaml` as `<tmp>/project/dataflow.yml` and returns the temp dir.

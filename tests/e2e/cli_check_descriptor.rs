@@ -1,12 +1,12 @@
 //! The descriptor through the real binary: `dora check --dataflow` on valid files, on each
 //! kind of mistake, and on garbage.
 
-mod common;
-
 use std::{path::Path, process::Command};
 
+use crate::support::{self, dora};
+
 fn check(path: &Path) -> (bool, String, String) {
-    let output = Command::new(common::dora())
+    let output = Command::new(dora())
         .args(["check", "--coordinator-port", "1", "--dataflow"])
         .arg(path)
         .env("DORA_DESCRIPTOR_TEST_HOME", "/home/robot")
@@ -20,9 +20,7 @@ fn check(path: &Path) -> (bool, String, String) {
 }
 
 fn fixture(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/descriptor")
-        .join(name)
+    support::fixture(&format!("descriptor/{name}"))
 }
 
 #[test]

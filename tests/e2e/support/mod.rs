@@ -1,6 +1,16 @@
-//! Helpers for the end-to-end tests: the real `dora` binary, the test node, temporary
-//! dataflow folders, and waits that always have a deadline.
-#![allow(dead_code)]
+//! Fixtures of the end-to-end tests: the real `dora` binary, temporary dataflow folders,
+//! commands whose output lines can be awaited, and waits that always have a deadline.
+//!
+//! - [`cluster`]: a coordinator and daemon on random ports, ended on drop.
+//! - [`helpers`]: the workspace's helper binaries (test nodes, test operator), built once per
+//!   run.
+//! - [`native`]: C and C++ builds (CMake, gcc), also once per run where they are shared.
+//! - [`dds`]: DDS interop peers (Cyclone DDS, Fast DDS) and private network namespaces.
+
+pub mod cluster;
+pub mod dds;
+pub mod helpers;
+pub mod native;
 
 use std::{
     io::{BufRead, BufReader},
@@ -11,41 +21,29 @@ use std::{
     time::{Duration, Instant},
 };
 
+pub use helpers::test_node;
+
 /// Every wait in the tests gives up after this long.
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The `dora` binary under test.
 pub fn dora() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_dora"))
 }
 
-/// The folder of the built binaries (`target/debug`).
-fn bin_dir() -> PathBuf {
-    dora()
-        .parent()
-        .map(Path::to_owned)
-        .expect("the dora binary lives in a folder")
+/// The repository root.
+pub fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds the test node once per test binary and returns its path.
-pub fn test_node() -> &'static Path {
-    static NODE: OnceLock<PathBuf> = OnceLock::new();
-    NODE.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "dora-test-nodes"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("running cargo to build the test node");
-        assert!(status.success(), "building the test node failed");
-        let path = bin_dir().join("test-node");
-        assert!(path.exists(), "{} was not built", path.display());
-        path
-    })
+/// A file of `tests/fixtures`.
+pub fn fixture(path: &str) -> PathBuf {
+    repo().join("tests/fixtures").join(path)
 }
 
 /// A temporary folder holding a dataflow file.
 pub struct Dataflow {
     pub dir: tempfile::TempDir,
-    pub path: PathBuf,
 }
 
 impl Dataflow {
@@ -53,14 +51,29 @@ impl Dataflow {
     pub fn new(yaml: &str) -> Self {
         let dir = tempfile::tempdir().expect("creating a temp dir");
         let path = dir.path().join("dataflow.yml");
-        let yaml = yaml.replace("TEST_NODE", &test_node().display().to_string());
-        std::fs::write(&path, yaml).expect("writing the dataflow");
-        Self { dir, path }
+        let yaml = if yaml.contains("TEST_NODE") {
+            yaml.replace("TEST_NODE", &test_node().display().to_string())
+        } else {
+            yaml.to_owned()
+        };
+        std::fs::write(path, yaml).expect("writing the dataflow");
+        Self { dir }
+    }
+
+    /// The dataflow's folder.
+    pub fn cwd(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes another file `name` into the dataflow's folder.
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.cwd().join(name), text)
+            .unwrap_or_else(|err| panic!("writing {name}: {err}"));
     }
 
     /// The single `out/<uuid>` log folder of the last run.
     pub fn log_dir(&self) -> PathBuf {
-        let out = self.dir.path().join("out");
+        let out = self.cwd().join("out");
         let mut runs: Vec<PathBuf> = std::fs::read_dir(&out)
             .expect("the out folder exists")
             .map(|e| e.expect("reading out/").path())
@@ -73,6 +86,24 @@ impl Dataflow {
         std::fs::read_to_string(self.log_dir().join(format!("log_{node}.txt")))
             .expect("reading a node log")
     }
+
+    /// Waits until the log of `node` in the dataflow's only run contains `needle`.
+    pub fn wait_for_log(&self, node: &str, needle: &str) {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let found = self.cwd().join("out").is_dir()
+                && std::fs::read_to_string(self.log_dir().join(format!("log_{node}.txt")))
+                    .is_ok_and(|log| log.contains(needle));
+            if found {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the log of `{node}` never contained `{needle}`"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 /// The output of a finished command.
@@ -83,7 +114,17 @@ pub struct Output {
     pub stderr: String,
 }
 
-/// A running `dora` command whose output lines can be awaited.
+impl From<std::process::Output> for Output {
+    fn from(output: std::process::Output) -> Self {
+        Self {
+            status: output.status,
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+/// A running command whose output lines can be awaited.
 pub struct Running {
     pub child: Child,
     stdout_lines: mpsc::Receiver<String>,
@@ -92,6 +133,7 @@ pub struct Running {
 }
 
 impl Running {
+    /// Starts `dora ARGS` in `cwd`.
     pub fn start(args: &[&str], cwd: &Path) -> Self {
         Self::start_with_env(args, cwd, &[])
     }
@@ -112,7 +154,7 @@ impl Running {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("starting dora");
+            .unwrap_or_else(|err| panic!("starting {command:?}: {err}"));
         let stdout = child.stdout.take().expect("piped stdout");
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, rx) = mpsc::channel();
@@ -139,30 +181,17 @@ impl Running {
         }
     }
 
+    /// The process id, for a [`KillOnDrop`].
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
     /// Waits for a stdout line containing `needle` and returns it.
     pub fn wait_for_line(&mut self, needle: &str) -> String {
         if let Some(line) = self.stdout.iter().find(|l| l.contains(needle)) {
             return line.clone();
         }
-        let deadline = Instant::now() + TIMEOUT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stdout_lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.stdout.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "no line containing `{needle}` within {TIMEOUT:?}; stdout so far:\n{}",
-                        self.stdout.join("\n")
-                    );
-                }
-            }
-        }
+        self.wait_for_new_line(needle)
     }
 
     /// Waits for a stdout line containing `needle` among the lines not seen yet.
@@ -189,7 +218,7 @@ impl Running {
     }
 
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
-        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), signal)
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), signal)
             .expect("signalling dora");
     }
 
@@ -224,9 +253,51 @@ fn wait_with_timeout(child: &mut Child) -> ExitStatus {
     }
 }
 
+/// Waits up to [`TIMEOUT`] for `child` to exit; returns whether it did.
+pub fn wait_exit(child: &mut Child) -> bool {
+    let deadline = Instant::now() + TIMEOUT;
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
 /// Runs `dora ARGS` in `cwd` to completion.
 pub fn run_dora(args: &[&str], cwd: &Path) -> Output {
     Running::start(args, cwd).finish()
+}
+
+/// Runs `dora ARGS` in `cwd` with extra environment variables, without a timeout: for builds,
+/// whose first run compiles dependencies and may take minutes.
+pub fn run_dora_untimed(args: &[&str], cwd: &Path, env: &[(&str, &Path)]) -> Output {
+    Command::new(dora())
+        .args(args)
+        .current_dir(cwd)
+        .envs(env.iter().copied())
+        .output()
+        .expect("starting dora")
+        .into()
+}
+
+/// Runs `dora ARGS` in `cwd` until its stdout contains `needle` (polling; fails the test after
+/// [`TIMEOUT`]); returns that stdout.
+pub fn wait_for_output(args: &[&str], cwd: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let output = run_dora(args, cwd);
+        if output.stdout.contains(needle) {
+            return output.stdout;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "`dora {}` never printed `{needle}`: {output:?}",
+            args.join(" ")
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Names in `/dev/shm` that belong to dora.
@@ -272,7 +343,7 @@ pub fn free_port() -> u16 {
         .expect("finding a free port")
 }
 
-/// Kills `pid` (and its process group) when dropped: background processes a test started.
+/// Kills the processes (by pid) when dropped: background processes a test started.
 pub struct KillOnDrop(pub Vec<i32>);
 
 impl Drop for KillOnDrop {
@@ -286,125 +357,18 @@ impl Drop for KillOnDrop {
     }
 }
 
-/// Builds binary `bin` of workspace package `package` once per test binary and returns its
-/// path (next to the `dora` binary).
-pub fn built_binary(package: &str, bin: &str) -> PathBuf {
-    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
-    if !built.iter().any(|p| p == package) {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", package])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap_or_else(|err| panic!("running cargo to build {package}: {err}"));
-        assert!(status.success(), "building {package} failed");
-        built.push(package.to_owned());
-    }
-    let path = bin_dir().join(bin);
-    assert!(path.exists(), "{} was not built", path.display());
-    path
+/// Output bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Builds the interop peers (`ros2_ws/interop_peers`: Cyclone DDS and Fast DDS) once per test
-/// binary and returns their folder. Needs Debian's cyclonedds-dev, cyclonedds-tools,
-/// libfastrtps-dev and libfastcdr-dev.
-pub fn interop_peers() -> &'static Path {
-    static PEERS: OnceLock<PathBuf> = OnceLock::new();
-    PEERS.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let out = root.join("target/ros2-interop-peers");
-        let status = Command::new("sh")
-            .arg(root.join("ros2_ws/interop_peers/build.sh"))
-            .arg(&out)
-            .stdout(Stdio::null())
-            .status()
-            .expect("running the peer build (needs cyclonedds-dev, cyclonedds-tools, libfastrtps-dev, libfastcdr-dev, cc, c++)");
-        assert!(status.success(), "building the DDS interop peers failed");
-        out
-    })
-}
-
-/// Runs `script` with `sh` in a fresh network namespace — loopback up with multicast and a
-/// 224.0.0.0/4 route, nothing else — so that DDS discovery never leaves the test. `$DORA` is
-/// set, plus `env`. Killed after 90 s. Returns whether it succeeded and its output.
-pub fn in_private_network(script: &str, cwd: &Path, env: &[(&str, &Path)]) -> (bool, String) {
-    let setup =
-        "ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo";
-    let mut command = Command::new("timeout");
-    command.args(["-s", "KILL", "90", "unshare"]);
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        // Without root, a user namespace grants the right to make a network namespace.
-        command.arg("-r");
-    }
-    command
-        .args(["-n", "sh", "-c", &format!("{setup} && {script}")])
-        .current_dir(cwd)
-        .env("DORA", dora());
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = command.output().expect("running unshare");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
-/// Ports of one coordinator/daemon pair.
-pub struct Ports {
-    pub control: String,
-    pub daemon: String,
-    pub local: String,
-}
-
-impl Ports {
-    pub fn new() -> Self {
-        Self {
-            control: free_port().to_string(),
-            daemon: free_port().to_string(),
-            local: free_port().to_string(),
-        }
-    }
-
-    /// `args` followed by `--coordinator-port CONTROL`.
-    pub fn cli<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
-        let mut all = args.to_vec();
-        all.extend(["--coordinator-port", &self.control]);
-        all
-    }
-}
-
-/// `dora up` on random ports; returns the guard that kills what it started.
-pub fn up(ports: &Ports, cwd: &std::path::Path) -> KillOnDrop {
-    let output = run_dora(
-        &[
-            "up",
-            "--coordinator-port",
-            &ports.control,
-            "--daemon-port",
-            &ports.daemon,
-            "--local-listen-port",
-            &ports.local,
-        ],
-        cwd,
-    );
-    assert!(output.status.success(), "dora up failed: {output:?}");
-    let pids = output
-        .stdout
+/// The lines of `stdout` printed by `node`, without the `[node] ` prefix.
+pub fn node_lines<'a>(stdout: &'a str, node: &str) -> Vec<&'a str> {
+    let prefix = format!("[{node}] ");
+    stdout
         .lines()
-        .filter(|l| l.contains("(pid "))
-        .map(|l| {
-            l.split("(pid ")
-                .nth(1)
-                .and_then(|r| r.split(')').next())
-                .and_then(|p| p.parse().ok())
-                .expect("a pid")
-        })
-        .collect();
-    KillOnDrop(pids)
+        .filter_map(|line| line.strip_prefix(prefix.as_str()))
+        .collect()
 }
 
 /// The Python interpreter the daemon runs `.py` nodes and Python operators with (the
@@ -433,8 +397,7 @@ pub fn python() -> &'static Path {
             ])
             .output()
             .unwrap_or_else(|err| panic!("running {}: {err}", python.display()));
-        let install = "install them with `python3 -m pip install --user pyarrow numpy \
-                       ./apis/python` (as .ci/run does)";
+        let install = "`scripts/test` installs them";
         assert!(
             output.status.success(),
             "the Python tests need the `dora` module (apis/python), pyarrow and numpy for {}; \
@@ -446,27 +409,10 @@ pub fn python() -> &'static Path {
         assert_eq!(
             version,
             env!("CARGO_PKG_VERSION"),
-            "the `dora` Python module of {} has another version than dora; reinstall it: {install}",
+            "the `dora` Python module of {} has another version than dora; reinstall it \
+             ({install})",
             python.display()
         );
         python
     })
-}
-
-/// Runs `dora ARGS` in `cwd` until its stdout contains `needle` (polling; fails the test after
-/// [`TIMEOUT`]); returns that stdout.
-pub fn wait_for_output(args: &[&str], cwd: &Path, needle: &str) -> String {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let output = run_dora(args, cwd);
-        if output.stdout.contains(needle) {
-            return output.stdout;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`dora {}` never printed `{needle}`: {output:?}",
-            args.join(" ")
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }

@@ -1,17 +1,12 @@
 //! `dora check`: dataflow validation and the coordinator's reachability.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/cli")
-        .join(name)
-}
+use crate::support::{dora, fixture, free_port, text};
 
 fn dora_check(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dora"))
+    Command::new(dora())
         .arg("check")
         .args(args)
         .env_remove("RUST_LOG")
@@ -19,19 +14,9 @@ fn dora_check(args: &[&str]) -> Output {
         .expect("failed to run dora")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A port nothing listens on: bound by the OS, then released.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local addr").port()
-}
-
 #[test]
 fn check_valid_dataflow_succeeds_without_coordinator() {
-    let dataflow = fixture("dataflow.yml");
+    let dataflow = fixture("cli/dataflow.yml");
     let port = free_port().to_string();
     let out = dora_check(&[
         "--dataflow",
@@ -60,7 +45,7 @@ fn check_valid_dataflow_succeeds_without_coordinator() {
 
 #[test]
 fn check_invalid_dataflow_fails_with_positions() {
-    let dataflow = fixture("invalid.yml");
+    let dataflow = fixture("cli/invalid.yml");
     let port = free_port().to_string();
     let out = dora_check(&[
         "--dataflow",

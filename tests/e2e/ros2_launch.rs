@@ -1,12 +1,14 @@
 //! The ROS 2 launch files parse: the XML is well-formed with the expected actions, the Python
 //! file compiles and defines `generate_launch_description`.
 
-use std::{path::Path, process::Command};
+use std::process::Command;
+
+use crate::support::repo;
 
 fn python(script: &str) -> String {
     let output = Command::new("python3")
         .args(["-c", script])
-        .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("launch"))
+        .current_dir(repo().join("launch"))
         .output()
         .expect("running python3");
     assert!(

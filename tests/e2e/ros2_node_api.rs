@@ -8,20 +8,21 @@
 //! Volatile topics lose what is sent before discovery completes: the peer publisher waits for
 //! a matched reader, and the peer subscriber needs only part of what the node publishes.
 
-mod common;
+use std::path::Path;
 
-use std::path::{Path, PathBuf};
+use crate::support::{
+    dds::{self, peer},
+    helpers::ros2_api_node as api_node,
+};
 
-fn peer() -> PathBuf {
-    common::interop_peers().join("string_peer")
-}
-
-fn api_node() -> PathBuf {
-    common::built_binary("dora-ros2-api-test-node", "ros2-api-node")
-}
-
+/// Runs `script` in a private network namespace with `$PEER` (the Cyclone DDS string peer)
+/// and `$NODE` (the ROS 2 API test node).
 fn in_private_network(script: &str, cwd: &Path) -> (bool, String) {
-    common::in_private_network(script, cwd, &[("PEER", &peer()), ("NODE", &api_node())])
+    dds::in_private_network(
+        script,
+        cwd,
+        &[("PEER", &peer("string_peer")), ("NODE", &api_node())],
+    )
 }
 
 #[test]

@@ -2,18 +2,11 @@
 //! daemon listen, dataflow names, which dataflow `stop` means, the second Ctrl-C, and what the
 //! commands say when there is no coordinator or no such dataflow. Real binary, random ports.
 
-mod common;
-
-use common::{assert_gone, free_port, pid_in, run_dora, up, Dataflow, Ports, Running};
-
-const TICKER: &str = r#"
-nodes:
-  - id: ticker
-    path: TEST_NODE
-    args: ticks 100000
-    inputs:
-      tick: dora/timer/millis/20
-"#;
+use crate::support::{
+    assert_gone,
+    cluster::{Cluster, TICKER},
+    free_port, pid_in, run_dora, Dataflow,
+};
 
 /// The listening TCP sockets on `port`, as (address, port) in the kernel's hex notation,
 /// from both `/proc/net/tcp` and `/proc/net/tcp6`.
@@ -36,10 +29,8 @@ fn listeners(port: &str) -> Vec<String> {
 
 #[test]
 fn coordinator_and_daemon_listen_only_on_loopback_by_default() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(TICKER);
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
+    let cluster = Cluster::up(TICKER);
+    let ports = &cluster.ports;
     for (what, port) in [("control", &ports.control), ("daemon", &ports.daemon)] {
         let found = listeners(port);
         assert!(
@@ -61,24 +52,13 @@ fn coordinator_and_daemon_listen_only_on_loopback_by_default() {
             "the local listen port listens beyond loopback: {socket}"
         );
     }
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
 #[test]
 fn dataflow_names_are_generated_and_unique_among_running_dataflows() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(TICKER);
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
+    let cluster = Cluster::up(TICKER);
 
-    let started = run_dora(&ports.cli(&["start", "dataflow.yml", "--detach"]), cwd);
-    assert!(started.status.success(), "{started:?}");
-    let name = started
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("name: "))
-        .expect("the generated name is printed")
-        .to_owned();
+    let name = cluster.start_detached(None).name;
     let words: Vec<&str> = name.split('-').collect();
     assert!(
         words.len() >= 2
@@ -88,10 +68,7 @@ fn dataflow_names_are_generated_and_unique_among_running_dataflows() {
         "not an adjective-noun name: `{name}`"
     );
 
-    let taken = run_dora(
-        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", &name]),
-        cwd,
-    );
+    let taken = cluster.dora(&["start", "dataflow.yml", "--detach", "--name", &name]);
     assert!(!taken.status.success(), "{taken:?}");
     assert!(
         taken
@@ -99,45 +76,25 @@ fn dataflow_names_are_generated_and_unique_among_running_dataflows() {
             .contains(&format!("a running dataflow is already named `{name}`")),
         "{taken:?}"
     );
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    let list = cluster.dora(&["list"]);
     assert_eq!(list.stdout.matches("Running").count(), 1, "{list:?}");
 
     // Once it stopped, the name is free again.
-    let stop = run_dora(&ports.cli(&["stop", "--name", &name]), cwd);
+    let stop = cluster.dora(&["stop", "--name", &name]);
     assert!(stop.status.success(), "{stop:?}");
-    let again = run_dora(
-        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", &name]),
-        cwd,
-    );
-    assert!(again.status.success(), "{again:?}");
-    assert!(again.stdout.contains(&format!("name: {name}")), "{again:?}");
-    run_dora(&ports.cli(&["destroy"]), cwd);
+    let again = cluster.start_detached(Some(&name));
+    assert_eq!(again.name, name);
 }
 
 #[test]
 fn stop_among_several_without_a_terminal_lists_them_and_stops_nothing() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(TICKER);
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
-    let mut ids = Vec::new();
-    for name in ["first-clock", "second-clock"] {
-        let started = run_dora(
-            &ports.cli(&["start", "dataflow.yml", "--detach", "--name", name]),
-            cwd,
-        );
-        assert!(started.status.success(), "{started:?}");
-        ids.push(
-            started
-                .stdout
-                .lines()
-                .find_map(|l| l.strip_prefix("dataflow started: "))
-                .expect("the UUID is printed")
-                .to_owned(),
-        );
-    }
+    let cluster = Cluster::up(TICKER);
+    let ids: Vec<String> = ["first-clock", "second-clock"]
+        .into_iter()
+        .map(|name| cluster.start_detached(Some(name)).uuid)
+        .collect();
     // Tests run with stdin not a terminal: `stop` must not guess.
-    let stop = run_dora(&ports.cli(&["stop"]), cwd);
+    let stop = cluster.dora(&["stop"]);
     assert!(!stop.status.success(), "{stop:?}");
     assert!(
         stop.stderr.contains("several dataflows are running"),
@@ -149,15 +106,14 @@ fn stop_among_several_without_a_terminal_lists_them_and_stops_nothing() {
             "`{name}` ({id}) is not listed: {stop:?}"
         );
     }
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    let list = cluster.dora(&["list"]);
     assert_eq!(list.stdout.matches("Running").count(), 2, "{list:?}");
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
 #[test]
 fn commands_without_a_coordinator_say_so_and_how_to_start_one() {
     let dataflow = Dataflow::new(TICKER);
-    let cwd = dataflow.dir.path();
+    let cwd = dataflow.cwd();
     let port = free_port().to_string();
     let commands: [&[&str]; 4] = [
         &["list"],
@@ -181,28 +137,19 @@ fn commands_without_a_coordinator_say_so_and_how_to_start_one() {
 
 #[test]
 fn logs_of_an_unknown_dataflow_lists_the_known_ones() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(TICKER);
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
-    let started = run_dora(
-        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "clock"]),
-        cwd,
-    );
-    assert!(started.status.success(), "{started:?}");
-    let logs = run_dora(&ports.cli(&["logs", "nosuch", "ticker"]), cwd);
+    let cluster = Cluster::up(TICKER);
+    cluster.start_detached(Some("clock"));
+    let logs = cluster.dora(&["logs", "nosuch", "ticker"]);
     assert!(!logs.status.success(), "{logs:?}");
     assert!(
         logs.stderr.contains("no dataflow `nosuch`") && logs.stderr.contains("clock"),
         "{logs:?}"
     );
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
 #[test]
 fn second_ctrl_c_detaches_from_a_dataflow_that_is_still_stopping() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(
+    let mut cluster = Cluster::up(
         r#"
 nodes:
   - id: stubborn
@@ -210,9 +157,7 @@ nodes:
     args: ignore-stop
 "#,
     );
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
-    let mut run = Running::start(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    let mut run = cluster.running(&["start", "dataflow.yml"]);
     let stubborn = pid_in(&run.wait_for_line("[stubborn] ignoring pid="));
     run.signal(nix::sys::signal::Signal::SIGINT);
     // The first Ctrl-C stopped the dataflow: the node saw Stop (and ignores it).
@@ -225,9 +170,9 @@ nodes:
         "{output:?}"
     );
     // The CLI left; the dataflow keeps stopping (its grace period runs) without it.
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    let list = cluster.dora(&["list"]);
     assert!(list.status.success(), "{list:?}");
-    let destroy = run_dora(&ports.cli(&["destroy"]), cwd);
+    let destroy = cluster.destroy();
     assert!(destroy.status.success(), "{destroy:?}");
     assert_gone(stubborn);
 }

@@ -1,16 +1,12 @@
 //! `dora graph`: the mermaid text, the self-contained HTML page, and errors for bad files.
 
-use std::path::PathBuf;
 use std::process::{Command, Output};
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/cli")
-        .join(name)
-}
+use crate::support::{dora, fixture, text};
 
-fn dora(args: &[&std::ffi::OsStr], cwd: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dora"))
+fn dora_graph(args: &[&std::ffi::OsStr], cwd: &std::path::Path) -> Output {
+    Command::new(dora())
+        .arg("graph")
         .args(args)
         .current_dir(cwd)
         .env_remove("RUST_LOG")
@@ -18,18 +14,11 @@ fn dora(args: &[&std::ffi::OsStr], cwd: &std::path::Path) -> Output {
         .expect("failed to run dora")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 #[test]
 fn graph_mermaid_prints_v0_3_6_flowchart() {
-    let dataflow = fixture("dataflow.yml");
+    let dataflow = fixture("cli/dataflow.yml");
     let cwd = tempfile::tempdir().expect("temp dir");
-    let out = dora(
-        &["graph".as_ref(), dataflow.as_os_str(), "--mermaid".as_ref()],
-        cwd.path(),
-    );
+    let out = dora_graph(&[dataflow.as_os_str(), "--mermaid".as_ref()], cwd.path());
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
     let expected = r"flowchart TB
   camera
@@ -65,9 +54,9 @@ end
 
 #[test]
 fn graph_writes_self_contained_html_into_working_dir() {
-    let dataflow = fixture("dataflow.yml");
+    let dataflow = fixture("cli/dataflow.yml");
     let cwd = tempfile::tempdir().expect("temp dir");
-    let out = dora(&["graph".as_ref(), dataflow.as_os_str()], cwd.path());
+    let out = dora_graph(&[dataflow.as_os_str()], cwd.path());
     assert!(out.status.success(), "stderr: {}", text(&out.stderr));
 
     let page_path = cwd
@@ -108,9 +97,9 @@ fn graph_writes_self_contained_html_into_working_dir() {
 
 #[test]
 fn graph_of_invalid_file_fails_with_position() {
-    let dataflow = fixture("invalid.yml");
+    let dataflow = fixture("cli/invalid.yml");
     let cwd = tempfile::tempdir().expect("temp dir");
-    let out = dora(&["graph".as_ref(), dataflow.as_os_str()], cwd.path());
+    let out = dora_graph(&[dataflow.as_os_str()], cwd.path());
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(
@@ -133,10 +122,7 @@ fn graph_of_invalid_file_fails_with_position() {
 #[test]
 fn graph_of_missing_file_fails() {
     let cwd = tempfile::tempdir().expect("temp dir");
-    let out = dora(
-        &["graph".as_ref(), "no-such-dataflow.yml".as_ref()],
-        cwd.path(),
-    );
+    let out = dora_graph(&["no-such-dataflow.yml".as_ref()], cwd.path());
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("no-such-dataflow.yml"),
@@ -147,10 +133,10 @@ fn graph_of_missing_file_fails() {
 
 #[test]
 fn graph_open_without_opener_fails_clearly() {
-    let dataflow = fixture("dataflow.yml");
+    let dataflow = fixture("cli/dataflow.yml");
     let cwd = tempfile::tempdir().expect("temp dir");
     let empty_path = tempfile::tempdir().expect("temp dir");
-    let out = Command::new(env!("CARGO_BIN_EXE_dora"))
+    let out = Command::new(dora())
         .arg("graph")
         .arg(&dataflow)
         .arg("--open")
@@ -172,7 +158,7 @@ fn graph_open_without_opener_fails_clearly() {
 fn graph_open_runs_xdg_open_with_the_page() {
     use std::os::unix::fs::PermissionsExt;
 
-    let dataflow = fixture("dataflow.yml");
+    let dataflow = fixture("cli/dataflow.yml");
     let cwd = tempfile::tempdir().expect("temp dir");
     let bin = tempfile::tempdir().expect("temp dir");
     let opened = bin.path().join("opened");
@@ -185,7 +171,7 @@ fn graph_open_runs_xdg_open_with_the_page() {
     std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755))
         .expect("make fake xdg-open executable");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_dora"))
+    let out = Command::new(dora())
         .arg("graph")
         .arg(&dataflow)
         .arg("--open")

@@ -1,101 +1,11 @@
 //! Operators in `dora runtime` end to end: several shared-library operators in one runtime
 //! node, messages between them and to other nodes, failures named after the operator.
 
-mod common;
-#[path = "c_nodes/support.rs"]
-mod support;
-
-use std::{path::PathBuf, process::Command, sync::OnceLock};
-
-use common::{run_dora, Dataflow};
-use support::{repo, require_tools, run, BUILD_TIMEOUT};
-
-/// Builds the test operator once and returns its path as a dataflow names it (without the
-/// `lib` prefix and `.so` suffix, as dora-rs v0.3.6 allows).
-fn test_operator() -> &'static str {
-    static OPERATOR: OnceLock<String> = OnceLock::new();
-    OPERATOR.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "dora-test-operator"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("running cargo to build the test operator");
-        assert!(status.success(), "building the test operator failed");
-        let dir = common::dora()
-            .parent()
-            .map(PathBuf::from)
-            .expect("the dora binary lives in a folder");
-        assert!(dir.join("libdora_test_operator.so").exists());
-        dir.join("dora_test_operator").display().to_string()
-    })
-}
-
-/// Builds the C++ test operator of `tests/cxx_operators` once (CMake and g++ through the
-/// `cpp/` integration, cargo's debug profile) and returns its path as a dataflow names it.
-fn cxx_test_operator() -> &'static str {
-    static OPERATOR: OnceLock<String> = OnceLock::new();
-    OPERATOR.get_or_init(|| {
-        require_tools();
-        // Beside the dora binary, so later runs rebuild incrementally.
-        let build_dir = common::dora()
-            .parent()
-            .map(|dir| dir.join("cxx-test-operator"))
-            .expect("the dora binary lives in a folder");
-        let mut configure = Command::new("cmake");
-        configure
-            .arg("-S")
-            .arg(repo().join("tests").join("cxx_operators"))
-            .arg("-B")
-            .arg(&build_dir)
-            .arg("-DDORA_CARGO_PROFILE=debug");
-        let configured = run(configure, BUILD_TIMEOUT);
-        assert!(
-            configured.success,
-            "cmake configure failed: {configured:#?}"
-        );
-        let mut build = Command::new("cmake");
-        build.arg("--build").arg(&build_dir);
-        let built = run(build, BUILD_TIMEOUT);
-        assert!(built.success, "cmake build failed: {built:#?}");
-        assert!(build_dir.join("libcxx_test_operator.so").exists());
-        build_dir.join("cxx_test_operator").display().to_string()
-    })
-}
-
-/// Compiles `tests/c_operators/v036_operator.c` (a C operator written against the dora-rs
-/// v0.3.6 operator ABI) with gcc once, beside the dora binary, and returns its path as a
-/// dataflow names it.
-fn c_test_operator() -> &'static str {
-    static OPERATOR: OnceLock<String> = OnceLock::new();
-    OPERATOR.get_or_init(|| {
-        require_tools();
-        let build_dir = common::dora()
-            .parent()
-            .map(|dir| dir.join("c-test-operator"))
-            .expect("the dora binary lives in a folder");
-        std::fs::create_dir_all(&build_dir).expect("creating the C operator's build folder");
-        let mut compile = Command::new("gcc");
-        compile
-            .args([
-                "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", "-I",
-            ])
-            .arg(repo().join("cpp").join("include"))
-            .arg("-o")
-            .arg(build_dir.join("libc_v036_operator.so"))
-            .arg(
-                repo()
-                    .join("tests")
-                    .join("c_operators")
-                    .join("v036_operator.c"),
-            );
-        let compiled = run(compile, BUILD_TIMEOUT);
-        assert!(
-            compiled.success,
-            "compiling the C operator failed: {compiled:#?}"
-        );
-        build_dir.join("c_v036_operator").display().to_string()
-    })
-}
+use crate::support::{
+    helpers::test_operator,
+    native::{c_test_operator, cxx_test_operator, dora_build},
+    repo, run_dora, Dataflow,
+};
 
 /// A dataflow whose `TEST_OPERATOR` / `CXX_TEST_OPERATOR` / `C_TEST_OPERATOR` are replaced
 /// by the operators' paths (each built only when used).
@@ -109,7 +19,7 @@ fn dataflow(yaml: &str) -> Dataflow {
         yaml = yaml.replace("CXX_TEST_OPERATOR", cxx_test_operator());
     }
     if yaml.contains("TEST_OPERATOR") {
-        yaml = yaml.replace("TEST_OPERATOR", test_operator());
+        yaml = yaml.replace("TEST_OPERATOR", &test_operator());
     }
     Dataflow::new(&yaml)
 }
@@ -144,7 +54,7 @@ nodes:
       data: runtime-node/op2/doubled
 "#,
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "dora run failed: {output:?}");
     let doubled: Vec<&str> = output
         .stdout
@@ -198,7 +108,7 @@ nodes:
       prints: runtime-node/op3/prints
 "#,
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "dora run failed: {output:?}");
     let printed: Vec<&str> = output
         .stdout
@@ -229,7 +139,7 @@ nodes:
 
 fn assert_fails_naming(yaml: &str, operator: &str, cause: &str) {
     let dataflow = dataflow(yaml);
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(!output.status.success(), "dora run succeeded: {output:?}");
     let all = format!("{}\n{}", output.stdout, output.stderr);
     let expected = format!("operator `{operator}` failed: {cause}");
@@ -298,7 +208,7 @@ nodes:
           echo: runtime-node/ticker/echo
 "#,
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "dora run failed: {output:?}");
     let got: Vec<&str> = output
         .stdout
@@ -431,7 +341,7 @@ nodes:
           closing: runtime-node/stopper/echo
 "#,
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "dora run failed: {output:?}");
     assert!(
         output
@@ -464,7 +374,7 @@ nodes:
           something: dora/timer/secs/100
 "#,
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "dora run failed: {output:?}");
     assert!(output.stdout.contains("[runtime-node] stop"), "{output:?}");
 }
@@ -481,8 +391,8 @@ nodes:
         tick: dora/timer/millis/20
 "#,
     );
-    std::fs::write(dataflow.dir.path().join("op.py"), "").expect("writing op.py");
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    std::fs::write(dataflow.cwd().join("op.py"), "").expect("writing op.py");
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(!output.status.success(), "dora run succeeded: {output:?}");
     let all = format!("{}\n{}", output.stdout, output.stderr);
     assert!(all.contains("op.py defines no class `Operator`"), "{all}");
@@ -492,10 +402,8 @@ nodes:
 /// (which needs a C compiler, CMake and g++: a missing one fails the test).
 #[test]
 fn operators_example_rust_c_and_cxx_operators_between_custom_nodes() {
-    require_tools();
-    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/operators");
-    let build = run_dora(&["build", "dataflow.yml"], &example);
-    assert!(build.status.success(), "dora build failed: {build:?}");
+    let example = repo().join("examples/operators");
+    dora_build(&example);
     let output = run_dora(&["run", "dataflow.yml"], &example);
     assert!(output.status.success(), "dora run failed: {output:?}");
     for n in 1..=5u64 {

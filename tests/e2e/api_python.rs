@@ -3,27 +3,19 @@
 //! Python module (`pip install ./apis/python`), pyarrow and numpy; fails (never skips)
 //! without them.
 
-mod common;
+use std::{path::Path, process::Command};
 
-use std::{
-    path::Path,
-    process::Command,
-    time::{Duration, Instant},
+use crate::support::{
+    cluster::Cluster, dora, free_port, python, repo, run_dora, Dataflow, KillOnDrop, Output,
+    Running,
 };
-
-use common::{dora, free_port, python, run_dora, up, Dataflow, Ports, Running, TIMEOUT};
-
-fn write(dataflow: &Dataflow, name: &str, text: &str) {
-    std::fs::write(dataflow.dir.path().join(name), text)
-        .unwrap_or_else(|err| panic!("writing {name}: {err}"));
-}
 
 /// A dataflow whose folder also holds the given Python files. Checks the Python setup first.
 fn python_dataflow(yaml: &str, files: &[(&str, &str)]) -> Dataflow {
     python();
     let dataflow = Dataflow::new(yaml);
     for (name, text) in files {
-        write(&dataflow, name, text);
+        dataflow.write(name, text);
     }
     dataflow
 }
@@ -105,7 +97,7 @@ nodes:
 "#,
         &[("sender.py", &sender), ("receiver.py", &receiver)],
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "{output:?}");
     assert!(
         output.stdout.contains("[rust-receiver] received 3"),
@@ -165,7 +157,7 @@ nodes:
 "#,
         &[("sender.py", &sender)],
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "{output:?}");
     // The receiver checks every byte against the pattern and that exactly 3 arrived.
     assert!(
@@ -231,7 +223,7 @@ nodes:
 "#,
         &[("late.py", late), ("reader.py", reader)],
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "{output:?}");
     for expected in [
         "[reader] timeout result=None waited_enough=True",
@@ -274,7 +266,7 @@ nodes:
 "#,
         &[("stopper.py", node)],
     );
-    let mut run = Running::start(&["run", "dataflow.yml"], dataflow.dir.path());
+    let mut run = Running::start(&["run", "dataflow.yml"], dataflow.cwd());
     run.wait_for_line("[stopper] ready");
     run.signal(nix::sys::signal::Signal::SIGINT);
     let output = run.finish();
@@ -313,7 +305,7 @@ nodes:
 "#,
         &[("faulty.py", node)],
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(!output.status.success(), "{output:?}");
     assert!(output.stderr.contains("faulty"), "{output:?}");
     assert!(
@@ -418,7 +410,7 @@ nodes:
             ("printer.py", printer),
         ],
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "{output:?}");
     assert_eq!(
         output
@@ -466,7 +458,7 @@ nodes:
 "#,
         &[("broken.py", operator)],
     );
-    let output = run_dora(&["run", "dataflow.yml"], dataflow.dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(!output.status.success(), "{output:?}");
     assert!(
         output.stderr.contains("ZeroDivisionError"),
@@ -489,23 +481,6 @@ class Operator:
     )
 }
 
-/// Waits until `path` exists and contains `needle`.
-fn wait_for_file_text(path: &Path, needle: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if text.contains(needle) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} never contained `{needle}`:\n{text}",
-            path.display()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn hot_reload_replaces_a_python_operator_while_the_dataflow_runs() {
     let listener = r#"
@@ -516,7 +491,8 @@ for event in Node():
         print(f"heard {event['value'].to_pylist()[0]}")
 "#;
     let operator_v1 = versioned_operator("v1");
-    let dataflow = python_dataflow(
+    python();
+    let cluster = Cluster::up(
         r#"
 nodes:
   - id: speaker
@@ -530,36 +506,30 @@ nodes:
     inputs:
       says: speaker/op/says
 "#,
-        &[("speaker.py", &operator_v1), ("listener.py", listener)],
     );
-    let cwd = dataflow.dir.path();
-    let ports = Ports::new();
-    let _guard = up(&ports, cwd);
-    let mut run = Running::start(
-        &ports.cli(&["start", "dataflow.yml", "--attach", "--hot-reload"]),
-        cwd,
-    );
+    let dataflow = &cluster.dataflow;
+    dataflow.write("speaker.py", &operator_v1);
+    dataflow.write("listener.py", listener);
+    let mut run = cluster.running(&["start", "dataflow.yml", "--attach", "--hot-reload"]);
     run.wait_for_line("[listener] heard v1");
 
-    write(&dataflow, "speaker.py", &versioned_operator("v2"));
+    dataflow.write("speaker.py", &versioned_operator("v2"));
     run.wait_for_new_line("[speaker] dora: reloaded operator `op`");
     run.wait_for_new_line("[listener] heard v2");
 
     // A broken file is reported and the running operator goes on.
-    write(&dataflow, "speaker.py", "class Operator(:\n");
-    let log = dataflow.log_dir().join("log_speaker.txt");
-    wait_for_file_text(&log, "reloading operator `op` failed");
-    wait_for_file_text(&log, "SyntaxError");
+    dataflow.write("speaker.py", "class Operator(:\n");
+    dataflow.wait_for_log("speaker", "reloading operator `op` failed");
+    dataflow.wait_for_log("speaker", "SyntaxError");
     run.wait_for_new_line("[listener] heard v2");
 
-    write(&dataflow, "speaker.py", &versioned_operator("v3"));
+    dataflow.write("speaker.py", &versioned_operator("v3"));
     run.wait_for_new_line("[listener] heard v3");
 
-    let stop = run_dora(&ports.cli(&["stop"]), cwd);
+    let stop = cluster.dora(&["stop"]);
     assert!(stop.status.success(), "{stop:?}");
     let output = run.finish();
     assert!(output.status.success(), "{output:?}");
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
 /// A fake virtual environment whose `python` runs `script`.
@@ -575,21 +545,16 @@ fn fake_venv(script: &str) -> tempfile::TempDir {
     venv
 }
 
-fn check_with_venv(dataflow: &Dataflow, venv: Option<&Path>) -> common::Output {
+fn check_with_venv(dataflow: &Dataflow, venv: Option<&Path>) -> Output {
     let mut command = Command::new(dora());
     command
         .args(["check", "--dataflow", "dataflow.yml", "--coordinator-port"])
         .arg(free_port().to_string())
-        .current_dir(dataflow.dir.path());
+        .current_dir(dataflow.cwd());
     if let Some(venv) = venv {
         command.env("VIRTUAL_ENV", venv);
     }
-    let output = command.output().expect("running dora check");
-    common::Output {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    command.output().expect("running dora check").into()
 }
 
 #[test]
@@ -644,7 +609,7 @@ nodes:
 #[test]
 fn python_examples_run() {
     python();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let root = repo().join("examples");
     for (example, expected) in [
         ("python-dataflow", "[listener] listener got 30 results"),
         (
@@ -695,27 +660,13 @@ nodes:
 "#,
         &[("receiver.py", &receiver)],
     );
-    let cwd = dataflow.dir.path();
+    let cwd = dataflow.cwd();
     let port = free_port().to_string();
     let port_env = ("DORA_DAEMON_LOCAL_LISTEN_PORT", port.as_str());
     let run = Running::start_with_env(&["run", "dataflow.yml"], cwd, &[port_env]);
-    let _run_guard = common::KillOnDrop(vec![run.child.id() as i32]);
+    let _run_guard = KillOnDrop(vec![run.pid()]);
     // The dataflow offers the node once its log says so.
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let log = cwd.join("out");
-        let offered = log.is_dir()
-            && std::fs::read_to_string(dataflow.log_dir().join("log_py-dynamic.txt"))
-                .is_ok_and(|log| log.contains("waiting for the user to start it"));
-        if offered {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the dynamic node was never offered"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    dataflow.wait_for_log("py-dynamic", "waiting for the user to start it");
 
     let node = Running::spawn(
         Command::new(python())
@@ -723,7 +674,7 @@ nodes:
             .env(port_env.0, port_env.1),
         cwd,
     );
-    let _node_guard = common::KillOnDrop(vec![node.child.id() as i32]);
+    let _node_guard = KillOnDrop(vec![node.pid()]);
     let node = node.finish();
     assert!(node.status.success(), "{node:?}");
     assert!(

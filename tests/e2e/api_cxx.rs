@@ -1,35 +1,11 @@
 //! The C++ node API end to end: nodes compiled with g++ (C++17) through the CMake integration
 //! in `cpp/`, exchanging Arrow arrays with a Rust node, run by the real `dora` binary.
 
-mod common;
-#[path = "c_nodes/support.rs"]
-mod support;
-
-use std::{path::PathBuf, process::Command};
-
-use common::run_dora;
-use support::{
-    build_test_nodes, copy_example, dora_build, node_lines, repo, require_tools, run, BUILD_TIMEOUT,
+use crate::support::{
+    helpers::cpp_test_receiver,
+    native::{c_test_nodes, copy_example, dora_build},
+    node_lines, run_dora, test_node,
 };
-
-/// Builds the Rust node that checks what C++ sent.
-fn rust_receiver() -> PathBuf {
-    let mut command = Command::new(env!("CARGO"));
-    command
-        .args(["build", "--quiet", "-p", "dora-cpp-test-receiver"])
-        .current_dir(repo());
-    let built = run(command, BUILD_TIMEOUT);
-    assert!(
-        built.success,
-        "building cpp-test-receiver failed: {built:#?}"
-    );
-    let path = common::dora()
-        .parent()
-        .expect("the dora binary lives in a folder")
-        .join("cpp-test-receiver");
-    assert!(path.exists(), "{} was not built", path.display());
-    path
-}
 
 /// The text after ` region=` / ` region ` in `line`.
 fn region_in(line: &str) -> &str {
@@ -48,10 +24,8 @@ fn assert_shared_memory(region: &str) {
 
 #[test]
 fn arrow_arrays_from_cxx_arrive_in_a_rust_node_with_the_same_values() {
-    require_tools();
-    let build = tempfile::tempdir().expect("creating a temp dir");
-    let nodes = build_test_nodes(build.path());
-    let receiver = rust_receiver();
+    let nodes = c_test_nodes();
+    let receiver = cpp_test_receiver();
     let dir = tempfile::tempdir().expect("creating a temp dir");
     std::fs::write(
         dir.path().join("dataflow.yml"),
@@ -143,7 +117,6 @@ nodes:
 
 #[test]
 fn cxx_example_sends_1mib_frames_without_copying() {
-    require_tools();
     let (_tmp, example) = copy_example("cxx-dataflow");
     dora_build(&example);
     let output = run_dora(&["run", "dataflow.yml"], &example);
@@ -177,9 +150,7 @@ fn cxx_example_sends_1mib_frames_without_copying() {
 
 #[test]
 fn metadata_parameters_of_every_type_reach_a_cxx_node() {
-    require_tools();
-    let build = tempfile::tempdir().expect("creating a temp dir");
-    let nodes = build_test_nodes(build.path());
+    let nodes = c_test_nodes();
     let dir = tempfile::tempdir().expect("creating a temp dir");
     std::fs::write(
         dir.path().join("dataflow.yml"),
@@ -195,7 +166,7 @@ nodes:
     inputs:
       data: sender/data
 "#,
-            common::test_node().display(),
+            test_node().display(),
             nodes.join("cxx_metadata_receiver").display()
         ),
     )

@@ -3,6 +3,8 @@
 
 use std::process::Command;
 
+use crate::support::dora;
+
 /// (name, description) as dora-rs v0.3.6 prints them, with `run` added before `help`.
 const EXPECTED: &[(&str, &str)] = &[
     ("check", "Check if the coordinator and the daemon is running"),
@@ -68,7 +70,7 @@ fn commands(help: &str) -> Vec<(String, String)> {
 }
 
 fn check_help(columns: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_dora"))
+    let out = Command::new(dora())
         .arg("--help")
         .env("COLUMNS", columns)
         .output()

@@ -2,17 +2,11 @@
 //! take their configuration and data sockets from the daemon (`dora up` + `dora start`) or
 //! from `dora run`, found by the local listen port.
 
-mod common;
+use std::{path::Path, process::Command};
 
-use std::{
-    path::Path,
-    process::Command,
-    time::{Duration, Instant},
-};
-
-use common::{
-    assert_gone, dora_shm_files, free_port, run_dora, test_node, up, wait_for_output, Dataflow,
-    KillOnDrop, Output, Ports, Running, TIMEOUT,
+use crate::support::{
+    assert_gone, cluster::Cluster, dora_shm_files, free_port, test_node, Dataflow, KillOnDrop,
+    Output, Running,
 };
 
 const PORT_ENV: &str = "DORA_DAEMON_LOCAL_LISTEN_PORT";
@@ -45,7 +39,7 @@ fn dynamic_relay(id: &str, port: &str, cwd: &Path) -> (Running, KillOnDrop) {
             .env(PORT_ENV, port),
         cwd,
     );
-    let guard = KillOnDrop(vec![running.child.id() as i32]);
+    let guard = KillOnDrop(vec![running.pid()]);
     (running, guard)
 }
 
@@ -55,44 +49,12 @@ fn relay_once(id: &str, port: &str, cwd: &Path) -> Output {
     running.finish()
 }
 
-/// Waits until the log of `node` in the dataflow's only run contains `needle`.
-fn wait_for_log(dataflow: &Dataflow, node: &str, needle: &str) {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        let out = dataflow.dir.path().join("out");
-        let found = out.is_dir()
-            && std::fs::read_to_string(dataflow.log_dir().join(format!("log_{node}.txt")))
-                .is_ok_and(|log| log.contains(needle));
-        if found {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the log of `{node}` never contained `{needle}`"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_dynamic_node_started_by_hand_relays_small_and_shared_memory_messages() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(RELAYED);
-    let cwd = dataflow.dir.path();
-    let guard = up(&ports, cwd);
-    let started = run_dora(
-        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "relayed"]),
-        cwd,
-    );
-    assert!(started.status.success(), "{started:?}");
-    let id = started
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("dataflow started: "))
-        .expect("the UUID is printed")
-        .to_owned();
+    let mut cluster = Cluster::up(RELAYED);
+    let id = cluster.start_detached(Some("relayed")).uuid;
 
-    let relay = relay_once("relay", &ports.local, cwd);
+    let relay = relay_once("relay", &cluster.ports.local, cluster.cwd());
     assert!(relay.status.success(), "{relay:?}");
     assert!(relay.stdout.contains("connected as relay"), "{relay:?}");
     assert!(
@@ -101,15 +63,15 @@ fn a_dynamic_node_started_by_hand_relays_small_and_shared_memory_messages() {
     );
     assert!(relay.stdout.contains("relayed 10"), "{relay:?}");
 
-    let list = wait_for_output(&ports.cli(&["list"]), cwd, "Succeeded");
+    let list = cluster.wait_for(&["list"], "Succeeded");
     assert!(list.contains(&id), "{list}");
-    let logs = run_dora(&ports.cli(&["logs", "relayed", "receiver"]), cwd);
+    let logs = cluster.dora(&["logs", "relayed", "receiver"]);
     assert!(logs.stdout.contains("ok seq=9 size=8192"), "{logs:?}");
     assert!(logs.stdout.contains("received 10"), "{logs:?}");
 
-    let destroy = run_dora(&ports.cli(&["destroy"]), cwd);
+    let destroy = cluster.destroy();
     assert!(destroy.status.success(), "{destroy:?}");
-    for &pid in &guard.0 {
+    for &pid in &cluster.pids {
         assert_gone(pid);
     }
     assert!(
@@ -121,8 +83,7 @@ fn a_dynamic_node_started_by_hand_relays_small_and_shared_memory_messages() {
 
 #[test]
 fn dynamic_node_mistakes_get_clear_errors_and_a_stop_never_waits_for_them() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(
+    let cluster = Cluster::up(
         r#"
 nodes:
   - id: steady
@@ -135,7 +96,8 @@ nodes:
     outputs: [echo]
 "#,
     );
-    let cwd = dataflow.dir.path();
+    let cwd = cluster.cwd();
+    let ports = &cluster.ports;
 
     // No daemon on that port.
     let unused = free_port().to_string();
@@ -148,7 +110,6 @@ nodes:
         "{none:?}"
     );
 
-    let _guard = up(&ports, cwd);
     // A daemon without dataflows.
     let idle = relay_once("relay", &ports.local, cwd);
     assert!(
@@ -157,14 +118,12 @@ nodes:
     );
 
     // Stopped before the dynamic node connected: the stop does not wait for it.
-    let started = run_dora(&ports.cli(&["start", "dataflow.yml", "--detach"]), cwd);
-    assert!(started.status.success(), "{started:?}");
-    let stop = run_dora(&ports.cli(&["stop", "--grace-duration", "10s"]), cwd);
+    cluster.start_detached(None);
+    let stop = cluster.dora(&["stop", "--grace-duration", "10s"]);
     assert!(stop.status.success(), "{stop:?}");
-    wait_for_output(&ports.cli(&["list"]), cwd, "Succeeded");
+    cluster.wait_for(&["list"], "Succeeded");
 
-    let started = run_dora(&ports.cli(&["start", "dataflow.yml", "--detach"]), cwd);
-    assert!(started.status.success(), "{started:?}");
+    cluster.start_detached(None);
     let unknown = relay_once("nobody", &ports.local, cwd);
     assert!(!unknown.status.success(), "{unknown:?}");
     assert!(
@@ -204,24 +163,23 @@ nodes:
     );
 
     // A stop reaches the dynamic node, which ends cleanly.
-    let stop = run_dora(&ports.cli(&["stop", "--grace-duration", "10s"]), cwd);
+    let stop = cluster.dora(&["stop", "--grace-duration", "10s"]);
     assert!(stop.status.success(), "{stop:?}");
     let relay = relay.finish();
     assert!(relay.status.success(), "{relay:?}");
     assert!(relay.stdout.contains("stop"), "{relay:?}");
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    let list = cluster.dora(&["list"]);
     assert!(!list.stdout.contains("Failed"), "{list:?}");
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
 #[test]
 fn dora_run_serves_its_dynamic_nodes_too() {
     let dataflow = Dataflow::new(RELAYED);
-    let cwd = dataflow.dir.path();
+    let cwd = dataflow.cwd();
     let port = free_port().to_string();
     let run = Running::start_with_env(&["run", "dataflow.yml"], cwd, &[(PORT_ENV, &port)]);
-    let _run_guard = KillOnDrop(vec![run.child.id() as i32]);
-    wait_for_log(&dataflow, "relay", "waiting for the user to start it");
+    let _run_guard = KillOnDrop(vec![run.pid()]);
+    dataflow.wait_for_log("relay", "waiting for the user to start it");
 
     let relay = relay_once("relay", &port, cwd);
     assert!(relay.status.success(), "{relay:?}");
@@ -255,11 +213,11 @@ nodes:
       data: relay/echo
 "#,
     );
-    let cwd = dataflow.dir.path();
+    let cwd = dataflow.cwd();
     let port = free_port().to_string();
     let run = Running::start_with_env(&["run", "dataflow.yml"], cwd, &[(PORT_ENV, &port)]);
-    let _run_guard = KillOnDrop(vec![run.child.id() as i32]);
-    wait_for_log(&dataflow, "relay", "waiting for the user to start it");
+    let _run_guard = KillOnDrop(vec![run.pid()]);
+    dataflow.wait_for_log("relay", "waiting for the user to start it");
 
     let relay = Running::spawn(
         Command::new(test_node())
@@ -267,7 +225,7 @@ nodes:
             .env(PORT_ENV, &port),
         cwd,
     );
-    let _relay_guard = KillOnDrop(vec![relay.child.id() as i32]);
+    let _relay_guard = KillOnDrop(vec![relay.pid()]);
     let relay = relay.finish();
     assert!(relay.stdout.contains("relayed seq=0"), "{relay:?}");
     assert!(!relay.status.success(), "{relay:?}");

@@ -6,21 +6,17 @@
 //! Volatile topics lose what is sent before discovery completes: the cases wait for matches
 //! (the peer publisher waits for a reader) or assert a lower bound on what arrived.
 
-mod common;
+use std::path::Path;
 
-use std::{
-    path::{Path, PathBuf},
-    process::Command,
+use crate::support::{
+    dds::{self, peer},
+    helpers::ros2_example_controller,
+    repo, Dataflow,
 };
 
-use common::{test_node, Dataflow};
-
-fn peer() -> PathBuf {
-    common::interop_peers().join("string_peer")
-}
-
+/// Runs `script` in a private network namespace with `$PEER` (the Cyclone DDS string peer).
 fn in_private_network(script: &str, cwd: &Path) -> (bool, String) {
-    common::in_private_network(script, cwd, &[("PEER", &peer())])
+    dds::in_private_network(script, cwd, &[("PEER", &peer("string_peer"))])
 }
 
 #[test]
@@ -41,7 +37,6 @@ nodes:
       chatter: ros-in/chatter
 "#,
     );
-    let _ = test_node();
     let script = r#"
 "$DORA" run dataflow.yml --grace-duration 1s > run.out 2>&1 &
 run=$!
@@ -50,7 +45,7 @@ for i in $(seq 100); do grep -q "got: hello 4" run.out && break; sleep 0.05; don
 kill -TERM $run; wait $run
 cat run.out
 "#;
-    let (_, output) = in_private_network(script, dataflow.dir.path());
+    let (_, output) = in_private_network(script, dataflow.cwd());
     assert!(!output.contains("PEER-FAILED"), "{output}");
     for i in 0..5 {
         assert!(
@@ -78,7 +73,6 @@ nodes:
       text: talker/out
 "#,
     );
-    let _ = test_node();
     let script = r#"
 "$PEER" sub /from_dora 20 20000 > peer.out 2>&1 &
 peer=$!
@@ -86,7 +80,7 @@ peer=$!
 wait $peer; echo "peer-exit=$?"
 cat peer.out run.out
 "#;
-    let (_, output) = in_private_network(script, dataflow.dir.path());
+    let (_, output) = in_private_network(script, dataflow.cwd());
     assert!(
         output.contains("peer-exit=0"),
         "the peer got 20 messages: {output}"
@@ -109,7 +103,7 @@ nodes:
 "#,
     );
     let script = r#""$DORA" run dataflow.yml; echo "exit=$?""#;
-    let (_, output) = in_private_network(script, dataflow.dir.path());
+    let (_, output) = in_private_network(script, dataflow.cwd());
     assert!(
         output.contains("node `ros-in` exited with code 1"),
         "{output}"
@@ -127,17 +121,11 @@ nodes:
 
 #[test]
 fn ros2_example_drives_a_turtle_with_twist_and_reads_its_pose() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", "ros2-bridge-example-controller"])
-        .current_dir(root)
-        .status()
-        .expect("building the example controller");
-    assert!(status.success());
+    let root = repo();
     // The example's dataflow, pointed at the debug build and made to end by itself.
     let yaml = std::fs::read_to_string(root.join("examples/ros2-bridge/dataflow.yml"))
         .expect("reading the example");
-    let controller = root.join("target/debug/ros2-bridge-example-controller");
+    let controller = ros2_example_controller();
     let yaml = yaml
         .replace(
             "path: ../../target/release/ros2-bridge-example-controller",
@@ -151,7 +139,7 @@ fn ros2_example_drives_a_turtle_with_twist_and_reads_its_pose() {
             ),
         );
     let dataflow = Dataflow::new(&yaml);
-    let turtle = peer().with_file_name("turtle_peer");
+    let turtle = peer("turtle_peer");
     let script = format!(
         r#"
 "{turtle}" 8000 10 > turtle.out 2>&1 &
@@ -164,7 +152,7 @@ cat turtle.out run.out
 "#,
         turtle = turtle.display()
     );
-    let (_, output) = in_private_network(&script, dataflow.dir.path());
+    let (_, output) = in_private_network(&script, dataflow.cwd());
     assert!(
         output.contains("turtle-exit=0"),
         "the turtle got commands: {output}"

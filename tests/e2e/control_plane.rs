@@ -1,38 +1,29 @@
 //! Coordinator, daemon and the lifecycle commands, driven through the real binary on random
 //! ports.
 
-mod common;
-
 use std::{
     io::{Read, Write},
     net::TcpStream,
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
-use common::{
-    assert_gone, free_port, pid_in, run_dora, up, wait_for_output, Dataflow, KillOnDrop, Ports,
-    Running, TIMEOUT,
+use crate::support::{
+    assert_gone,
+    cluster::{coordinator_args, daemon_args, Cluster, Ports, Services, TICKER},
+    pid_in, run_dora, wait_exit, Dataflow, KillOnDrop, Running, TIMEOUT,
 };
-
-const TICKER: &str = r#"
-nodes:
-  - id: ticker
-    path: TEST_NODE
-    args: ticks 100000
-    inputs:
-      tick: dora/timer/millis/20
-"#;
 
 #[test]
 fn up_start_list_logs_stop_destroy() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(TICKER);
-    let cwd = dataflow.dir.path();
-    let guard = up(&ports, cwd);
-    assert_eq!(guard.0.len(), 2, "up starts a coordinator and a daemon");
+    let mut cluster = Cluster::up(TICKER);
+    assert_eq!(
+        cluster.pids.len(),
+        2,
+        "up starts a coordinator and a daemon"
+    );
 
     // A second `up` starts nothing.
+    let ports = &cluster.ports;
     let again = run_dora(
         &[
             "up",
@@ -41,77 +32,60 @@ fn up_start_list_logs_stop_destroy() {
             "--daemon-port",
             &ports.daemon,
         ],
-        cwd,
+        cluster.cwd(),
     );
     assert!(
         again.status.success() && !again.stdout.contains("(pid "),
         "{again:?}"
     );
 
-    let started = run_dora(
-        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "clock"]),
-        cwd,
-    );
-    assert!(started.status.success(), "{started:?}");
-    let id = started
-        .stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("dataflow started: "))
-        .expect("the UUID is printed")
-        .to_owned();
+    let started = cluster.start_detached(Some("clock"));
     assert_eq!(
-        uuid::Uuid::parse_str(&id).map(|u| u.get_version_num()),
+        uuid::Uuid::parse_str(&started.uuid).map(|u| u.get_version_num()),
         Ok(7)
     );
-    assert!(started.stdout.contains("name: clock"));
+    assert_eq!(started.name, "clock");
+    let id = started.uuid;
 
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    let list = cluster.dora(&["list"]);
     assert!(
         list.stdout.contains(&id) && list.stdout.contains("Running"),
         "{list:?}"
     );
 
-    wait_for_output(
-        &ports.cli(&["logs", "clock", "ticker"]),
-        cwd,
-        "tick 3 on tick",
-    );
+    cluster.wait_for(&["logs", "clock", "ticker"], "tick 3 on tick");
 
-    let unknown = run_dora(&ports.cli(&["logs", "clock", "nobody"]), cwd);
+    let unknown = cluster.dora(&["logs", "clock", "nobody"]);
     assert!(!unknown.status.success());
     assert!(
         unknown.stderr.contains("ticker"),
         "valid nodes listed: {unknown:?}"
     );
 
-    let stop = run_dora(
-        &ports.cli(&["stop", "--name", "clock", "--grace-duration", "2s"]),
-        cwd,
-    );
+    let stop = cluster.dora(&["stop", "--name", "clock", "--grace-duration", "2s"]);
     assert!(stop.status.success(), "{stop:?}");
     assert!(stop.stdout.contains("stopped"), "{stop:?}");
 
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    let list = cluster.dora(&["list"]);
     assert!(list.stdout.contains("Succeeded"), "{list:?}");
     // Logs stay readable after the end.
-    let logs = run_dora(&ports.cli(&["logs", &id, "ticker"]), cwd);
+    let logs = cluster.dora(&["logs", &id, "ticker"]);
     assert!(logs.stdout.contains("[ticker] tick 1 on tick"), "{logs:?}");
 
-    let destroy = run_dora(&ports.cli(&["destroy"]), cwd);
+    let destroy = cluster.destroy();
     assert!(destroy.status.success(), "{destroy:?}");
-    for &pid in &guard.0 {
+    for &pid in &cluster.pids {
         assert_gone(pid);
     }
-    let after = run_dora(&ports.cli(&["destroy"]), cwd);
+    let after = cluster.dora(&["destroy"]);
     assert!(after.stdout.contains("Nothing to destroy"), "{after:?}");
-    let check = run_dora(&ports.cli(&["check"]), cwd);
+    let check = cluster.dora(&["check"]);
     assert!(!check.status.success(), "{check:?}");
 }
 
 #[test]
 fn attached_start_of_a_failing_dataflow_fails_with_the_stderr_tail() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(
+    let cluster = Cluster::up(
         r#"
 nodes:
   - id: broken
@@ -119,9 +93,7 @@ nodes:
     args: fail 3
 "#,
     );
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
-    let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    let output = cluster.dora(&["start", "dataflow.yml"]);
     assert!(!output.status.success(), "{output:?}");
     assert!(
         output.stderr.contains("node `broken` exited with code 3"),
@@ -131,16 +103,12 @@ nodes:
         output.stderr.contains("failing on purpose with code 3"),
         "{output:?}"
     );
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    let list = cluster.dora(&["list"]);
     assert!(list.stdout.contains("Failed"), "{list:?}");
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
-#[test]
-fn stop_kills_a_node_that_ignores_stop_after_the_grace_duration() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(
-        r#"
+/// A stubborn node (ignores Stop, prints `ignoring pid=N`) beside a polite one.
+const STUBBORN_AND_POLITE: &str = r#"
 nodes:
   - id: stubborn
     path: TEST_NODE
@@ -148,19 +116,19 @@ nodes:
   - id: polite
     path: TEST_NODE
     args: wait-stop
-"#,
-    );
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
-    let started = run_dora(&ports.cli(&["start", "dataflow.yml", "--detach"]), cwd);
-    assert!(started.status.success(), "{started:?}");
-    let line = wait_for_output(&ports.cli(&["logs", "stubborn"]), cwd, "ignoring pid=");
+"#;
+
+#[test]
+fn stop_kills_a_node_that_ignores_stop_after_the_grace_duration() {
+    let cluster = Cluster::up(STUBBORN_AND_POLITE);
+    cluster.start_detached(None);
+    let line = cluster.wait_for(&["logs", "stubborn"], "ignoring pid=");
     let stubborn = pid_in(
         line.lines()
             .find(|l| l.contains("ignoring pid="))
             .expect("line"),
     );
-    let stop = run_dora(&ports.cli(&["stop", "--grace-duration", "500ms"]), cwd);
+    let stop = cluster.dora(&["stop", "--grace-duration", "500ms"]);
     assert!(stop.status.success(), "{stop:?}");
     assert!(
         stop.stdout.contains("node `stubborn` was killed"),
@@ -168,22 +136,10 @@ nodes:
     );
     assert!(!stop.stdout.contains("node `polite`"), "{stop:?}");
     assert_gone(stubborn);
-    run_dora(&ports.cli(&["destroy"]), cwd);
-}
-
-fn spawn_dora(args: &[&str]) -> Child {
-    Command::new(common::dora())
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting dora")
 }
 
 #[test]
 fn daemon_reconnects_to_a_restarted_coordinator() {
-    let ports = Ports::new();
     let dataflow = Dataflow::new(
         r#"
 nodes:
@@ -203,82 +159,48 @@ nodes:
     args: wait-stop
 "
     ));
-    let cwd = dataflow.dir.path();
-    let coordinator_args = [
-        "coordinator",
-        "--port",
-        &ports.daemon,
-        "--control-port",
-        &ports.control,
-    ];
-    let mut coordinator = spawn_dora(&coordinator_args);
-    let mut daemon = spawn_dora(&[
-        "daemon",
-        "--coordinator-port",
-        &ports.daemon,
-        "--local-listen-port",
-        &ports.local,
-    ]);
-    let mut guard = KillOnDrop(vec![coordinator.id() as i32, daemon.id() as i32]);
-    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
+    let cwd = dataflow.cwd();
+    let mut services = Services::start(&[None], cwd);
     // A dataflow that runs across the restart.
-    let started = run_dora(
-        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "survivor"]),
-        survivor.dir.path(),
+    let started = services.dora(
+        &["start", "dataflow.yml", "--detach", "--name", "survivor"],
+        survivor.cwd(),
     );
     assert!(started.status.success(), "{started:?}");
 
-    coordinator.kill().expect("killing the coordinator");
-    coordinator.wait().expect("reaping the coordinator");
-    let check = run_dora(&ports.cli(&["check"]), cwd);
+    services.kill_coordinator();
+    let check = services.dora(&["check"], cwd);
     assert!(!check.status.success(), "{check:?}");
 
-    let mut coordinator = spawn_dora(&coordinator_args);
-    guard.0.push(coordinator.id() as i32);
-    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
+    services.start_coordinator();
+    services.wait_for_daemons(cwd);
     // The new coordinator learned the running dataflow from the daemon, and its nodes.
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    let list = services.dora(&["list"], cwd);
     assert!(
         list.stdout.contains("survivor") && list.stdout.contains("Running"),
         "{list:?}"
     );
-    let unknown = run_dora(&ports.cli(&["logs", "survivor", "nobody"]), cwd);
+    let unknown = services.dora(&["logs", "survivor", "nobody"], cwd);
     assert!(
         unknown
             .stderr
             .contains("has no node `nobody`; its nodes: ticker, quiet"),
         "{unknown:?}"
     );
-    let stop = run_dora(&ports.cli(&["stop", "survivor"]), cwd);
+    let stop = services.dora(&["stop", "survivor"], cwd);
     assert!(
         stop.status.success() && stop.stdout.contains("stopped"),
         "{stop:?}"
     );
 
-    let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    let output = services.dora(&["start", "dataflow.yml"], cwd);
     assert!(output.status.success(), "{output:?}");
     assert!(
         output.stdout.contains("[counter] tick 3 on tick"),
         "{output:?}"
     );
 
-    run_dora(&ports.cli(&["destroy"]), cwd);
-    assert!(wait_exit(&mut daemon), "the daemon exits on destroy");
-    assert!(
-        wait_exit(&mut coordinator),
-        "the coordinator exits on destroy"
-    );
-}
-
-fn wait_exit(child: &mut Child) -> bool {
-    let deadline = Instant::now() + TIMEOUT;
-    while Instant::now() < deadline {
-        if let Ok(Some(_)) = child.try_wait() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
+    services.destroy(cwd);
 }
 
 /// Freezes a process (SIGSTOP) until dropped, then lets it continue (SIGCONT): a failing
@@ -299,49 +221,22 @@ impl Drop for Frozen {
     }
 }
 
-/// The pid a node printed in its log (`... pid=N`).
-fn node_pid(ports: &Ports, cwd: &std::path::Path, dataflow: &str, node: &str) -> i32 {
-    let logs = wait_for_output(&ports.cli(&["logs", dataflow, node]), cwd, "pid=");
-    pid_in(
-        logs.lines()
-            .find(|l| l.contains("pid="))
-            .expect("a pid line"),
-    )
-}
-
 #[test]
 fn lost_daemon_fails_its_dataflows_with_a_message() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(
-        r#"
-nodes:
-  - id: stubborn
-    path: TEST_NODE
-    args: ignore-stop
-  - id: polite
-    path: TEST_NODE
-    args: wait-stop
-"#,
-    );
-    let cwd = dataflow.dir.path();
-    let guard = up(&ports, cwd);
-    let started = run_dora(
-        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "doomed"]),
-        cwd,
-    );
-    assert!(started.status.success(), "{started:?}");
+    let mut cluster = Cluster::up(STUBBORN_AND_POLITE);
+    cluster.start_detached(Some("doomed"));
     let nodes = KillOnDrop(vec![
-        node_pid(&ports, cwd, "doomed", "stubborn"),
-        node_pid(&ports, cwd, "doomed", "polite"),
+        cluster.node_pid("doomed", "stubborn"),
+        cluster.node_pid("doomed", "polite"),
     ]);
     // The daemon is the second process `up` started; freeze it so it stops heartbeating.
-    let frozen = Frozen::new(guard.0[1]);
-    wait_for_output(&ports.cli(&["list"]), cwd, "Failed");
-    let stop = run_dora(&ports.cli(&["stop"]), cwd);
+    let frozen = Frozen::new(cluster.pids[1]);
+    cluster.wait_for(&["list"], "Failed");
+    let stop = cluster.dora(&["stop"]);
     assert!(!stop.status.success(), "no dataflow runs anymore: {stop:?}");
 
     // Stopping it by name stops nothing: it says how the dataflow ended, and why.
-    let stop = run_dora(&ports.cli(&["stop", "doomed"]), cwd);
+    let stop = cluster.dora(&["stop", "doomed"]);
     assert!(!stop.status.success(), "{stop:?}");
     assert!(!stop.stdout.contains("stopped"), "{stop:?}");
     assert!(
@@ -361,21 +256,20 @@ nodes:
     for &pid in &nodes.0 {
         assert_gone(pid);
     }
-    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    cluster.wait_for(&["check"], "daemon: 1 connected");
+    let list = cluster.dora(&["list"]);
     assert!(list.stdout.contains("Failed"), "{list:?}");
 
-    let destroy = run_dora(&ports.cli(&["destroy"]), cwd);
+    let destroy = cluster.destroy();
     assert!(destroy.status.success(), "{destroy:?}");
-    for &pid in &guard.0 {
+    for &pid in &cluster.pids {
         assert_gone(pid);
     }
 }
 
 #[test]
 fn invalid_dataflow_is_refused_before_anything_is_sent() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(
+    let cluster = Cluster::up(
         r#"
 nodes:
   - id: a
@@ -384,20 +278,16 @@ nodes:
       x: nowhere/out
 "#,
     );
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
-    let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    let output = cluster.dora(&["start", "dataflow.yml"]);
     assert!(!output.status.success());
     assert!(output.stderr.contains("dataflow.yml:6:"), "{output:?}");
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    let list = cluster.dora(&["list"]);
     assert!(list.stdout.contains("No dataflows"), "{list:?}");
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
 #[test]
 fn a_machine_without_daemon_is_named() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(
+    let cluster = Cluster::up(
         r#"
 nodes:
   - id: far
@@ -409,12 +299,9 @@ nodes:
       tick: dora/timer/millis/10
 "#,
     );
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
-    let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    let output = cluster.dora(&["start", "dataflow.yml"]);
     assert!(!output.status.success());
     assert!(output.stderr.contains("machine `mars`"), "{output:?}");
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
 /// Sends `bytes` to `port` and waits until the other side closes the connection.
@@ -431,12 +318,9 @@ fn send_garbage(port: &str, bytes: &[u8]) {
 
 #[test]
 fn garbage_on_every_port_is_dropped_and_nothing_else_is_affected() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(TICKER);
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
-    let started = run_dora(&ports.cli(&["start", "dataflow.yml", "--detach"]), cwd);
-    assert!(started.status.success(), "{started:?}");
+    let cluster = Cluster::up(TICKER);
+    cluster.start_detached(None);
+    let ports = &cluster.ports;
 
     let oversized = u64::MAX.to_le_bytes();
     let truncated = [16u8, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3];
@@ -468,16 +352,15 @@ fn garbage_on_every_port_is_dropped_and_nothing_else_is_affected() {
     }
 
     // Everything still works.
-    let check = run_dora(&ports.cli(&["check"]), cwd);
+    let check = cluster.dora(&["check"]);
     assert!(check.status.success(), "{check:?}");
-    let list = run_dora(&ports.cli(&["list"]), cwd);
+    let list = cluster.dora(&["list"]);
     assert!(
         list.stdout.contains("Running"),
         "the dataflow survived: {list:?}"
     );
-    let stop = run_dora(&ports.cli(&["stop"]), cwd);
+    let stop = cluster.dora(&["stop"]);
     assert!(stop.status.success(), "{stop:?}");
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
 #[test]
@@ -485,31 +368,11 @@ fn a_truncated_frame_is_logged_as_one() {
     let ports = Ports::new();
     let dir = tempfile::tempdir().expect("creating a temp dir");
     let cwd = dir.path();
-    let mut coordinator = Running::start(
-        &[
-            "coordinator",
-            "--port",
-            &ports.daemon,
-            "--control-port",
-            &ports.control,
-        ],
-        cwd,
-    );
-    let mut daemon = Running::start(
-        &[
-            "daemon",
-            "--coordinator-port",
-            &ports.daemon,
-            "--local-listen-port",
-            &ports.local,
-        ],
-        cwd,
-    );
-    let _guard = KillOnDrop(vec![
-        coordinator.child.id() as i32,
-        daemon.child.id() as i32,
-    ]);
-    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
+    // Started with their output captured: the test reads what they logged.
+    let mut coordinator = Running::start(&coordinator_args(&ports), cwd);
+    let mut daemon = Running::start(&daemon_args(&ports), cwd);
+    let _guard = KillOnDrop(vec![coordinator.pid(), daemon.pid()]);
+    crate::support::wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 1 connected");
 
     // A length prefix announcing 16 bytes, then 3; and half a length prefix.
     let short_body = [16u8, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3];
@@ -556,8 +419,7 @@ fn a_truncated_frame_is_logged_as_one() {
 
 #[test]
 fn start_attached_streams_output_and_first_ctrl_c_stops() {
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(
+    let cluster = Cluster::up(
         r#"
 nodes:
   - id: polite
@@ -565,9 +427,7 @@ nodes:
     args: wait-stop
 "#,
     );
-    let cwd = dataflow.dir.path();
-    let _guard = up(&ports, cwd);
-    let mut run = Running::start(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    let mut run = cluster.running(&["start", "dataflow.yml"]);
     run.wait_for_line("[polite] waiting pid=");
     run.signal(nix::sys::signal::Signal::SIGINT);
     let output = run.finish();
@@ -580,12 +440,10 @@ nodes:
             .contains("dora: [default machine] stopping the dataflow"),
         "{output:?}"
     );
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
 #[test]
 fn one_dataflow_across_two_daemons_moves_small_and_large_messages() {
-    let ports = Ports::new();
     let dataflow = Dataflow::new(
         r#"
 nodes:
@@ -604,41 +462,9 @@ nodes:
       data: { source: sender/data, queue_size: 100 }
 "#,
     );
-    let cwd = dataflow.dir.path();
-    let mut coordinator = spawn_dora(&[
-        "coordinator",
-        "--port",
-        &ports.daemon,
-        "--control-port",
-        &ports.control,
-    ]);
-    let local_a = free_port().to_string();
-    let local_b = free_port().to_string();
-    let mut daemon_a = spawn_dora(&[
-        "daemon",
-        "--machine-id",
-        "A",
-        "--coordinator-port",
-        &ports.daemon,
-        "--local-listen-port",
-        &local_a,
-    ]);
-    let mut daemon_b = spawn_dora(&[
-        "daemon",
-        "--machine-id",
-        "B",
-        "--coordinator-port",
-        &ports.daemon,
-        "--local-listen-port",
-        &local_b,
-    ]);
-    let _guard = KillOnDrop(vec![
-        coordinator.id() as i32,
-        daemon_a.id() as i32,
-        daemon_b.id() as i32,
-    ]);
-    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 2 connected");
-    let output = run_dora(&ports.cli(&["start", "dataflow.yml"]), cwd);
+    let cwd = dataflow.cwd();
+    let mut services = Services::start(&[Some("A"), Some("B")], cwd);
+    let output = services.dora(&["start", "dataflow.yml"], cwd);
     assert!(output.status.success(), "{output:?}");
     let received: Vec<&str> = output
         .stdout
@@ -661,15 +487,11 @@ nodes:
         output.stdout.contains("[receiver] closed data"),
         "{output:?}"
     );
-    run_dora(&ports.cli(&["destroy"]), cwd);
-    for child in [&mut coordinator, &mut daemon_a, &mut daemon_b] {
-        assert!(wait_exit(child), "destroy ends every process");
-    }
+    services.destroy(cwd);
 }
 
 #[test]
 fn a_dataflow_across_two_daemons_survives_a_coordinator_restart() {
-    let ports = Ports::new();
     let dataflow = Dataflow::new(
         r#"
 nodes:
@@ -685,55 +507,38 @@ nodes:
     args: wait-stop
 "#,
     );
-    let cwd = dataflow.dir.path();
-    let coordinator_args = [
-        "coordinator",
-        "--port",
-        &ports.daemon,
-        "--control-port",
-        &ports.control,
-    ];
-    let mut coordinator = spawn_dora(&coordinator_args);
-    let mut guard = KillOnDrop(vec![coordinator.id() as i32]);
-    let mut daemons = Vec::new();
-    for machine in ["A", "B"] {
-        let local = free_port().to_string();
-        let daemon = spawn_dora(&[
-            "daemon",
-            "--machine-id",
-            machine,
-            "--coordinator-port",
-            &ports.daemon,
-            "--local-listen-port",
-            &local,
-        ]);
-        guard.0.push(daemon.id() as i32);
-        daemons.push(daemon);
-    }
-    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 2 connected");
-    let started = run_dora(
-        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "pair"]),
+    let cwd = dataflow.cwd();
+    let mut services = Services::start(&[Some("A"), Some("B")], cwd);
+    let started = services.dora(
+        &["start", "dataflow.yml", "--detach", "--name", "pair"],
         cwd,
     );
     assert!(started.status.success(), "{started:?}");
-    let pids = [
-        node_pid(&ports, cwd, "pair", "left"),
-        node_pid(&ports, cwd, "pair", "right"),
-    ];
-    guard.0.extend(pids);
+    let node_pid = |node: &str| {
+        let logs = crate::support::wait_for_output(
+            &services.ports.cli(&["logs", "pair", node]),
+            cwd,
+            "pid=",
+        );
+        pid_in(
+            logs.lines()
+                .find(|l| l.contains("pid="))
+                .expect("a pid line"),
+        )
+    };
+    let pids = [node_pid("left"), node_pid("right")];
+    let _nodes = KillOnDrop(pids.to_vec());
 
-    coordinator.kill().expect("killing the coordinator");
-    coordinator.wait().expect("reaping the coordinator");
-    let mut coordinator = spawn_dora(&coordinator_args);
-    guard.0.push(coordinator.id() as i32);
-    wait_for_output(&ports.cli(&["check"]), cwd, "daemon: 2 connected");
+    services.kill_coordinator();
+    services.start_coordinator();
+    services.wait_for_daemons(cwd);
 
     // Both parts belong to the dataflow again: a stop asks both nodes, kills neither.
-    let stop = run_dora(&ports.cli(&["stop", "pair"]), cwd);
+    let stop = services.dora(&["stop", "pair"], cwd);
     assert!(stop.status.success(), "{stop:?}");
     assert!(!stop.stdout.contains("killed"), "{stop:?}");
     for node in ["left", "right"] {
-        let logs = run_dora(&ports.cli(&["logs", "pair", node]), cwd);
+        let logs = services.dora(&["logs", "pair", node], cwd);
         assert!(
             logs.stdout.contains(&format!("[{node}] stopping")),
             "{node} got the stop: {logs:?}"
@@ -742,17 +547,12 @@ nodes:
     for pid in pids {
         assert_gone(pid);
     }
-    run_dora(&ports.cli(&["destroy"]), cwd);
-    assert!(wait_exit(&mut coordinator), "destroy ends the coordinator");
-    for daemon in &mut daemons {
-        assert!(wait_exit(daemon), "destroy ends every daemon");
-    }
+    services.destroy(cwd);
 }
 
 #[test]
 fn a_crashing_dataflow_leaves_others_running_and_logs_follow() {
-    let ports = Ports::new();
-    let steady = Dataflow::new(TICKER);
+    let cluster = Cluster::up(TICKER);
     let crashing = Dataflow::new(
         r#"
 nodes:
@@ -761,17 +561,11 @@ nodes:
     args: fail 3
 "#,
     );
-    let cwd = steady.dir.path();
-    let _guard = up(&ports, cwd);
-    let started = run_dora(
-        &ports.cli(&["start", "dataflow.yml", "--detach", "--name", "steady"]),
-        cwd,
-    );
-    assert!(started.status.success(), "{started:?}");
-    let crashed = run_dora(&ports.cli(&["start", "dataflow.yml"]), crashing.dir.path());
+    cluster.start_detached(Some("steady"));
+    let crashed = cluster.dora_in(&["start", "dataflow.yml"], crashing.cwd());
     assert!(!crashed.status.success(), "{crashed:?}");
     // With two dataflows, a node alone is ambiguous.
-    let ambiguous = run_dora(&ports.cli(&["logs", "ticker"]), cwd);
+    let ambiguous = cluster.dora(&["logs", "ticker"]);
     assert!(!ambiguous.status.success(), "{ambiguous:?}");
     assert!(
         ambiguous.stderr.contains("several dataflows, name one: "),
@@ -779,7 +573,7 @@ nodes:
     );
 
     // The steady dataflow still runs and its log can be followed.
-    let mut follow = Running::start(&ports.cli(&["logs", "steady", "ticker", "--follow"]), cwd);
+    let mut follow = cluster.running(&["logs", "steady", "ticker", "--follow"]);
     let first = follow.wait_for_line("[ticker] tick");
     let n: u64 = first
         .split_whitespace()
@@ -787,14 +581,13 @@ nodes:
         .and_then(|n| n.parse().ok())
         .expect("a tick number");
     follow.wait_for_line(&format!("[ticker] tick {} on tick", n + 5));
-    let stop = run_dora(&ports.cli(&["stop", "steady"]), cwd);
+    let stop = cluster.dora(&["stop", "steady"]);
     assert!(stop.status.success(), "{stop:?}");
     let output = follow.finish();
     assert!(
         output.status.success(),
         "following ends with the dataflow: {output:?}"
     );
-    run_dora(&ports.cli(&["destroy"]), cwd);
 }
 
 #[test]
@@ -809,7 +602,7 @@ fn attach_and_detach_together_are_refused() {
             "--coordinator-port",
             "1",
         ],
-        dataflow.dir.path(),
+        dataflow.cwd(),
     );
     assert!(!output.status.success());
     assert!(output.stderr.contains("--detach"), "{output:?}");
@@ -819,22 +612,12 @@ fn attach_and_detach_together_are_refused() {
 fn up_whose_daemon_cannot_start_says_why_and_leaves_nothing_running() {
     let ports = Ports::new();
     // The daemon's local listen port is taken: the daemon exits at once.
-    let taken = std::net::TcpListener::bind(("127.0.0.1", ports.local.parse::<u16>().unwrap()))
-        .expect("occupying the local listen port");
+    let local: u16 = ports.local.parse().expect("a port number");
+    let taken =
+        std::net::TcpListener::bind(("127.0.0.1", local)).expect("occupying the local listen port");
     let dir = tempfile::tempdir().expect("creating a temp dir");
     let started = Instant::now();
-    let output = run_dora(
-        &[
-            "up",
-            "--coordinator-port",
-            &ports.control,
-            "--daemon-port",
-            &ports.daemon,
-            "--local-listen-port",
-            &ports.local,
-        ],
-        dir.path(),
-    );
+    let output = run_dora(&ports.up_args(), dir.path());
     assert!(!output.status.success(), "{output:?}");
     assert!(
         started.elapsed() < Duration::from_secs(10),

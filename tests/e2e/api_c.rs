@@ -1,17 +1,15 @@
 //! The C node API end to end: nodes compiled with gcc through the CMake integration in
 //! `cpp/`, run by the real `dora` binary.
 
-mod common;
-#[path = "c_nodes/support.rs"]
-mod support;
-
-use common::{run_dora, Running};
 use nix::sys::signal::Signal;
-use support::{build_test_nodes, copy_example, dora_build, node_lines, require_tools};
+
+use crate::support::{
+    native::{c_test_nodes, copy_example, dora_build},
+    node_lines, run_dora, Running,
+};
 
 #[test]
 fn c_example_listener_prints_what_the_talker_sent() {
-    require_tools();
     let (_tmp, example) = copy_example("c-dataflow");
     dora_build(&example);
     let output = run_dora(&["run", "dataflow.yml"], &example);
@@ -42,9 +40,7 @@ fn c_example_listener_prints_what_the_talker_sent() {
 
 #[test]
 fn c_api_misuse_returns_error_codes_and_the_node_keeps_running() {
-    require_tools();
-    let build = tempfile::tempdir().expect("creating a temp dir");
-    let nodes = build_test_nodes(build.path());
+    let nodes = c_test_nodes();
     let dir = tempfile::tempdir().expect("creating a temp dir");
     std::fs::write(
         dir.path().join("dataflow.yml"),
