@@ -10,6 +10,7 @@
 mod support;
 
 mod api_c;
+mod api_compat_v036;
 mod api_cxx;
 mod api_python;
 mod cli_build;

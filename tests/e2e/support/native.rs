@@ -88,7 +88,7 @@ fn build_dir(name: &str) -> PathBuf {
 }
 
 /// Configures and builds the CMake project `source` into `build_dir` in cargo's debug profile.
-fn cmake(source: &Path, build_dir: &Path) {
+pub fn cmake(source: &Path, build_dir: &Path) {
     require_tools();
     // A build folder configured for another checkout (a copied or moved `target/`) is
     // refused by CMake: start it afresh.
