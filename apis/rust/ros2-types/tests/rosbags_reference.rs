@@ -2,11 +2,6 @@
 //! Python package (`pip install rosbags==0.11.9`): definitions against its ROS 2 Jazzy type
 //! store, CDR bytes against its serializer. The tests fail, never skip, when python3 or rosbags
 //! is missing.
-//!
-//! Built only as a test of the `dora-ros2-types` package (its build script sets the cfg); the
-//! root package sees an empty file (where the cfg is undeclared, hence the `allow`).
-#![allow(unexpected_cfgs)]
-#![cfg(dora_ros2_types)]
 
 use std::{
     path::{Path, PathBuf},
