@@ -1,5 +1,5 @@
 /*
- * A C operator for tests/operators.rs written the dora-rs v0.3.6 way: it reads inputs only
+ * A C operator for tests/e2e/dataflow_operators.rs written the dora-rs v0.3.6 way: it reads inputs only
  * through dora_read_input_id / dora_read_data, reads `input_closed` as a Vec_uint8_t, and
  * builds its errors by hand as a malloc()ed Vec_uint8_t (no helper of ours).
  *

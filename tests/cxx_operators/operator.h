@@ -1,4 +1,4 @@
-// The C++ test operator of tests/operators.rs: fails on purpose, in the ways a C++ operator
+// The C++ test operator of tests/e2e/dataflow_operators.rs: fails on purpose, in the ways a C++ operator
 // can fail, depending on the id of the input it receives.
 #pragma once
 

@@ -1,4 +1,4 @@
-//! A dora node that is also a ROS 2 node through `dora-ros2`, for `tests/ros2_node_api.rs`.
+//! A dora node that is also a ROS 2 node through `dora-ros2`, for `tests/e2e/ros2_node_api.rs`.
 //!
 //! - `pubsub PUB_TOPIC SUB_TOPIC PUB_COUNT RECV_COUNT`: on each `tick` input publishes
 //!   `std_msgs/String` "api N" on PUB_TOPIC (PUB_COUNT messages); prints `got: …` for each

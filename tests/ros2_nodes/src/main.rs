@@ -1,4 +1,4 @@
-//! Dataflow nodes for `tests/ros2_interop.rs` and `examples/ros2-bridge/benchmark.sh`; the
+//! Dataflow nodes for `tests/e2e/ros2_interop.rs` and `examples/ros2-bridge/benchmark.sh`; the
 //! first argument picks the behaviour. Rows follow the Arrow mapping of ROS 2 messages.
 //!
 //! - `demo-talk N INTERVAL_MS`: sends N `dora_demo_msgs/RobotState` rows on `out` (the

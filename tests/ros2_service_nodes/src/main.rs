@@ -1,4 +1,4 @@
-//! Dataflow nodes for `tests/ros2_services.rs` (example_interfaces/AddTwoInts through the
+//! Dataflow nodes for `tests/e2e/ros2_services.rs` (example_interfaces/AddTwoInts through the
 //! ROS 2 bridge); the first argument picks the behaviour.
 //!
 //! - `add-server N`: answers each `{a: Int64, b: Int64}` row on any input with a `{sum}` row
