@@ -5,7 +5,7 @@ use nix::sys::signal::Signal;
 
 use crate::support::{
     native::{c_test_nodes, copy_example, dora_build},
-    node_lines, run_dora, Running,
+    node_lines, run_dora, Dataflow, Running,
 };
 
 #[test]
@@ -41,11 +41,8 @@ fn c_example_listener_prints_what_the_talker_sent() {
 #[test]
 fn c_api_misuse_returns_error_codes_and_the_node_keeps_running() {
     let nodes = c_test_nodes();
-    let dir = tempfile::tempdir().expect("creating a temp dir");
-    std::fs::write(
-        dir.path().join("dataflow.yml"),
-        format!(
-            r#"
+    let dataflow = Dataflow::new(&format!(
+        r#"
 nodes:
   - id: misuse
     path: {}
@@ -53,12 +50,10 @@ nodes:
       tick: dora/timer/millis/20
     outputs: [out]
 "#,
-            nodes.join("c_api_misuse").display()
-        ),
-    )
-    .expect("writing the dataflow");
+        nodes.join("c_api_misuse").display()
+    ));
 
-    let mut run = Running::start(&["run", "dataflow.yml"], dir.path());
+    let mut run = Running::start(&["run", "dataflow.yml"], dataflow.cwd());
     // The first tick ran the checks that need a live context; Stop brings the rest.
     run.wait_for_line("[misuse] waiting for stop");
     run.signal(Signal::SIGINT);

@@ -7,7 +7,7 @@ use std::{path::Path, process::Command};
 use crate::support::{
     helpers::built,
     native::{cmake, require_tools, run},
-    node_lines, repo, run_dora,
+    node_lines, repo, run_dora, Dataflow,
 };
 
 /// Compiles `source` with `compiler` and `args` (syntax only), failing on any warning.
@@ -44,11 +44,8 @@ fn v036_rust_c_and_cxx_nodes_run_together() {
     let sink = built("v036-sink");
     let c = |name: &str| build.path().join(name).display().to_string();
 
-    let dir = tempfile::tempdir().expect("creating a temp dir");
-    std::fs::write(
-        dir.path().join("dataflow.yml"),
-        format!(
-            r#"
+    let dataflow = Dataflow::new(&format!(
+        r#"
 nodes:
   - id: rust-node
     path: {rust_node}
@@ -101,18 +98,16 @@ nodes:
       bytes: rust-node/bytes
       doubled: runtime-node/c-operator/doubled
 "#,
-            rust_node = rust_node.display(),
-            status = status.display(),
-            sink = sink.display(),
-            c_node = c("v036_c_node"),
-            cxx_c_node = c("v036_cxx_c_node"),
-            cxx_node = c("v036_cxx_node"),
-            operator = c("v036_c_operator"),
-        ),
-    )
-    .expect("writing the dataflow");
+        rust_node = rust_node.display(),
+        status = status.display(),
+        sink = sink.display(),
+        c_node = c("v036_c_node"),
+        cxx_c_node = c("v036_cxx_c_node"),
+        cxx_node = c("v036_cxx_node"),
+        operator = c("v036_c_operator"),
+    ));
 
-    let output = run_dora(&["run", "dataflow.yml"], dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "dora run failed: {output:#?}");
     let stdout = &output.stdout;
 

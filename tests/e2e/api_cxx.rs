@@ -4,7 +4,7 @@
 use crate::support::{
     helpers::cpp_test_receiver,
     native::{c_test_nodes, copy_example, dora_build},
-    node_lines, run_dora, test_node,
+    node_lines, run_dora, test_node, Dataflow,
 };
 
 /// The text after ` region=` / ` region ` in `line`.
@@ -26,11 +26,8 @@ fn assert_shared_memory(region: &str) {
 fn arrow_arrays_from_cxx_arrive_in_a_rust_node_with_the_same_values() {
     let nodes = c_test_nodes();
     let receiver = cpp_test_receiver();
-    let dir = tempfile::tempdir().expect("creating a temp dir");
-    std::fs::write(
-        dir.path().join("dataflow.yml"),
-        format!(
-            r#"
+    let dataflow = Dataflow::new(&format!(
+        r#"
 nodes:
   - id: sender
     path: {}
@@ -47,13 +44,11 @@ nodes:
       big: sender/big
     outputs: [echo]
 "#,
-            nodes.join("cxx_arrow_sender").display(),
-            receiver.display()
-        ),
-    )
-    .expect("writing the dataflow");
+        nodes.join("cxx_arrow_sender").display(),
+        receiver.display()
+    ));
 
-    let output = run_dora(&["run", "dataflow.yml"], dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "dora run failed: {output:#?}");
     let received = node_lines(&output.stdout, "receiver");
     let line = |prefix: &str| -> &str {
@@ -151,11 +146,8 @@ fn cxx_example_sends_1mib_frames_without_copying() {
 #[test]
 fn metadata_parameters_of_every_type_reach_a_cxx_node() {
     let nodes = c_test_nodes();
-    let dir = tempfile::tempdir().expect("creating a temp dir");
-    std::fs::write(
-        dir.path().join("dataflow.yml"),
-        format!(
-            r#"
+    let dataflow = Dataflow::new(&format!(
+        r#"
 nodes:
   - id: sender
     path: {}
@@ -166,13 +158,11 @@ nodes:
     inputs:
       data: sender/data
 "#,
-            test_node().display(),
-            nodes.join("cxx_metadata_receiver").display()
-        ),
-    )
-    .expect("writing the dataflow");
+        test_node().display(),
+        nodes.join("cxx_metadata_receiver").display()
+    ));
 
-    let output = run_dora(&["run", "dataflow.yml"], dir.path());
+    let output = run_dora(&["run", "dataflow.yml"], dataflow.cwd());
     assert!(output.status.success(), "dora run failed: {output:#?}");
     let received = node_lines(&output.stdout, "receiver");
     let params: Vec<&str> = received

@@ -21,22 +21,7 @@ fn in_private_network(script: &str, cwd: &Path) -> (bool, String) {
 
 #[test]
 fn ros2_string_from_ros_reaches_the_dataflow() {
-    let dataflow = Dataflow::new(
-        r#"
-nodes:
-  - id: ros-in
-    ros2:
-      topic: /chatter
-      message_type: std_msgs/String
-      direction: subscribe
-    outputs: [chatter]
-  - id: printer
-    path: TEST_NODE
-    args: ros-print 5
-    inputs:
-      chatter: ros-in/chatter
-"#,
-    );
+    let dataflow = Dataflow::new(dds::CHATTER_TO_PRINTER);
     let script = r#"
 "$DORA" run dataflow.yml --grace-duration 1s > run.out 2>&1 &
 run=$!

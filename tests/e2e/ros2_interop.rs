@@ -513,22 +513,7 @@ echo "--- ros-out log"; cat out/*/log_ros-out.txt
 
 #[test]
 fn ros2_malformed_cdr_from_a_peer_is_dropped_and_the_bridge_keeps_running() {
-    let dataflow = Dataflow::new(
-        r#"
-nodes:
-  - id: ros-in
-    ros2:
-      topic: /chatter
-      message_type: std_msgs/String
-      direction: subscribe
-    outputs: [chatter]
-  - id: printer
-    path: TEST_NODE
-    args: ros-print 5
-    inputs:
-      chatter: ros-in/chatter
-"#,
-    );
+    let dataflow = Dataflow::new(dds::CHATTER_TO_PRINTER);
     let script = r#"
 "$DORA" run dataflow.yml --grace-duration 1s > run.out 2>&1 &
 run=$!

@@ -13,6 +13,7 @@ use std::path::Path;
 use crate::support::{
     dds::{self, peer},
     helpers::ros2_api_node as api_node,
+    Dataflow,
 };
 
 /// Runs `script` in a private network namespace with `$PEER` (the Cyclone DDS string peer)
@@ -27,8 +28,7 @@ fn in_private_network(script: &str, cwd: &Path) -> (bool, String) {
 
 #[test]
 fn ros2_api_node_publishes_and_subscribes_beside_its_dora_inputs() {
-    let dir = tempfile::tempdir().expect("creating a temp dir");
-    let yaml = format!(
+    let dataflow = Dataflow::new(&format!(
         r#"
 nodes:
   - id: api
@@ -38,8 +38,7 @@ nodes:
       tick: dora/timer/millis/30
 "#,
         api_node().display()
-    );
-    std::fs::write(dir.path().join("dataflow.yml"), yaml).expect("writing the dataflow");
+    ));
     // The peer subscriber needs 20 of the node's 100 messages; the peer publisher waits until
     // the node's subscription matched, then sends 5.
     let script = r#"
@@ -52,7 +51,7 @@ wait $sub; echo "sub-exit=$?"
 wait $run; echo "run-exit=$?"
 cat sub.out pub.out run.out
 "#;
-    let (_, output) = in_private_network(script, dir.path());
+    let (_, output) = in_private_network(script, dataflow.cwd());
     // ROS → node: every message, in order, through the merged event stream.
     assert!(output.contains("pub-exit=0"), "{output}");
     for i in 0..5 {
@@ -99,8 +98,7 @@ fn ros2_api_reports_bad_names_types_and_data() {
 
 #[test]
 fn ros2_api_node_is_announced_on_ros_discovery_info_with_its_topics() {
-    let dir = tempfile::tempdir().expect("creating a temp dir");
-    let yaml = format!(
+    let dataflow = Dataflow::new(&format!(
         r#"
 nodes:
   - id: api
@@ -110,8 +108,7 @@ nodes:
       tick: dora/timer/millis/100
 "#,
         api_node().display()
-    );
-    std::fs::write(dir.path().join("dataflow.yml"), yaml).expect("writing the dataflow");
+    ));
     // The reader of `ros_discovery_info` joins once the node's endpoints exist: the
     // transient-local announcement gives it the node's last state.
     let script = r#"
@@ -123,7 +120,7 @@ echo "discovery-exit=$?"
 kill -TERM $run; wait $run
 cat discovery.out run.out
 "#;
-    let (_, output) = in_private_network(script, dir.path());
+    let (_, output) = in_private_network(script, dataflow.cwd());
     assert!(output.contains("discovery-exit=0"), "{output}");
     assert!(
         output.contains("node namespace=/ name=api_node readers=1 writers=1"),

@@ -70,6 +70,23 @@ pub fn in_private_network(script: &str, cwd: &Path, env: &[(&str, &Path)]) -> (b
     (output.status.success(), text)
 }
 
+/// A dataflow whose bridge node subscribes to the ROS 2 topic `/chatter` (`std_msgs/String`)
+/// and whose test node prints the first 5 messages (`received: ...`).
+pub const CHATTER_TO_PRINTER: &str = r#"
+nodes:
+  - id: ros-in
+    ros2:
+      topic: /chatter
+      message_type: std_msgs/String
+      direction: subscribe
+    outputs: [chatter]
+  - id: printer
+    path: TEST_NODE
+    args: ros-print 5
+    inputs:
+      chatter: ros-in/chatter
+"#;
+
 /// A DDS implementation's `example_interfaces/srv/AddTwoInts` peer, speaking its rmw's
 /// service mapping: rmw_cyclonedds (request ids in the payload) or rmw_fastrtps (plain CDR,
 /// replies tied to requests by `PID_RELATED_SAMPLE_IDENTITY`).
