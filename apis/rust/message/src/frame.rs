@@ -2,7 +2,8 @@
 //!
 //! A frame is a little-endian `u64` length followed by that many bytes of `bincode`. A length
 //! above [`MAX_FRAME_LEN`] is refused before anything is allocated, so a peer sending garbage
-//! cannot make the receiver allocate gigabytes.
+//! cannot make the receiver allocate gigabytes, and [`encode`] refuses a value whose frame
+//! would exceed it, so a sender never puts a frame on the wire that its peer must refuse.
 
 use std::io::{self, Read, Write};
 
@@ -20,14 +21,29 @@ pub enum FrameError {
     #[error("frame of {0} bytes exceeds the limit of {MAX_FRAME_LEN} bytes")]
     /// The length prefix announces a frame larger than [`MAX_FRAME_LEN`] (its length).
     TooLarge(u64),
+    #[error("frame of {len} bytes exceeds this connection's budget of {budget} bytes")]
+    /// The length prefix announces a frame larger than the connection allows (a CLI
+    /// connection's budget is smaller than [`MAX_FRAME_LEN`]).
+    OverBudget {
+        /// The announced length.
+        len: u64,
+        /// The connection's largest frame.
+        budget: u64,
+    },
     #[error("malformed frame")]
     /// The frame's bytes do not decode as the expected type.
     Decode(#[from] bincode::Error),
 }
 
 /// Serializes `value` as one frame (length prefix included).
+///
+/// Fails with [`FrameError::TooLarge`] (and allocates nothing) when the frame's body would
+/// exceed [`MAX_FRAME_LEN`]: such a frame is never produced.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, FrameError> {
     let len = bincode::serialized_size(value)?;
+    if len > MAX_FRAME_LEN {
+        return Err(FrameError::TooLarge(len));
+    }
     let mut buf = Vec::with_capacity(8 + len as usize);
     buf.extend_from_slice(&len.to_le_bytes());
     bincode::serialize_into(&mut buf, value)?;
@@ -86,4 +102,20 @@ pub fn drain<T: DeserializeOwned>(buf: &mut Vec<u8>) -> Result<Vec<T>, FrameErro
     }
     buf.drain(..start);
     Ok(frames)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_refuses_a_frame_above_the_limit() {
+        let big = vec![0u8; MAX_FRAME_LEN as usize];
+        // The Vec's own length prefix makes the body 8 bytes longer than the limit.
+        match encode(&big) {
+            Err(FrameError::TooLarge(len)) => assert_eq!(len, MAX_FRAME_LEN + 8),
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+        assert!(encode(&vec![0u8; 1024]).is_ok());
+    }
 }
