@@ -85,13 +85,29 @@ pub fn block_on<F: std::future::Future>(future: F) -> eyre::Result<F::Output> {
     Ok(runtime.block_on(future))
 }
 
-/// Prints a log line as `dora run` does.
+/// Prints a log line as `dora run` does (a piece of a split line ends with
+/// [`dora_message::coordinator::CONTINUED_MARK`]).
 pub fn print_log(line: &dora_message::coordinator::LogLine) {
     use std::io::Write;
-    if line.stderr {
-        let _ = writeln!(std::io::stderr().lock(), "[{}] {}", line.node_id, line.line);
+    let mark = if line.continued {
+        dora_message::coordinator::CONTINUED_MARK
     } else {
-        let _ = writeln!(std::io::stdout().lock(), "[{}] {}", line.node_id, line.line);
+        ""
+    };
+    if line.stderr {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "[{}] {}{mark}",
+            line.node_id,
+            line.line
+        );
+    } else {
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "[{}] {}{mark}",
+            line.node_id,
+            line.line
+        );
     }
 }
 

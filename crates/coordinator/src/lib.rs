@@ -11,6 +11,16 @@
 //! All state lives in one task ([`State`]); connection tasks only translate frames into
 //! [`Event`]s and replies back into frames, so no lock is ever held across I/O.
 //!
+//! # Logs
+//!
+//! The coordinator keeps no log history: daemons write every node's log to disk. It passes
+//! live lines on to attached CLIs and keeps only the last [`RECENT_LINES`] lines of a
+//! dataflow (at most [`RECENT_BYTES`]) for a CLI that attaches late. Each CLI connection
+//! has a queue of [`CLI_QUEUE`] replies: a CLI too slow for the live lines loses lines,
+//! counted and told with a notice, and never grows the coordinator. `dora logs` is answered
+//! by the daemon that ran the node, which streams the file in chunks of at most 1 MiB, a few
+//! at a time (the coordinator hands out a credit per chunk passed on).
+//!
 //! # Faults
 //!
 //! - A daemon that closes its connection, or sends nothing for [`DAEMON_TIMEOUT`] (it sends a
@@ -26,8 +36,9 @@ mod names;
 pub use dora_control::Machine;
 
 use std::{
-    collections::{BTreeMap, BTreeSet},
+    collections::{BTreeMap, BTreeSet, VecDeque},
     net::SocketAddr,
+    path::PathBuf,
     time::{Duration, Instant},
 };
 
@@ -42,7 +53,17 @@ use tokio::{
     sync::mpsc,
 };
 
-use dora_control::net::{accept, read_frame, write_frame};
+use dora_control::net::{accept, read_frame, read_frame_with, write_frame, FrameLimits};
+
+/// Live log lines kept per dataflow for a CLI that attaches late.
+pub const RECENT_LINES: usize = 200;
+
+/// Bytes of [`RECENT_LINES`] kept at most.
+pub const RECENT_BYTES: usize = 1024 * 1024;
+
+/// Replies waiting to be written to one CLI connection at most; live lines and notices
+/// beyond it are dropped and counted.
+pub const CLI_QUEUE: usize = 1024;
 
 /// A daemon silent for this long is considered lost.
 pub const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
@@ -168,8 +189,8 @@ async fn accept_loop(
 }
 
 async fn serve_cli(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
-    let (mut reader, mut writer) = stream.into_split();
-    let request = match read_frame::<ControlRequest>(&mut reader).await {
+    let (mut reader, writer) = stream.into_split();
+    let request = match read_frame_with::<ControlRequest>(&mut reader, FrameLimits::CLI).await {
         Ok(Some(request)) => request,
         Ok(None) => return,
         Err(err) => return tracing::warn!("dropped a CLI connection: {err}"),
@@ -185,19 +206,59 @@ async fn serve_cli(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
         return;
     }
     // Replies stream until the state task drops the sender; a CLI that goes away ends it.
+    // They pass through a bounded queue to the writer, so a slow CLI holds at most
+    // `CLI_QUEUE` of them here: live lines and notices that do not fit are dropped and
+    // counted, and the CLI is told how many with the next notice that fits.
+    let (queue_tx, queue) = mpsc::channel(CLI_QUEUE);
+    let mut writer_task = tokio::spawn(write_replies(writer, queue));
+    let mut dropped = 0u64;
     loop {
         tokio::select! {
             reply = reply_rx.recv() => match reply {
                 Some(reply) => {
-                    let last = is_final(&reply);
-                    if write_frame(&mut writer, &reply).await.is_err() || last {
-                        return;
+                    if dropped > 0 {
+                        let notice = ControlReply::Notice(format!(
+                            "dropped {dropped} log line(s) or notice(s): this CLI did not keep up"
+                        ));
+                        if queue_tx.try_send(notice).is_ok() {
+                            dropped = 0;
+                        }
+                    }
+                    let droppable = matches!(reply, ControlReply::Log(_) | ControlReply::Notice(_));
+                    match queue_tx.try_send(reply) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) if droppable => dropped += 1,
+                        Err(mpsc::error::TrySendError::Full(reply)) => {
+                            if queue_tx.send(reply).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(mpsc::error::TrySendError::Closed(_)) => return,
                     }
                 }
-                None => return,
+                None => break,
             },
+            _ = &mut writer_task => return,
             // The CLI sends nothing more; EOF or garbage means it left.
-            _ = read_frame::<ControlRequest>(&mut reader) => return,
+            _ = read_frame::<ControlRequest>(&mut reader) => {
+                writer_task.abort();
+                return;
+            }
+        }
+    }
+    drop(queue_tx);
+    let _ = writer_task.await;
+}
+
+/// Writes the replies of one CLI connection until the last one.
+async fn write_replies(
+    mut writer: tokio::net::tcp::OwnedWriteHalf,
+    mut queue: mpsc::Receiver<ControlReply>,
+) {
+    while let Some(reply) = queue.recv().await {
+        let last = is_final(&reply);
+        if write_frame(&mut writer, &reply).await.is_err() || last {
+            return;
         }
     }
 }
@@ -270,7 +331,10 @@ async fn serve_daemon(
 fn is_final(reply: &ControlReply) -> bool {
     !matches!(
         reply,
-        ControlReply::Log(_) | ControlReply::Notice(_) | ControlReply::LogLines(_)
+        ControlReply::Log(_)
+            | ControlReply::Notice(_)
+            | ControlReply::LogLines(_)
+            | ControlReply::LogChunk(_)
     )
 }
 
@@ -298,9 +362,16 @@ struct DataflowState {
     start_reply: Option<mpsc::UnboundedSender<ControlReply>>,
     outcomes: Vec<NodeOutcome>,
     errors: Vec<String>,
-    logs: Vec<LogLine>,
+    /// The last live lines (see [`RECENT_LINES`]), for a CLI that attaches late.
+    recent: VecDeque<LogLine>,
+    recent_bytes: usize,
+    /// Nodes that sent lines (a daemon may know nodes the descriptor did not list).
+    logged_nodes: BTreeSet<String>,
+    /// The dataflow file, when it was started here: where daemons find its logs.
+    path: Option<PathBuf>,
+    /// Node → the machine it runs on, when it was started here.
+    node_machines: BTreeMap<String, String>,
     attached: Vec<mpsc::UnboundedSender<ControlReply>>,
-    followers: Vec<(String, mpsc::UnboundedSender<ControlReply>)>,
     stop_waiters: Vec<mpsc::UnboundedSender<ControlReply>>,
     stop_sent: bool,
 }
@@ -318,9 +389,12 @@ impl DataflowState {
             start_reply: None,
             outcomes: Vec::new(),
             errors: Vec::new(),
-            logs: Vec::new(),
+            recent: VecDeque::new(),
+            recent_bytes: 0,
+            logged_nodes: BTreeSet::new(),
+            path: None,
+            node_machines: BTreeMap::new(),
             attached: Vec::new(),
-            followers: Vec::new(),
             stop_waiters: Vec::new(),
             stop_sent: false,
         }
@@ -331,9 +405,9 @@ impl DataflowState {
     fn node_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = self.nodes.iter().map(String::as_str).collect();
         let reported = self
-            .logs
+            .logged_nodes
             .iter()
-            .map(|l| l.node_id.as_str())
+            .map(String::as_str)
             .chain(self.outcomes.iter().map(|o| o.node_id.as_str()));
         for id in reported {
             if !ids.contains(&id) {
@@ -352,15 +426,39 @@ impl DataflowState {
         }
     }
 
+    /// Keeps `line` among the recent ones, forgetting the oldest beyond the bounds.
+    fn remember(&mut self, line: LogLine) {
+        if !self.logged_nodes.contains(&line.node_id) {
+            self.logged_nodes.insert(line.node_id.clone());
+        }
+        self.recent_bytes += line.line.len();
+        self.recent.push_back(line);
+        while self.recent.len() > RECENT_LINES || self.recent_bytes > RECENT_BYTES {
+            match self.recent.pop_front() {
+                Some(old) => self.recent_bytes -= old.line.len(),
+                None => break,
+            }
+        }
+    }
+
     fn notice(&mut self, message: String) {
         self.attached
             .retain(|a| a.send(ControlReply::Notice(message.clone())).is_ok());
     }
 }
 
+/// A `dora logs` read in progress: the daemon streaming the file, and the CLI.
+struct LogRead {
+    machine_id: String,
+    reply: mpsc::UnboundedSender<ControlReply>,
+}
+
 #[derive(Default)]
 struct State {
     daemons: BTreeMap<String, DaemonState>,
+    /// `dora logs` reads by request id.
+    log_reads: BTreeMap<u64, LogRead>,
+    next_log_read: u64,
     /// By id; UUID v7 ids sort by start time.
     dataflows: BTreeMap<String, DataflowState>,
     destroy_reply: Option<mpsc::UnboundedSender<ControlReply>>,
@@ -504,6 +602,15 @@ impl State {
         let daemon = Machine(machine_id).daemon();
         tracing::warn!("{daemon} lost: {reason}");
         self.daemons.remove(machine_id);
+        self.log_reads.retain(|_, read| {
+            if read.machine_id != machine_id {
+                return true;
+            }
+            let _ = read.reply.send(ControlReply::Error(format!(
+                "{daemon}, which has the log, was lost ({reason})"
+            )));
+            false
+        });
         let ids: Vec<String> = self
             .dataflows
             .values()
@@ -564,10 +671,18 @@ impl State {
                 dataflow
                     .attached
                     .retain(|a| a.send(ControlReply::Log(line.clone())).is_ok());
-                dataflow.followers.retain(|(node, f)| {
-                    *node != line.node_id || f.send(ControlReply::Log(line.clone())).is_ok()
-                });
-                dataflow.logs.push(line);
+                dataflow.remember(line);
+            }
+            DaemonToCoordinator::LogChunk { request, text } => {
+                self.log_chunk(machine_id, request, text)
+            }
+            DaemonToCoordinator::LogEnd { request, error } => {
+                if let Some(read) = self.log_reads.remove(&request) {
+                    let _ = read.reply.send(match error {
+                        Some(error) => ControlReply::Error(error),
+                        None => ControlReply::LogEnd,
+                    });
+                }
             }
             DaemonToCoordinator::Notice {
                 dataflow_id,
@@ -622,9 +737,6 @@ impl State {
         }
         for attached in dataflow.attached.drain(..) {
             let _ = attached.send(ControlReply::Finished(result.clone()));
-        }
-        for (_, follower) in dataflow.followers.drain(..) {
-            let _ = follower.send(ControlReply::LogEnd);
         }
         for waiter in dataflow.stop_waiters.drain(..) {
             let _ = waiter.send(ControlReply::Stopped(result.clone()));
@@ -709,7 +821,9 @@ impl State {
                 dataflow,
                 node,
                 follow,
-            } => self.logs(dataflow.as_deref(), node, follow, &reply),
+                tail,
+                since,
+            } => self.logs(dataflow.as_deref(), node, (follow, tail, since), &reply),
             ControlRequest::Destroy => {
                 self.destroy(reply.clone());
                 Ok(())
@@ -737,7 +851,7 @@ impl State {
         let Some(dataflow) = self.dataflows.get_mut(&id) else {
             return Ok(());
         };
-        for line in &dataflow.logs {
+        for line in &dataflow.recent {
             let _ = reply.send(ControlReply::Log(line.clone()));
         }
         if dataflow.status == DataflowStatus::Running {
@@ -787,17 +901,18 @@ impl State {
         ControlReply::List(entries)
     }
 
-    /// Sends the log lines of one node kept so far; with `follow`, keeps sending new ones
-    /// while the dataflow runs.
+    /// Asks the daemon that ran `node` to stream its log file (as `options` = follow,
+    /// tail, since select); its chunks go on to `reply` as they arrive.
     fn logs(
         &mut self,
         dataflow: Option<&str>,
         node: String,
-        follow: bool,
+        options: (bool, Option<u64>, Option<std::time::SystemTime>),
         reply: &mpsc::UnboundedSender<ControlReply>,
     ) -> Result<(), String> {
+        let (follow, tail, since) = options;
         let id = self.resolve(dataflow, |_| true, "dataflow")?;
-        let Some(state) = self.dataflows.get_mut(&id) else {
+        let Some(state) = self.dataflows.get(&id) else {
             return Ok(());
         };
         let known = state.node_ids();
@@ -813,19 +928,67 @@ impl State {
                 }
             ));
         }
-        let lines = state
-            .logs
-            .iter()
-            .filter(|l| l.node_id == node)
-            .cloned()
-            .collect();
-        let _ = reply.send(ControlReply::LogLines(lines));
-        if follow && state.status == DataflowStatus::Running {
-            state.followers.push((node, reply.clone()));
-        } else {
-            let _ = reply.send(ControlReply::LogEnd);
+        let machine_id = match state.node_machines.get(&node) {
+            Some(machine) => machine.clone(),
+            // Adopted from a daemon that registered again: one of the machines it ran on.
+            None => state
+                .running_on
+                .iter()
+                .next()
+                .cloned()
+                .or_else(|| {
+                    (self.daemons.len() == 1)
+                        .then(|| self.daemons.keys().next().cloned())
+                        .flatten()
+                })
+                .ok_or_else(|| format!("the machine that ran node `{node}` is not known"))?,
+        };
+        let Some(daemon) = self.daemons.get(&machine_id) else {
+            return Err(format!(
+                "the log of node `{node}` is on {}, which is not connected",
+                Machine(&machine_id)
+            ));
+        };
+        self.next_log_read += 1;
+        let request = self.next_log_read;
+        let sent = daemon.tx.send(CoordinatorToDaemon::ReadLog {
+            request,
+            dataflow_id: id,
+            node_id: node,
+            path: state.path.clone(),
+            tail,
+            since,
+            follow,
+        });
+        if sent.is_err() {
+            return Err(format!("{} is going away", Machine(&machine_id).daemon()));
         }
+        self.log_reads.insert(
+            request,
+            LogRead {
+                machine_id,
+                reply: reply.clone(),
+            },
+        );
         Ok(())
+    }
+
+    /// A chunk of a log read: on to its CLI, and a credit back for the next one (or, when
+    /// the CLI left, the read is cancelled).
+    fn log_chunk(&mut self, machine_id: &str, request: u64, text: String) {
+        let Some(read) = self.log_reads.get(&request) else {
+            return;
+        };
+        let message = match read.reply.send(ControlReply::LogChunk(text)) {
+            Ok(()) => CoordinatorToDaemon::LogCredit { request },
+            Err(_) => {
+                self.log_reads.remove(&request);
+                CoordinatorToDaemon::CancelLog { request }
+            }
+        };
+        if let Some(daemon) = self.daemons.get(machine_id) {
+            let _ = daemon.tx.send(message);
+        }
     }
 
     /// Stops every running dataflow; the reply waits until they finished and the daemons
@@ -889,6 +1052,11 @@ impl State {
             machines,
         );
         dataflow.start_reply = Some(reply);
+        dataflow.path = Some(path);
+        dataflow.node_machines = placement
+            .iter()
+            .flat_map(|(m, ns)| ns.iter().map(move |n| (n.clone(), m.clone())))
+            .collect();
         self.dataflows.insert(id, dataflow);
         Ok(())
     }

@@ -27,6 +27,7 @@ use tokio::{
 
 use crate::{
     control::ControlMessage,
+    drop_notices::{DropNotices, SUMMARY_INTERVAL},
     dynamic::{DynamicNodes, OfferGuard},
     node_output::{LogSink, NodeLog},
     routing::InputRef,
@@ -234,6 +235,8 @@ pub(crate) struct Dataflow {
     /// Served until the dataflow ends.
     endpoint: ControlEndpoint,
     _offers: Option<OfferGuard>,
+    /// Messages dropped on inputs, said at most once per input per second.
+    drop_notices: DropNotices,
 }
 
 impl Dataflow {
@@ -270,14 +273,17 @@ impl Dataflow {
             barrier_warned: false,
             endpoint,
             _offers: offers,
+            drop_notices: DropNotices::default(),
         }
     }
 
     /// Handles events until every node has exited.
     pub(crate) async fn run(&mut self, mut inbox: Inbox) {
         let mut stop_requests_open = true;
+        let mut drop_summary = tokio::time::interval(SUMMARY_INTERVAL);
         while self.nodes.iter().any(|n| n.running) {
             tokio::select! {
+                _ = drop_summary.tick() => self.say_due_drops(),
                 Some(message) = inbox.control.recv() => self.control_message(message),
                 Some(event) = inbox.internal.recv() => self.node_event(event),
                 () = &mut self.barrier_warning, if !self.started && !self.barrier_warned => {
@@ -337,18 +343,32 @@ impl Dataflow {
     fn node_request(&mut self, node: usize, request: NodeRequest) {
         match request {
             NodeRequest::InputsDropped { input, count } => {
-                let queue_size = self
-                    .queue_sizes
-                    .get(&(node, input.clone()))
-                    .copied()
-                    .unwrap_or_default();
-                self.nodes[node].log.note(&format!(
-                    "dropped {count} message(s) on input `{input}`: the node did not keep up \
-                     (queue_size {queue_size})"
-                ));
+                let now = std::time::Instant::now();
+                if let Some(count) = self.drop_notices.record(node, &input, count, now) {
+                    self.say_drops(node, &input, count);
+                }
             }
             NodeRequest::EventStreamClosed => self.nodes[node].closed_events = true,
             NodeRequest::Hello { .. } => {}
+        }
+    }
+
+    /// Says how many messages node `node` dropped on `input` (see [`crate::drop_notices`]).
+    fn say_drops(&self, node: usize, input: &str, count: u64) {
+        let queue_size = self
+            .queue_sizes
+            .get(&(node, input.to_owned()))
+            .copied()
+            .unwrap_or_default();
+        self.nodes[node].log.note(&format!(
+            "dropped {count} message(s) on input `{input}`: the node did not keep up \
+             (queue_size {queue_size})"
+        ));
+    }
+
+    fn say_due_drops(&mut self) {
+        for (node, input, count) in self.drop_notices.due(std::time::Instant::now()) {
+            self.say_drops(node, &input, count);
         }
     }
 
@@ -519,6 +539,9 @@ impl Dataflow {
 
     /// Ends the timers and the control endpoint and collects every node's result.
     pub(crate) async fn finish(mut self) -> DataflowResult {
+        for (node, input, count) in self.drop_notices.rest() {
+            self.say_drops(node, &input, count);
+        }
         self.stop_timers();
         drop(self.endpoint);
         let mut results = Vec::new();

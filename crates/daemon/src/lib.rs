@@ -36,8 +36,13 @@
 
 mod control;
 mod dataflow;
+mod drop_notices;
 pub mod dynamic;
+pub mod log_file;
+pub mod log_read;
+mod log_service;
 mod node_output;
+pub mod outbox;
 pub mod python;
 mod remote;
 mod routing;

@@ -1,18 +1,28 @@
 //! A node's stdout and stderr: each line goes to the node's log file, to the terminal
 //! prefixed with the node id, and — for stderr — into a short tail shown when the node fails.
+//!
+//! Lines longer than [`MAX_LOG_LINE`] (64 KiB) are split into pieces of at most that size,
+//! each but the last marked as continued (see [`LineSplitter`]): a reader never holds more
+//! than one piece per stream, whatever a node prints. The log file's format and size cap are
+//! those of [`crate::log_file`].
 
 use std::{
     collections::VecDeque,
-    fs::File,
     io::Write,
+    path::Path,
     sync::{Arc, Mutex},
 };
 
-use dora_message::coordinator::{DaemonToCoordinator, LogLine};
+use dora_message::coordinator::{DaemonToCoordinator, LogLine, CONTINUED_MARK};
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, BufReader},
     sync::mpsc,
     task::JoinHandle,
+};
+
+use crate::{
+    log_file::{LineSplitter, LogWriter, Source, MAX_LOG_LINE},
+    outbox::Outbox,
 };
 
 /// Lines of stderr kept for the failure report.
@@ -23,9 +33,10 @@ pub const STDERR_TAIL_LINES: usize = 10;
 pub struct LogSink {
     /// Print them on this process's stdout/stderr, prefixed with the node id.
     pub print: bool,
-    /// Send them on as messages to the coordinator. A daemon passes the same channel that
-    /// carries the dataflow's result, so every line reaches the coordinator before the result.
-    pub forward: Option<mpsc::UnboundedSender<DaemonToCoordinator>>,
+    /// Send them on as messages to the coordinator. A daemon passes the same queue that
+    /// carries the dataflow's result, so every line reaches the coordinator before the result
+    /// (or is dropped and counted, when the queue is full: see [`Outbox`]).
+    pub forward: Option<Outbox>,
 }
 
 impl LogSink {
@@ -56,7 +67,7 @@ impl LogSink {
 pub struct NodeLog {
     dataflow_id: Arc<str>,
     node_id: Arc<str>,
-    file: Arc<Mutex<File>>,
+    file: Arc<Mutex<LogWriter>>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
     sink: LogSink,
 }
@@ -71,42 +82,57 @@ pub enum Stream {
 }
 
 impl NodeLog {
-    /// The log of `node_id`, written to `file` and passed on to `sink`.
-    pub fn new(dataflow_id: &str, node_id: &str, file: File, sink: LogSink) -> Self {
-        Self {
+    /// The log of `node_id`, written to a new log file at `path` (see [`crate::log_file`])
+    /// and passed on to `sink`.
+    pub fn create(
+        dataflow_id: &str,
+        node_id: &str,
+        path: &Path,
+        sink: LogSink,
+    ) -> std::io::Result<Self> {
+        Ok(Self {
             dataflow_id: dataflow_id.into(),
             node_id: node_id.into(),
-            file: Arc::new(Mutex::new(file)),
+            file: Arc::new(Mutex::new(LogWriter::create(path)?)),
             stderr_tail: Arc::new(Mutex::new(VecDeque::new())),
             sink,
-        }
+        })
     }
 
-    fn forward(&self, stderr: bool, line: &str) {
+    fn forward(&self, stderr: bool, line: &str, continued: bool) {
         if let Some(forward) = &self.sink.forward {
-            let _ = forward.send(DaemonToCoordinator::Log(LogLine {
+            forward.send(DaemonToCoordinator::Log(LogLine {
                 dataflow_id: self.dataflow_id.to_string(),
                 node_id: self.node_id.to_string(),
                 stderr,
                 line: line.to_owned(),
+                continued,
             }));
         }
     }
 
-    /// Writes a line to the log file and the terminal.
-    pub fn line(&self, stream: Stream, line: &str) {
-        {
-            let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-            if let Err(err) = writeln!(file, "{line}") {
-                tracing::warn!("cannot write the log of node `{}`: {err}", self.node_id);
-            }
+    fn write(&self, source: Source, continued: bool, text: &str) {
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(err) = file.write(source, continued, text) {
+            tracing::warn!("cannot write the log of node `{}`: {err}", self.node_id);
         }
-        self.forward(stream == Stream::Stderr, line);
+    }
+
+    /// Writes a piece of a line to the log file and the terminal; `continued` when the line
+    /// goes on in the next piece (shown with [`CONTINUED_MARK`]).
+    pub fn piece(&self, stream: Stream, line: &str, continued: bool) {
+        let source = match stream {
+            Stream::Stdout => Source::Stdout,
+            Stream::Stderr => Source::Stderr,
+        };
+        self.write(source, continued, line);
+        self.forward(stream == Stream::Stderr, line, continued);
+        let mark = if continued { CONTINUED_MARK } else { "" };
         match stream {
             Stream::Stdout => {
                 if self.sink.print {
                     let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "[{}] {line}", self.node_id);
+                    let _ = writeln!(out, "[{}] {line}{mark}", self.node_id);
                 }
             }
             Stream::Stderr => {
@@ -119,7 +145,7 @@ impl NodeLog {
                 }
                 if self.sink.print {
                     let mut err = std::io::stderr().lock();
-                    let _ = writeln!(err, "[{}] {line}", self.node_id);
+                    let _ = writeln!(err, "[{}] {line}{mark}", self.node_id);
                 }
             }
         }
@@ -127,10 +153,7 @@ impl NodeLog {
 
     /// A message from dora itself about this node, in the log and on the terminal.
     pub fn note(&self, message: &str) {
-        {
-            let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = writeln!(file, "[dora] {message}");
-        }
+        self.write(Source::Dora, false, message);
         self.sink.notice(
             &self.dataflow_id,
             &format!("node `{}`: {message}", self.node_id),
@@ -145,8 +168,8 @@ impl NodeLog {
             .unwrap_or_default()
     }
 
-    /// Reads `pipe` line by line until it closes. With `forward`, stdout lines are also sent
-    /// there (for `send_stdout_as`).
+    /// Reads `pipe` line by line until it closes, in pieces of at most [`MAX_LOG_LINE`]
+    /// bytes. With `forward`, stdout pieces are also sent there (for `send_stdout_as`).
     pub fn capture(
         &self,
         pipe: impl AsyncRead + Unpin + Send + 'static,
@@ -155,24 +178,32 @@ impl NodeLog {
     ) -> JoinHandle<()> {
         let log = self.clone();
         tokio::spawn(async move {
-            let mut reader = BufReader::new(pipe);
-            let mut buf = Vec::new();
+            let mut reader = BufReader::with_capacity(MAX_LOG_LINE, pipe);
+            let mut splitter = LineSplitter::new(MAX_LOG_LINE);
             loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf).await {
-                    Ok(0) => break,
-                    Ok(_) => {
-                        let line = String::from_utf8_lossy(&buf);
-                        let line = line.trim_end_matches(['\n', '\r']);
-                        log.line(stream, line);
-                        if let Some(forward) = &forward {
-                            let _ = forward.send(line.to_owned());
-                        }
-                    }
+                let available = match reader.fill_buf().await {
+                    Ok(available) => available,
                     Err(err) => {
                         tracing::warn!("reading the output of node `{}`: {err}", log.node_id);
                         break;
                     }
+                };
+                if available.is_empty() {
+                    break;
+                }
+                let (taken, piece) = splitter.feed(available);
+                reader.consume(taken);
+                if let Some(piece) = piece {
+                    log.piece(stream, &piece.text, piece.continued);
+                    if let Some(forward) = &forward {
+                        let _ = forward.send(piece.text);
+                    }
+                }
+            }
+            if let Some(piece) = splitter.finish() {
+                log.piece(stream, &piece.text, piece.continued);
+                if let Some(forward) = &forward {
+                    let _ = forward.send(piece.text);
                 }
             }
         })

@@ -29,8 +29,8 @@ use tokio::{
 };
 
 use super::{
-    dynamic::DynamicNodes, run_dataflow, DataflowResult, DataflowSpec, LogSink, NodeExit,
-    RemoteSpec, StopRequest,
+    dynamic::DynamicNodes, log_service::LogReads, outbox::Outbox, run_dataflow, DataflowResult,
+    DataflowSpec, LogSink, NodeExit, RemoteSpec, StopRequest,
 };
 use dora_control::net::{connect, read_frame, write_frame};
 
@@ -99,7 +99,7 @@ struct Daemon {
     data_address: SocketAddr,
     registry: Registry,
     /// What dataflows report (spawned, log lines, finished), for the coordinator.
-    to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
+    to_coordinator: Outbox,
     outbox: mpsc::UnboundedReceiver<DaemonToCoordinator>,
     dataflows: BTreeMap<String, RunningDataflow>,
     /// Kept while the coordinator is unreachable, sent after registering again.
@@ -110,6 +110,8 @@ struct Daemon {
     destroying: bool,
     /// The coordinator's unreachability was reported (once per outage).
     warned: bool,
+    /// `dora logs` reads of this daemon's node logs.
+    log_reads: LogReads,
 }
 
 /// One connection to the coordinator: what it sends, and whether it is still alive.
@@ -169,7 +171,7 @@ impl Daemon {
         let data_address = data_listener.local_addr()?;
         let registry: Registry = Default::default();
         tokio::spawn(accept_links(data_listener, registry.clone()));
-        let (to_coordinator, outbox) = mpsc::unbounded_channel();
+        let (to_coordinator, outbox) = Outbox::channel();
         Ok(Self {
             options,
             dynamic_nodes,
@@ -182,6 +184,7 @@ impl Daemon {
             backoff: INITIAL_BACKOFF,
             destroying: false,
             warned: false,
+            log_reads: LogReads::default(),
         })
     }
 
@@ -232,7 +235,7 @@ impl Daemon {
             return;
         }
         let mut connection = Connection::new(reader);
-        let lost = loop {
+        let lost = 'serve: loop {
             let outgoing = tokio::select! {
                 frame = connection.frames.recv() => {
                     if !self.coordinator_frame(frame) {
@@ -246,13 +249,17 @@ impl Daemon {
                     if !connection.coordinator_alive() {
                         break None;
                     }
+                    for notice in self.to_coordinator.drop_notices() {
+                        if let Err(message) = self.deliver(&mut writer, notice).await {
+                            break 'serve message;
+                        }
+                    }
                     Some(DaemonToCoordinator::Heartbeat)
                 }
             };
             if let Some(message) = outgoing {
-                if let Err(err) = write_frame(&mut writer, &message).await {
-                    tracing::warn!("writing to the coordinator failed: {err}; reconnecting");
-                    break Some(message);
+                if let Err(message) = self.deliver(&mut writer, message).await {
+                    break message;
                 }
             }
             if self.done() {
@@ -284,12 +291,50 @@ impl Daemon {
             return false;
         }
         while let Some(message) = self.buffered.pop_front() {
-            if write_frame(writer, &message).await.is_err() {
-                self.buffered.push_front(message);
+            if let Err(lost) = self.deliver(writer, message).await {
+                if let Some(message) = lost {
+                    self.buffered.push_front(message);
+                }
                 return false;
             }
         }
         true
+    }
+
+    /// Writes one message to the coordinator and frees its place in the queue. A message
+    /// that cannot be encoded within the frame limit is dropped and counted (never sent, so
+    /// never refused). When the connection fails, `Err` holds the message if it must be sent
+    /// again after reconnecting (results); log lines, notices and log chunks are dropped
+    /// and counted instead, so nothing is re-sent in a loop.
+    async fn deliver(
+        &mut self,
+        writer: &mut OwnedWriteHalf,
+        message: DaemonToCoordinator,
+    ) -> Result<(), Option<DaemonToCoordinator>> {
+        match write_frame(writer, &message).await {
+            Ok(()) => {
+                self.to_coordinator.release(&message);
+                Ok(())
+            }
+            Err(err @ (FrameError::TooLarge(_) | FrameError::Decode(_))) => {
+                tracing::warn!("dropped a message to the coordinator: {err}");
+                self.to_coordinator.lost(&message);
+                Ok(())
+            }
+            Err(err) => {
+                tracing::warn!("writing to the coordinator failed: {err}; reconnecting");
+                match message {
+                    DaemonToCoordinator::Log(_)
+                    | DaemonToCoordinator::Notice { .. }
+                    | DaemonToCoordinator::LogChunk { .. }
+                    | DaemonToCoordinator::Heartbeat => {
+                        self.to_coordinator.lost(&message);
+                        Err(None)
+                    }
+                    message => Err(Some(message)),
+                }
+            }
+        }
     }
 
     /// A frame from the coordinator, or the end of its connection. False when the
@@ -315,8 +360,19 @@ impl Daemon {
     }
 
     fn coordinator_message(&mut self, message: CoordinatorToDaemon) {
+        let registry = self.registry.clone();
+        let running = move |id: &str| registry.lock().is_ok_and(|r| r.contains_key(id));
+        let Some(message) = self
+            .log_reads
+            .handle(message, &self.to_coordinator, running)
+        else {
+            return;
+        };
         match message {
-            CoordinatorToDaemon::Heartbeat => {}
+            CoordinatorToDaemon::Heartbeat
+            | CoordinatorToDaemon::ReadLog { .. }
+            | CoordinatorToDaemon::LogCredit { .. }
+            | CoordinatorToDaemon::CancelLog { .. } => {}
             CoordinatorToDaemon::Spawn {
                 dataflow_id,
                 name,
@@ -370,6 +426,8 @@ impl Daemon {
         };
         self.dataflows
             .insert(assignment.dataflow_id.clone(), running);
+        self.log_reads
+            .remember(&assignment.dataflow_id, &assignment.path);
         let run = run_assignment(
             assignment,
             incoming,
@@ -441,19 +499,19 @@ struct Assignment {
 /// Tells the coordinator how one dataflow part is doing.
 struct Reporter {
     dataflow_id: String,
-    to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
+    to_coordinator: Outbox,
 }
 
 impl Reporter {
     fn spawned(&self, result: Result<(), String>) {
-        let _ = self.to_coordinator.send(DaemonToCoordinator::Spawned {
+        self.to_coordinator.send(DaemonToCoordinator::Spawned {
             dataflow_id: self.dataflow_id.clone(),
             result,
         });
     }
 
     fn finished(&self, nodes: Vec<NodeOutcome>) {
-        let _ = self.to_coordinator.send(DaemonToCoordinator::Finished {
+        self.to_coordinator.send(DaemonToCoordinator::Finished {
             dataflow_id: self.dataflow_id.clone(),
             nodes,
         });
@@ -467,7 +525,7 @@ async fn run_assignment(
     incoming: std::sync::mpsc::Receiver<InterDaemon>,
     dynamic_nodes: DynamicNodes,
     stop: mpsc::UnboundedReceiver<StopRequest>,
-    to_coordinator: mpsc::UnboundedSender<DaemonToCoordinator>,
+    to_coordinator: Outbox,
 ) {
     let reporter = Reporter {
         dataflow_id: assignment.dataflow_id.clone(),

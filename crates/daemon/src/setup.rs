@@ -304,9 +304,8 @@ impl Launcher<'_> {
         offers: &mut Vec<dynamic::Offer>,
     ) -> eyre::Result<NodeState> {
         let log_path = self.log_dir.join(format!("log_{}.txt", node.id));
-        let file = std::fs::File::create(&log_path)
+        let log = NodeLog::create(self.dataflow_id, &node.id, &log_path, self.sink.clone())
             .wrap_err_with(|| format!("creating {}", log_path.display()))?;
-        let log = NodeLog::new(self.dataflow_id, &node.id, file, self.sink.clone());
         let mut state = NodeState::new(index, &node.id, program.is_none(), log);
         match program {
             Some((program, _)) => self.spawn(&mut state, node, program, routing)?,

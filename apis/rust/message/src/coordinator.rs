@@ -124,9 +124,22 @@ pub struct LogLine {
     pub node_id: String,
     /// Whether the line came from stderr (else stdout).
     pub stderr: bool,
-    /// The line, without its line break.
+    /// The line, without its line break: at most [`MAX_LOG_LINE`] bytes. A longer line of
+    /// output arrives as several pieces in order, each but the last with `continued` set.
     pub line: String,
+    /// The line goes on in the next piece: the node wrote more than [`MAX_LOG_LINE`] bytes
+    /// without a line break. Shown as ` [continued]` at the end of the piece.
+    pub continued: bool,
 }
+
+/// The longest piece of a node's output line, in bytes (64 KiB); longer lines are split.
+pub const MAX_LOG_LINE: usize = 64 * 1024;
+
+/// How a piece of a split line is marked where it is printed.
+pub const CONTINUED_MARK: &str = " [continued]";
+
+/// The largest chunk of a log file in one frame (1 MiB; lines are never cut between chunks).
+pub const MAX_LOG_CHUNK: usize = 1024 * 1024;
 
 /// CLI → coordinator.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +178,10 @@ pub enum ControlRequest {
         node: String,
         /// Keep streaming new lines until the dataflow ends.
         follow: bool,
+        /// Only the last this many lines (`--tail`).
+        tail: Option<u64>,
+        /// Only lines written at or after this time (`--since`).
+        since: Option<std::time::SystemTime>,
     },
     /// Stop every dataflow, end the daemons and the coordinator.
     Destroy,
@@ -194,7 +211,11 @@ pub enum ControlReply {
     List(Vec<DataflowEntry>),
     /// All log lines so far (follow mode then streams [`ControlReply::Log`]s).
     LogLines(Vec<LogLine>),
-    /// End of a followed log: the dataflow finished.
+    /// A piece of a node's log file for `dora logs`: whole lines of the file's format (see
+    /// the daemon's `log_file` module), at most [`MAX_LOG_CHUNK`] bytes.
+    LogChunk(String),
+    /// End of a log: everything asked for was sent (for a followed log, the dataflow
+    /// finished).
     LogEnd,
     /// Everything was destroyed.
     Destroyed {
@@ -245,6 +266,35 @@ pub enum CoordinatorToDaemon {
     Destroy,
     /// Sent regularly, so a lost connection is noticed.
     Heartbeat,
+    /// Stream a node's log file as [`DaemonToCoordinator::LogChunk`]s, then
+    /// [`DaemonToCoordinator::LogEnd`].
+    ReadLog {
+        /// Names this read in the chunks.
+        request: u64,
+        /// The dataflow's UUID.
+        dataflow_id: String,
+        /// The node.
+        node_id: String,
+        /// The dataflow file, whose folder holds `out/<uuid>/`, when the coordinator knows it.
+        path: Option<PathBuf>,
+        /// Only the last this many lines.
+        tail: Option<u64>,
+        /// Only lines written at or after this time.
+        since: Option<std::time::SystemTime>,
+        /// Keep sending new lines while the dataflow runs.
+        follow: bool,
+    },
+    /// The coordinator passed on one chunk of the read `request`: the daemon may send one
+    /// more (it keeps a few in flight at most).
+    LogCredit {
+        /// The read.
+        request: u64,
+    },
+    /// Nobody waits for the read `request` any more: stop it.
+    CancelLog {
+        /// The read.
+        request: u64,
+    },
 }
 
 /// A dataflow a daemon runs part of when it registers: what a coordinator that started
@@ -286,6 +336,21 @@ pub enum DaemonToCoordinator {
         dataflow_id: String,
         /// The message.
         message: String,
+    },
+    /// A piece of a node's log file (whole lines, at most [`MAX_LOG_CHUNK`] bytes), for the
+    /// read `request` of a [`CoordinatorToDaemon::ReadLog`].
+    LogChunk {
+        /// The read.
+        request: u64,
+        /// The lines.
+        text: String,
+    },
+    /// The read `request` is complete, or failed for the reason given.
+    LogEnd {
+        /// The read.
+        request: u64,
+        /// Why the log could not be read.
+        error: Option<String>,
     },
     /// The daemon's nodes of a dataflow all ended.
     Finished {
