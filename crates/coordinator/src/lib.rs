@@ -19,7 +19,8 @@
 //! has a queue of [`CLI_QUEUE`] replies: a CLI too slow for the live lines loses lines,
 //! counted and told with a notice, and never grows the coordinator. `dora logs` is answered
 //! by the daemon that ran the node, which streams the file in chunks of at most 1 MiB, a few
-//! at a time (the coordinator hands out a credit per chunk passed on).
+//! at a time: the coordinator hands the daemon a credit for each chunk once it was written
+//! to the CLI, so a slow CLI slows the read down instead of filling memory.
 //!
 //! # Faults
 //!
@@ -63,7 +64,7 @@ pub const RECENT_BYTES: usize = 1024 * 1024;
 
 /// Replies waiting to be written to one CLI connection at most; live lines and notices
 /// beyond it are dropped and counted.
-pub const CLI_QUEUE: usize = 1024;
+pub const CLI_QUEUE: usize = 256;
 
 /// A daemon silent for this long is considered lost.
 pub const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
@@ -144,6 +145,10 @@ enum Event {
         request: ControlRequest,
         reply: mpsc::UnboundedSender<ControlReply>,
     },
+    /// A chunk of a log was written to the CLI whose replies go to `connection`.
+    LogChunkWritten {
+        connection: mpsc::WeakUnboundedSender<ControlReply>,
+    },
 }
 
 async fn accept_loop(
@@ -196,6 +201,7 @@ async fn serve_cli(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
         Err(err) => return tracing::warn!("dropped a CLI connection: {err}"),
     };
     let (reply_tx, mut reply_rx) = mpsc::unbounded_channel();
+    let connection = reply_tx.downgrade();
     if events
         .send(Event::Control {
             request,
@@ -210,7 +216,7 @@ async fn serve_cli(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
     // `CLI_QUEUE` of them here: live lines and notices that do not fit are dropped and
     // counted, and the CLI is told how many with the next notice that fits.
     let (queue_tx, queue) = mpsc::channel(CLI_QUEUE);
-    let mut writer_task = tokio::spawn(write_replies(writer, queue));
+    let mut writer_task = tokio::spawn(write_replies(writer, queue, events, connection));
     let mut dropped = 0u64;
     loop {
         tokio::select! {
@@ -251,14 +257,22 @@ async fn serve_cli(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
 }
 
 /// Writes the replies of one CLI connection until the last one.
+/// Writes the replies of one CLI connection until the last one; says when a log chunk was
+/// written, so that its read may go on.
 async fn write_replies(
     mut writer: tokio::net::tcp::OwnedWriteHalf,
     mut queue: mpsc::Receiver<ControlReply>,
+    events: mpsc::UnboundedSender<Event>,
+    connection: mpsc::WeakUnboundedSender<ControlReply>,
 ) {
     while let Some(reply) = queue.recv().await {
         let last = is_final(&reply);
         if write_frame(&mut writer, &reply).await.is_err() || last {
             return;
+        }
+        if matches!(reply, ControlReply::LogChunk(_)) {
+            let connection = connection.clone();
+            let _ = events.send(Event::LogChunkWritten { connection });
         }
     }
 }
@@ -498,6 +512,7 @@ impl State {
                 reason,
             } => self.daemon_gone(conn, &machine_id, &reason),
             Event::Control { request, reply } => self.control(request, reply),
+            Event::LogChunkWritten { connection } => self.log_chunk_written(&connection),
         }
         self.check_destroy();
     }
@@ -973,21 +988,32 @@ impl State {
         Ok(())
     }
 
-    /// A chunk of a log read: on to its CLI, and a credit back for the next one (or, when
-    /// the CLI left, the read is cancelled).
+    /// A chunk of a log read: on to its CLI (or, when the CLI left, the read is cancelled).
     fn log_chunk(&mut self, machine_id: &str, request: u64, text: String) {
         let Some(read) = self.log_reads.get(&request) else {
             return;
         };
-        let message = match read.reply.send(ControlReply::LogChunk(text)) {
-            Ok(()) => CoordinatorToDaemon::LogCredit { request },
-            Err(_) => {
-                self.log_reads.remove(&request);
-                CoordinatorToDaemon::CancelLog { request }
+        if read.reply.send(ControlReply::LogChunk(text)).is_err() {
+            self.log_reads.remove(&request);
+            if let Some(daemon) = self.daemons.get(machine_id) {
+                let _ = daemon.tx.send(CoordinatorToDaemon::CancelLog { request });
             }
+        }
+    }
+
+    /// A chunk reached its CLI: the daemon may send the next one.
+    fn log_chunk_written(&mut self, connection: &mpsc::WeakUnboundedSender<ControlReply>) {
+        let Some(connection) = connection.upgrade() else {
+            return;
         };
-        if let Some(daemon) = self.daemons.get(machine_id) {
-            let _ = daemon.tx.send(message);
+        let read = self
+            .log_reads
+            .iter()
+            .find(|(_, read)| read.reply.same_channel(&connection));
+        if let Some((&request, read)) = read {
+            if let Some(daemon) = self.daemons.get(&read.machine_id) {
+                let _ = daemon.tx.send(CoordinatorToDaemon::LogCredit { request });
+            }
         }
     }
 
