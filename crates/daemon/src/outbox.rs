@@ -143,7 +143,9 @@ impl Outbox {
             DaemonToCoordinator::Notice { dataflow_id, .. }
             | DaemonToCoordinator::Spawned { dataflow_id, .. }
             | DaemonToCoordinator::Finished { dataflow_id, .. } => dataflow_id.clone(),
-            _ => String::new(),
+            // Log chunks and heartbeats belong to no dataflow's output: a read that lost
+            // its connection ends on its own.
+            _ => return,
         };
         add(lock(&self.shared.dropped).entry(dataflow_id).or_default());
     }

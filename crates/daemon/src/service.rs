@@ -214,7 +214,7 @@ impl Daemon {
                 () = &mut deadline => break,
                 Some(message) = self.outbox.recv() => {
                     let message = self.outgoing(message);
-                    buffer(&mut self.buffered, message);
+                    buffer(&mut self.buffered, message, &self.to_coordinator);
                 }
             }
         }
@@ -267,7 +267,7 @@ impl Daemon {
             }
         };
         if let Some(message) = lost {
-            buffer(&mut self.buffered, message);
+            buffer(&mut self.buffered, message, &self.to_coordinator);
         }
     }
 
@@ -324,10 +324,10 @@ impl Daemon {
             Err(err) => {
                 tracing::warn!("writing to the coordinator failed: {err}; reconnecting");
                 match message {
+                    DaemonToCoordinator::Heartbeat => Err(None),
                     DaemonToCoordinator::Log(_)
                     | DaemonToCoordinator::Notice { .. }
-                    | DaemonToCoordinator::LogChunk { .. }
-                    | DaemonToCoordinator::Heartbeat => {
+                    | DaemonToCoordinator::LogChunk { .. } => {
                         self.to_coordinator.lost(&message);
                         Err(None)
                     }
@@ -464,7 +464,11 @@ impl Daemon {
     }
 }
 
-fn buffer(buffered: &mut VecDeque<DaemonToCoordinator>, message: DaemonToCoordinator) {
+fn buffer(
+    buffered: &mut VecDeque<DaemonToCoordinator>,
+    message: DaemonToCoordinator,
+    outbox: &Outbox,
+) {
     if matches!(message, DaemonToCoordinator::Heartbeat) {
         return;
     }
@@ -474,7 +478,9 @@ fn buffer(buffered: &mut VecDeque<DaemonToCoordinator>, message: DaemonToCoordin
             .iter()
             .position(|m| matches!(m, DaemonToCoordinator::Log(_)))
         {
-            buffered.remove(position);
+            if let Some(dropped) = buffered.remove(position) {
+                outbox.lost(&dropped);
+            }
         }
     }
     buffered.push_back(message);
