@@ -686,6 +686,12 @@ impl State {
                 dataflow
                     .attached
                     .retain(|a| a.send(ControlReply::Log(line.clone())).is_ok());
+                // An adopted dataflow's placement is learned from where lines come from.
+                if !dataflow.node_machines.contains_key(&line.node_id) {
+                    dataflow
+                        .node_machines
+                        .insert(line.node_id.clone(), machine_id.to_owned());
+                }
                 dataflow.remember(line);
             }
             DaemonToCoordinator::LogChunk { request, text } => {
@@ -721,6 +727,13 @@ impl State {
             // A part killed after its daemon came back from being lost: the dataflow's
             // result already counts it as gone.
             return;
+        }
+        for node in &nodes {
+            if !dataflow.node_machines.contains_key(&node.node_id) {
+                dataflow
+                    .node_machines
+                    .insert(node.node_id.clone(), node.machine_id.clone());
+            }
         }
         dataflow.outcomes.extend(nodes);
         if !dataflow.running_on.is_empty() || dataflow.status != DataflowStatus::Running {
@@ -945,7 +958,8 @@ impl State {
         }
         let machine_id = match state.node_machines.get(&node) {
             Some(machine) => machine.clone(),
-            // Adopted from a daemon that registered again: one of the machines it ran on.
+            // Adopted from a daemon that registered again, and silent since: one of the
+            // machines it runs on.
             None => state
                 .running_on
                 .iter()
