@@ -41,6 +41,7 @@ mod node_output;
 pub mod python;
 mod remote;
 mod routing;
+pub mod run_folder;
 pub mod service;
 mod setup;
 mod spawn;
