@@ -63,7 +63,7 @@ pub struct Cluster {
     /// The coordinator's and the daemon's pids, in that order.
     pub pids: Vec<i32>,
     /// `XDG_STATE_HOME` of `dora up`, where the processes it starts keep their log files.
-    pub state: tempfile::TempDir,
+    _state: tempfile::TempDir,
     destroyed: bool,
 }
 
@@ -97,7 +97,7 @@ impl Cluster {
             ports,
             dataflow,
             pids,
-            state,
+            _state: state,
             destroyed: false,
         }
     }
