@@ -19,13 +19,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Diagnostics go to stderr, filtered by `RUST_LOG` (default: warnings and errors).
+/// Diagnostics go to stderr (a capped file with `--log-file`), filtered by `RUST_LOG` (default: warnings and errors).
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rustdds=error"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(cli::log_file::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

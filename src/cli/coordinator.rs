@@ -22,9 +22,15 @@ pub struct Args {
     /// Suppresses all log output to stdout.
     #[arg(long)]
     quiet: bool,
+    /// Write diagnostics (all of stderr) to FILE, rotated to FILE.1 at 8 MiB
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<std::path::PathBuf>,
 }
 
 pub fn exec(args: Args) -> eyre::Result<ExitCode> {
+    if let Some(path) = &args.log_file {
+        super::log_file::redirect_stderr(path)?;
+    }
     let options = CoordinatorOptions {
         daemon_addr: SocketAddr::new(args.interface, args.port),
         control_addr: SocketAddr::new(args.control_interface, args.control_port),

@@ -22,9 +22,15 @@ pub struct Args {
     /// Suppresses all log output to stdout.
     #[arg(long)]
     quiet: bool,
+    /// Write diagnostics (all of stderr) to FILE, rotated to FILE.1 at 8 MiB
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<std::path::PathBuf>,
 }
 
 pub fn exec(args: Args) -> eyre::Result<ExitCode> {
+    if let Some(path) = &args.log_file {
+        super::log_file::redirect_stderr(path)?;
+    }
     let options = DaemonOptions {
         machine_id: args.machine_id.unwrap_or_default(),
         coordinator_addr: SocketAddr::new(args.coordinator_addr, args.coordinator_port),

@@ -13,6 +13,7 @@ mod daemon;
 mod destroy;
 mod graph;
 mod list;
+pub mod log_file;
 mod logs;
 mod new;
 mod ros2_bridge;

@@ -42,6 +42,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(seconds).map_err(|err| format!("`{text}`: {err}"))
 }
 
+/// Cleans up after crashed dora processes and makes this process's run folder, which holds
+/// the node socket and the records of running nodes (see `dora_daemon::run_folder`). Without
+/// one (logged), the dataflow still runs, its socket in a temporary folder.
+fn claim_run_folder() -> Option<dora_daemon::run_folder::RunFolder> {
+    use dora_daemon::run_folder::{claim, Role};
+    match claim(Role::Run, None) {
+        Ok((folder, swept)) => {
+            for swept in swept {
+                tracing::info!("cleaned up after a dora process that crashed: {swept}");
+            }
+            Some(folder)
+        }
+        Err(err) => {
+            tracing::warn!("no run folder: {err}");
+            None
+        }
+    }
+}
+
 pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     let descriptor = match Descriptor::read(&args.dataflow) {
         Ok(descriptor) => descriptor,
@@ -50,6 +69,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    let _run_folder = claim_run_folder();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -22,6 +22,7 @@ mod cli_new;
 mod control_plane;
 mod control_plane_cli;
 mod control_plane_limits;
+mod control_plane_recovery;
 mod dataflow_dynamic_nodes;
 mod dataflow_operators;
 mod dataflow_run;

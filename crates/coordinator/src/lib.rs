@@ -45,8 +45,9 @@ use std::{
 
 use dora_descriptor::{Descriptor, Node};
 use dora_message::coordinator::{
-    ControlReply, ControlRequest, CoordinatorToDaemon, DaemonToCoordinator, DataflowEntry,
-    DataflowResult, DataflowStatus, LogLine, NodeOutcome, Role, RunningDataflow,
+    ControlReply, ControlRequest, CoordinatorToDaemon, DaemonProcess, DaemonToCoordinator,
+    DataflowEntry, DataflowResult, DataflowStatus, KilledNode, LogLine, NodeOutcome, Role,
+    RunningDataflow,
 };
 use eyre::WrapErr;
 use tokio::{
@@ -127,6 +128,7 @@ enum Event {
     DaemonConnected {
         conn: u64,
         machine_id: String,
+        pid: u32,
         data_address: SocketAddr,
         running: Vec<RunningDataflow>,
         tx: mpsc::UnboundedSender<CoordinatorToDaemon>,
@@ -284,12 +286,13 @@ async fn serve_daemon(
     events: mpsc::UnboundedSender<Event>,
 ) {
     let (mut reader, mut writer) = stream.into_split();
-    let (data_address, running) = match read_frame::<DaemonToCoordinator>(&mut reader).await {
+    let (pid, data_address, running) = match read_frame::<DaemonToCoordinator>(&mut reader).await {
         Ok(Some(DaemonToCoordinator::Register {
             machine_id: registered,
+            pid,
             data_address,
             running,
-        })) if registered == machine_id => (data_address, running),
+        })) if registered == machine_id => (pid, data_address, running),
         other => {
             return tracing::warn!(
                 "dropped {}: expected a registration, got {other:?}",
@@ -302,6 +305,7 @@ async fn serve_daemon(
         .send(Event::DaemonConnected {
             conn,
             machine_id: machine_id.clone(),
+            pid,
             data_address,
             running,
             tx,
@@ -354,6 +358,7 @@ fn is_final(reply: &ControlReply) -> bool {
 
 struct DaemonState {
     conn: u64,
+    pid: u32,
     tx: mpsc::UnboundedSender<CoordinatorToDaemon>,
     data_address: SocketAddr,
     last_seen: Instant,
@@ -480,6 +485,11 @@ struct State {
     destroy_sent: Option<Instant>,
     stopped_for_destroy: usize,
     daemons_told: usize,
+    /// The dataflows `dora destroy` stopped, whose killed nodes its reply names.
+    destroyed_dataflows: Vec<String>,
+    /// Daemons lost and not back, by machine: `dora destroy` names them, since they may
+    /// still run (hung, stopped or cut off).
+    lost_daemons: BTreeMap<String, DaemonProcess>,
     /// Set when the coordinator should exit; holds the CLI connection to flush first.
     exit_reply: Option<mpsc::UnboundedSender<ControlReply>>,
     exit: bool,
@@ -491,10 +501,21 @@ impl State {
             Event::DaemonConnected {
                 conn,
                 machine_id,
+                pid,
                 data_address,
                 running,
                 tx,
-            } => self.daemon_connected(conn, machine_id, data_address, running, tx),
+            } => {
+                self.lost_daemons.remove(&machine_id);
+                let daemon = DaemonState {
+                    conn,
+                    pid,
+                    tx,
+                    data_address,
+                    last_seen: Instant::now(),
+                };
+                self.daemon_connected(machine_id, daemon, running);
+            }
             Event::FromDaemon {
                 conn,
                 machine_id,
@@ -521,12 +542,11 @@ impl State {
     /// coordinator adopts those it does not know and kills parts that count as gone.
     fn daemon_connected(
         &mut self,
-        conn: u64,
         machine_id: String,
-        data_address: SocketAddr,
+        state: DaemonState,
         running: Vec<RunningDataflow>,
-        tx: mpsc::UnboundedSender<CoordinatorToDaemon>,
     ) {
+        let (tx, data_address) = (&state.tx, state.data_address);
         let daemon = Machine(&machine_id).daemon();
         if let Some(old) = self.daemons.get(&machine_id) {
             tracing::warn!("{daemon} connected again; dropping its previous connection");
@@ -570,15 +590,7 @@ impl State {
         if self.destroy_reply.is_some() {
             let _ = tx.send(CoordinatorToDaemon::Destroy);
         }
-        self.daemons.insert(
-            machine_id,
-            DaemonState {
-                conn,
-                tx,
-                data_address,
-                last_seen: Instant::now(),
-            },
-        );
+        self.daemons.insert(machine_id, state);
     }
 
     /// A daemon connection ended; only the current connection of a machine counts.
@@ -616,7 +628,16 @@ impl State {
     fn daemon_lost(&mut self, machine_id: &str, reason: &str) {
         let daemon = Machine(machine_id).daemon();
         tracing::warn!("{daemon} lost: {reason}");
-        self.daemons.remove(machine_id);
+        if let Some(lost) = self.daemons.remove(machine_id) {
+            self.lost_daemons.insert(
+                machine_id.to_owned(),
+                DaemonProcess {
+                    machine_id: machine_id.to_owned(),
+                    pid: lost.pid,
+                    reason: format!("lost: {reason}"),
+                },
+            );
+        }
         self.log_reads.retain(|_, read| {
             if read.machine_id != machine_id {
                 return true;
@@ -1041,6 +1062,7 @@ impl State {
             .map(|d| d.id.clone())
             .collect();
         self.stopped_for_destroy = running.len();
+        self.destroyed_dataflows = running.clone();
         for id in running {
             self.send_stop(&id, DEFAULT_GRACE);
         }
@@ -1173,6 +1195,38 @@ impl State {
         Ok(machine)
     }
 
+    /// The daemons not seen exiting after `dora destroy` told them to: those lost (and not
+    /// back), and those still connected.
+    fn daemons_left(&self) -> Vec<DaemonProcess> {
+        let timeout = format!("did not exit within {}s", DAEMON_TIMEOUT.as_secs());
+        let connected = self.daemons.iter().map(|(machine_id, d)| DaemonProcess {
+            machine_id: machine_id.clone(),
+            pid: d.pid,
+            reason: timeout.clone(),
+        });
+        self.lost_daemons
+            .values()
+            .cloned()
+            .chain(connected)
+            .collect()
+    }
+
+    /// The nodes of the dataflows `dora destroy` stopped that had to be killed.
+    fn killed_for_destroy(&self) -> Vec<KilledNode> {
+        self.destroyed_dataflows
+            .iter()
+            .filter_map(|id| self.dataflows.get(id))
+            .flat_map(|d| {
+                d.outcomes.iter().filter(|o| o.killed).map(|o| KilledNode {
+                    dataflow_id: d.id.clone(),
+                    dataflow_name: d.name.clone(),
+                    node_id: o.node_id.clone(),
+                    machine_id: o.machine_id.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Completes `dora destroy`: once no dataflow runs, tells the daemons to exit, and once
     /// they are gone (or did not leave within [`DAEMON_TIMEOUT`]) answers and exits.
     fn check_destroy(&mut self) {
@@ -1200,6 +1254,8 @@ impl State {
             let _ = reply.send(ControlReply::Destroyed {
                 dataflows_stopped: self.stopped_for_destroy,
                 daemons: self.daemons_told,
+                daemons_left: self.daemons_left(),
+                killed_nodes: self.killed_for_destroy(),
             });
             self.exit_reply = Some(reply);
         }

@@ -46,6 +46,7 @@ pub mod outbox;
 pub mod python;
 mod remote;
 mod routing;
+pub mod run_folder;
 pub mod service;
 mod setup;
 mod spawn;

@@ -82,6 +82,7 @@ struct RunningDataflow {
 /// Runs the daemon until the coordinator tells it to exit (`dora destroy`).
 pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
     let mut daemon = Daemon::bind(options).await?;
+    let _run_folder = claim_run_folder(&daemon.options)?;
     while !daemon.done() {
         match daemon.connect().await {
             Ok(stream) => daemon.serve(stream).await,
@@ -89,6 +90,23 @@ pub async fn run(options: DaemonOptions) -> eyre::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Cleans up after crashed dora processes of this user and makes this daemon's run folder
+/// (see [`crate::run_folder`]), which is removed when the daemon exits.
+fn claim_run_folder(options: &DaemonOptions) -> eyre::Result<crate::run_folder::RunFolder> {
+    use crate::run_folder::{claim, DaemonInfo, Role as Owner};
+    let info = DaemonInfo {
+        local_listen_port: options.local_listen_addr.port(),
+        coordinator_addr: options.coordinator_addr,
+        machine_id: options.machine_id.clone(),
+    };
+    let (folder, swept) =
+        claim(Owner::Daemon, Some(&info)).wrap_err("making the daemon's run folder")?;
+    for swept in swept {
+        tracing::warn!("cleaned up after a dora process that crashed: {swept}");
+    }
+    Ok(folder)
 }
 
 /// The daemon service's state. One task owns it; each method handles one event.
@@ -276,6 +294,7 @@ impl Daemon {
     async fn register(&mut self, writer: &mut OwnedWriteHalf) -> bool {
         let register = DaemonToCoordinator::Register {
             machine_id: self.options.machine_id.clone(),
+            pid: std::process::id(),
             data_address: self.data_address,
             running: self
                 .dataflows

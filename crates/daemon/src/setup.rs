@@ -194,10 +194,15 @@ async fn bind_control(
     node_ids: &[String],
     control: &mpsc::UnboundedSender<ControlMessage>,
 ) -> eyre::Result<(ControlEndpoint, DaemonAddress)> {
-    let socket_dir = tempfile::Builder::new()
-        .prefix("dora-")
-        .tempdir()
-        .wrap_err("creating a folder for the daemon socket")?;
+    // In this process's run folder when it has one, so a crash leaves nothing that the
+    // next start does not clean up (see `run_folder`).
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("dora-");
+    let socket_dir = match crate::run_folder::current() {
+        Some(folder) => builder.tempdir_in(folder),
+        None => builder.tempdir(),
+    }
+    .wrap_err("creating a folder for the daemon socket")?;
     let (listener, address) = match communication {
         LocalCommunication::Tcp => {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -351,9 +356,13 @@ impl Launcher<'_> {
             state.output_tasks.push(task);
         }
         state.pid = child.id().map(|pid| pid as i32);
+        let record = child
+            .id()
+            .and_then(|pid| crate::run_folder::record_node(pid, self.dataflow_id, &node.id));
         let exited = self.internal.clone();
         tokio::spawn(async move {
             let status = child.wait().await;
+            drop(record);
             let _ = exited.send(Internal::Exited(index, status));
         });
         Ok(())

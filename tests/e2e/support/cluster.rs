@@ -62,6 +62,8 @@ pub struct Cluster {
     pub dataflow: Dataflow,
     /// The coordinator's and the daemon's pids, in that order.
     pub pids: Vec<i32>,
+    /// `XDG_STATE_HOME` of `dora up`, where the processes it starts keep their log files.
+    _state: tempfile::TempDir,
     destroyed: bool,
 }
 
@@ -71,7 +73,14 @@ impl Cluster {
     pub fn up(yaml: &str) -> Self {
         let ports = Ports::new();
         let dataflow = Dataflow::new(yaml);
-        let output = run_dora(&ports.up_args(), dataflow.cwd());
+        let state = tempfile::tempdir().expect("creating a temp dir");
+        let state_home = state.path().to_str().expect("a UTF-8 temp path");
+        let output = Running::start_with_env(
+            &ports.up_args(),
+            dataflow.cwd(),
+            &[("XDG_STATE_HOME", state_home)],
+        )
+        .finish();
         assert!(output.status.success(), "dora up failed: {output:?}");
         let pids = output
             .stdout
@@ -88,6 +97,7 @@ impl Cluster {
             ports,
             dataflow,
             pids,
+            _state: state,
             destroyed: false,
         }
     }

@@ -223,6 +223,12 @@ pub enum ControlReply {
         dataflows_stopped: usize,
         /// How many daemons were told to exit.
         daemons: usize,
+        /// Daemons not seen exiting: still connected when the coordinator stopped waiting,
+        /// or lost (and not back) while told to exit or before. The CLI ends those of its
+        /// own machine.
+        daemons_left: Vec<DaemonProcess>,
+        /// Nodes of the stopped dataflows that were killed after the grace period.
+        killed_nodes: Vec<KilledNode>,
     },
     /// The connected daemons.
     Status {
@@ -231,6 +237,31 @@ pub enum ControlReply {
     },
     /// The request failed, for the reason given.
     Error(String),
+}
+
+/// A daemon process as it registered, named in [`ControlReply::Destroyed`] when it was not
+/// seen exiting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonProcess {
+    /// Its machine id (empty for the default machine).
+    pub machine_id: String,
+    /// Its process id on that machine.
+    pub pid: u32,
+    /// Why it was not seen exiting ("lost: no heartbeat for 5s", "did not exit within 5s").
+    pub reason: String,
+}
+
+/// A node that dora killed because it did not stop within the grace period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KilledNode {
+    /// The dataflow's UUID.
+    pub dataflow_id: String,
+    /// The dataflow's name.
+    pub dataflow_name: String,
+    /// The node's id.
+    pub node_id: String,
+    /// The machine it ran on.
+    pub machine_id: String,
 }
 
 /// Coordinator → daemon.
@@ -316,6 +347,9 @@ pub enum DaemonToCoordinator {
     Register {
         /// The daemon's machine id.
         machine_id: String,
+        /// The daemon's process id on its machine (named by `dora destroy` if it does not
+        /// exit).
+        pid: u32,
         /// Where this daemon accepts data connections from other daemons.
         data_address: std::net::SocketAddr,
         /// Dataflows still running here (after a coordinator restart).
