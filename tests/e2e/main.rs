@@ -23,6 +23,7 @@ mod control_plane;
 mod control_plane_cli;
 mod dataflow_dynamic_nodes;
 mod dataflow_operators;
+mod dataflow_restart;
 mod dataflow_run;
 mod ros2_bridge;
 mod ros2_interop;

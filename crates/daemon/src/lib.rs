@@ -40,6 +40,7 @@ pub mod dynamic;
 mod node_output;
 pub mod python;
 mod remote;
+mod restart;
 mod routing;
 pub mod service;
 mod setup;
@@ -113,6 +114,10 @@ pub enum NodeExit {
     Disconnected,
     /// A dynamic node that had not connected when the dataflow was stopped.
     NeverConnected,
+    /// The node kept exiting and its restart budget is spent: how it last ended and how
+    /// often it was restarted ("exited with code 1; restarted 2 times (max_restarts: 2),
+    /// giving up").
+    GaveUp(String),
 }
 
 impl NodeExit {
@@ -143,6 +148,7 @@ impl fmt::Display for NodeExit {
             NodeExit::NeverConnected => {
                 f.write_str("(a dynamic node) was never started before the dataflow stopped")
             }
+            NodeExit::GaveUp(reason) => f.write_str(reason),
         }
     }
 }

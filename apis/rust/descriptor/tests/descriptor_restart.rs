@@ -46,9 +46,8 @@ fn every_key_is_read() {
 
 #[test]
 fn delay_doubles_up_to_its_cap() {
-    let restart = restart_of(
-        "    restart_policy: always\n    restart_delay: 1\n    max_restart_delay: 3\n",
-    );
+    let restart =
+        restart_of("    restart_policy: always\n    restart_delay: 1\n    max_restart_delay: 3\n");
     let delays: Vec<Duration> = (1..=4).map(|n| restart.delay_before(n)).collect();
     assert_eq!(
         delays,
@@ -69,7 +68,8 @@ fn policies_say_which_exits_restart() {
 
 #[test]
 fn runtime_nodes_and_bridges_take_restart_settings() {
-    let text = "nodes:\n  - id: ops\n    restart_policy: always\n    operator:\n      python: op.py\n";
+    let text =
+        "nodes:\n  - id: ops\n    restart_policy: always\n    operator:\n      python: op.py\n";
     let descriptor = parse(text).unwrap_or_else(|err| panic!("{err}"));
     assert_eq!(descriptor.nodes[0].restart.policy, RestartPolicy::Always);
 }
@@ -103,7 +103,13 @@ fn bad_durations() {
     assert_diagnostic(&d, 4, 20, "nodes[0].restart_delay", "expected a duration");
     assert!(d.message.ends_with("found `abc`"), "{d}");
     let d = diagnostic("nodes:\n  - id: a\n    path: ./a\n    restart_window: 0\n");
-    assert_diagnostic(&d, 4, 21, "nodes[0].restart_window", "above zero, found `0`");
+    assert_diagnostic(
+        &d,
+        4,
+        21,
+        "nodes[0].restart_window",
+        "above zero, found `0`",
+    );
     let d = diagnostic("nodes:\n  - id: a\n    path: ./a\n    max_restart_delay: [1]\n");
     assert_diagnostic(&d, 4, 24, "nodes[0].max_restart_delay", "found a list");
 }
