@@ -41,6 +41,16 @@
 //! A node made of operators restarts as a whole (its `dora runtime` process). Dynamic nodes
 //! cannot have a policy: the user starts them. A bridge to another machine is told of the
 //! restart like a local peer.
+//!
+//! # Limits
+//!
+//! - A message a peer's user thread was sending at the very moment the peer handled
+//!   [`DataPacket::PeerRestarted`] may reach the new process naming a region it does not
+//!   have; the new process then gets an error event for that message, nothing else.
+//! - Receivers on other machines see a restartable node's outputs close when its process
+//!   exits cleanly (the bridge forwards the closing), unlike local peers.
+//! - A node that crashes before it connects keeps every node at the start barrier until it
+//!   connects or its budget is spent.
 
 use std::{
     collections::VecDeque,
