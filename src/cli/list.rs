@@ -30,12 +30,36 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         .max()
         .unwrap_or(4)
         .max(4);
-    println!("{:<36}  {:<name_width$}  STATUS", "UUID", "NAME");
-    for entry in entries {
+    // The v0.3.6 columns, and a RESTARTS column only when some node was restarted.
+    let any_restarts = entries.iter().any(|e| !e.restarts.is_empty());
+    if any_restarts {
         println!(
-            "{:<36}  {:<name_width$}  {}",
-            entry.id, entry.name, entry.status
+            "{:<36}  {:<name_width$}  {:<9}  RESTARTS",
+            "UUID", "NAME", "STATUS"
         );
+    } else {
+        println!("{:<36}  {:<name_width$}  STATUS", "UUID", "NAME");
+    }
+    for entry in entries {
+        if any_restarts {
+            let restarts: Vec<String> = entry
+                .restarts
+                .iter()
+                .map(|(node, count)| format!("{node}={count}"))
+                .collect();
+            let status = entry.status.to_string();
+            println!(
+                "{:<36}  {:<name_width$}  {status:<9}  {}",
+                entry.id,
+                entry.name,
+                restarts.join(",")
+            );
+        } else {
+            println!(
+                "{:<36}  {:<name_width$}  {}",
+                entry.id, entry.name, entry.status
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

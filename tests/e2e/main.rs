@@ -25,6 +25,7 @@ mod control_plane_limits;
 mod control_plane_recovery;
 mod dataflow_dynamic_nodes;
 mod dataflow_operators;
+mod dataflow_restart;
 mod dataflow_run;
 mod ros2_bridge;
 mod ros2_interop;

@@ -393,6 +393,8 @@ struct DataflowState {
     attached: Vec<mpsc::UnboundedSender<ControlReply>>,
     stop_waiters: Vec<mpsc::UnboundedSender<ControlReply>>,
     stop_sent: bool,
+    /// Node → how many times it was restarted under its `restart_policy`.
+    restarts: BTreeMap<String, u32>,
 }
 
 impl DataflowState {
@@ -416,6 +418,7 @@ impl DataflowState {
             attached: Vec::new(),
             stop_waiters: Vec::new(),
             stop_sent: false,
+            restarts: BTreeMap::new(),
         }
     }
 
@@ -737,6 +740,17 @@ impl State {
             DaemonToCoordinator::Finished { dataflow_id, nodes } => {
                 self.machine_finished(&dataflow_id, machine_id, nodes);
             }
+            // The daemon also sends a notice saying so, which attached CLIs print.
+            DaemonToCoordinator::NodeRestarted {
+                dataflow_id,
+                node_id,
+                count,
+                ..
+            } => {
+                if let Some(dataflow) = self.dataflows.get_mut(&dataflow_id) {
+                    dataflow.restarts.insert(node_id, count);
+                }
+            }
         }
     }
 
@@ -945,6 +959,7 @@ impl State {
                 id: d.id.clone(),
                 name: d.name.clone(),
                 status: d.status,
+                restarts: d.restarts.iter().map(|(n, c)| (n.clone(), *c)).collect(),
             })
             .collect();
         ControlReply::List(entries)

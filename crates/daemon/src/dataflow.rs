@@ -30,8 +30,9 @@ use crate::{
     drop_notices::{DropNotices, SUMMARY_INTERVAL},
     dynamic::{DynamicNodes, OfferGuard},
     node_output::{LogSink, NodeLog},
+    restart::{self, Decision, Respawner},
     routing::InputRef,
-    setup::ControlEndpoint,
+    setup::{spawn_process, ControlEndpoint, Process},
     DataflowResult, NodeExit, NodeResult, StopRequest,
 };
 
@@ -62,6 +63,24 @@ pub(crate) struct NodeState {
     pub(crate) log: NodeLog,
     /// The tasks that read the node's stdout and stderr.
     pub(crate) output_tasks: Vec<JoinHandle<()>>,
+    /// Where the timers send the node's ticks: its current control connection, if any (a
+    /// restarted node gets a new one).
+    timer_slot: EventSlot,
+    /// Set while the node waits to be restarted.
+    restart: Option<PendingRestart>,
+}
+
+/// The current event channel of a node, shared with the timer tasks.
+type EventSlot = Arc<std::sync::Mutex<Option<mpsc::UnboundedSender<DaemonEvent>>>>;
+
+/// A node that exited and waits to be started again.
+struct PendingRestart {
+    /// How its last process ended.
+    exit: NodeExit,
+    /// Renews its connections, then reports [`Internal::RestartDue`].
+    task: JoinHandle<()>,
+    /// Events the daemon had for it meanwhile (timer ticks, lines of a `send_stdout_as` node).
+    dropped: u64,
 }
 
 /// What the tasks watching node processes report.
@@ -70,6 +89,9 @@ pub(crate) enum Internal {
     StdoutLine(usize, String),
     /// The stdout of a `send_stdout_as` node closed: its last line was forwarded.
     StdoutClosed(usize),
+    /// A node waiting to be restarted may start now; the count of messages its peers sent it
+    /// meanwhile, which were dropped.
+    RestartDue(usize, u64),
 }
 
 impl NodeState {
@@ -89,6 +111,8 @@ impl NodeState {
             exit: None,
             log,
             output_tasks: Vec::new(),
+            timer_slot: EventSlot::default(),
+            restart: None,
         }
     }
 
@@ -103,8 +127,13 @@ impl NodeState {
         }
     }
 
-    /// Sends an event to the node, or keeps it until the node connects.
+    /// Sends an event to the node, or keeps it until the node connects (drops it while the
+    /// node waits to be restarted).
     fn send(&mut self, event: DaemonEvent) {
+        if let Some(pending) = &mut self.restart {
+            pending.dropped += 1;
+            return;
+        }
         match &self.events {
             Some(events) => {
                 let _ = events.send(event);
@@ -205,6 +234,7 @@ pub(crate) struct Started {
     pub(crate) queue_sizes: HashMap<(usize, String), usize>,
     pub(crate) endpoint: ControlEndpoint,
     pub(crate) offers: Option<OfferGuard>,
+    pub(crate) respawner: Respawner,
 }
 
 /// A dataflow whose nodes were started, until every node has exited.
@@ -237,6 +267,8 @@ pub(crate) struct Dataflow {
     _offers: Option<OfferGuard>,
     /// Messages dropped on inputs, said at most once per input per second.
     drop_notices: DropNotices,
+    /// What restarting the nodes with a restart policy needs.
+    respawner: Respawner,
 }
 
 impl Dataflow {
@@ -254,6 +286,7 @@ impl Dataflow {
             queue_sizes,
             endpoint,
             offers,
+            respawner,
         } = started;
         Self {
             id,
@@ -274,6 +307,7 @@ impl Dataflow {
             endpoint,
             _offers: offers,
             drop_notices: DropNotices::default(),
+            respawner,
         }
     }
 
@@ -331,6 +365,9 @@ impl Dataflow {
         state.said_hello = true;
         for event in state.backlog.drain(..) {
             let _ = events.send(event);
+        }
+        if let Ok(mut slot) = state.timer_slot.lock() {
+            *slot = Some(events.clone());
         }
         state.events = Some(events);
         if self.started {
@@ -390,15 +427,137 @@ impl Dataflow {
 
     fn node_event(&mut self, event: Internal) {
         match event {
-            Internal::Exited(index, status) => self.nodes[index].end(match status {
-                Ok(status) => exit_of(status),
-                Err(err) => NodeExit::Unknown(err.to_string()),
-            }),
+            Internal::Exited(index, status) => {
+                let exit = match status {
+                    Ok(status) => exit_of(status),
+                    Err(err) => NodeExit::Unknown(err.to_string()),
+                };
+                self.exited(index, exit);
+            }
+            Internal::RestartDue(index, dropped) => self.restart_due(index, dropped),
             Internal::StdoutLine(index, line) => self.stdout_line(index, line),
             Internal::StdoutClosed(index) => {
                 for &(receiver, input) in &self.stdout_routes[index] {
                     self.nodes[receiver].send(DaemonEvent::InputClosed { input });
                 }
+            }
+        }
+    }
+
+    /// A node's process exited: the node ends, or waits to be restarted under its policy.
+    fn exited(&mut self, index: usize, exit: NodeExit) {
+        let decision = match self.respawner.nodes.get_mut(index) {
+            Some(Some(restartable)) if !self.stopping => restartable
+                .budget
+                .decide(&exit, tokio::time::Instant::now()),
+            _ => Decision::Stay,
+        };
+        let exit = match decision {
+            Decision::Restart { count, delay } => {
+                match self.respawner.bridge_gap(index, count, delay) {
+                    Ok(task) => return self.await_restart(index, exit, count, delay, task),
+                    Err(err) => NodeExit::GaveUp(format!("{exit}; cannot restart it: {err:#}")),
+                }
+            }
+            Decision::GiveUp(reason) => NodeExit::GaveUp(reason),
+            Decision::Stay => exit,
+        };
+        if let NodeExit::GaveUp(reason) = &exit {
+            self.nodes[index].log.note(reason);
+        }
+        self.end_node(index, exit);
+    }
+
+    /// Ends a node for good; a restartable node's connections close with it.
+    fn end_node(&mut self, index: usize, exit: NodeExit) {
+        self.respawner.forget(index);
+        let state = &mut self.nodes[index];
+        if let Some(pending) = state.restart.take() {
+            pending.task.abort();
+        }
+        state.end(exit);
+    }
+
+    /// Node `index` exited and is restarted once `task` is done.
+    fn await_restart(
+        &mut self,
+        index: usize,
+        exit: NodeExit,
+        count: u32,
+        delay: Duration,
+        task: JoinHandle<()>,
+    ) {
+        restart::report(
+            &self.sink,
+            &self.id,
+            &self.nodes[index].id,
+            count,
+            &exit,
+            delay,
+        );
+        let state = &mut self.nodes[index];
+        state.said_hello = false;
+        state.closed_events = false;
+        state.events = None;
+        state.pending_start = None;
+        state.backlog.clear();
+        state.pid = None;
+        if let Ok(mut slot) = state.timer_slot.lock() {
+            *slot = None;
+        }
+        state.restart = Some(PendingRestart {
+            exit,
+            task,
+            dropped: 0,
+        });
+    }
+
+    /// Node `index`'s connections are renewed: start its process again.
+    fn restart_due(&mut self, index: usize, dropped: u64) {
+        let Some(pending) = self.nodes[index].restart.take() else {
+            return;
+        };
+        let dropped = dropped + pending.dropped;
+        let started = match self.respawner.nodes.get(index) {
+            Some(Some(r)) => {
+                let process = Process {
+                    node: &r.node,
+                    program: &r.program,
+                    dataflow_id: &self.id,
+                    working_dir: &self.respawner.working_dir,
+                    config: &r.config,
+                    fds: &r.fds,
+                    forward_stdout: !self.stdout_routes[index].is_empty(),
+                };
+                spawn_process(&mut self.nodes[index], &process, &self.respawner.internal)
+            }
+            _ => Err(eyre::eyre!("it has no restart policy")),
+        };
+        if let Err(err) = started {
+            let reason = format!("{}; cannot restart it: {err:#}", pending.exit);
+            self.nodes[index].log.note(&reason);
+            return self.end_node(index, NodeExit::GaveUp(reason));
+        }
+        if dropped > 0 {
+            self.sink.notice(
+                &self.id,
+                &format!(
+                    "dropped {dropped} message(s) for node `{}` while it was down",
+                    self.nodes[index].id
+                ),
+            );
+        }
+    }
+
+    /// A stop cancels the pending restarts: those nodes end as their last process did.
+    fn cancel_restarts(&mut self) {
+        for index in 0..self.nodes.len() {
+            if let Some(pending) = self.nodes[index].restart.take() {
+                pending.task.abort();
+                self.nodes[index]
+                    .log
+                    .note("restart cancelled: the dataflow is stopping");
+                self.end_node(index, pending.exit);
             }
         }
     }
@@ -453,6 +612,7 @@ impl Dataflow {
             return self.kill_running();
         }
         self.stopping = true;
+        self.cancel_restarts();
         match request {
             StopRequest::Kill => {
                 self.sink.notice(&self.id, "killing all nodes");
@@ -520,11 +680,9 @@ impl Dataflow {
             .timer_routes
             .iter()
             .map(|(&interval, inputs)| {
-                let targets: Vec<(mpsc::UnboundedSender<DaemonEvent>, u16)> = inputs
+                let targets: Vec<(EventSlot, u16)> = inputs
                     .iter()
-                    .filter_map(|&(node, input)| {
-                        self.nodes[node].events.clone().map(|e| (e, input))
-                    })
+                    .map(|&(node, input)| (self.nodes[node].timer_slot.clone(), input))
                     .collect();
                 tokio::spawn(tick(interval, targets, self.hlc.clone()))
             })
@@ -565,21 +723,22 @@ async fn grace_period(grace: &mut Option<Pin<Box<Sleep>>>) {
 }
 
 /// One timer: sends a tick to every input it feeds, every `interval`.
-async fn tick(
-    interval: Duration,
-    targets: Vec<(mpsc::UnboundedSender<DaemonEvent>, u16)>,
-    hlc: Arc<uhlc::HLC>,
-) {
+async fn tick(interval: Duration, targets: Vec<(EventSlot, u16)>, hlc: Arc<uhlc::HLC>) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
         let timestamp = hlc.new_timestamp();
-        for (events, input) in &targets {
-            let _ = events.send(DaemonEvent::Timer {
-                input: *input,
-                timestamp,
-            });
+        for (slot, input) in &targets {
+            // A node that is down (waiting for a restart) misses its ticks.
+            if let Ok(events) = slot.lock() {
+                if let Some(events) = events.as_ref() {
+                    let _ = events.send(DaemonEvent::Timer {
+                        input: *input,
+                        timestamp,
+                    });
+                }
+            }
         }
     }
 }

@@ -45,6 +45,7 @@ mod node_output;
 pub mod outbox;
 pub mod python;
 mod remote;
+mod restart;
 mod routing;
 pub mod run_folder;
 pub mod service;
@@ -119,6 +120,10 @@ pub enum NodeExit {
     Disconnected,
     /// A dynamic node that had not connected when the dataflow was stopped.
     NeverConnected,
+    /// The node kept exiting and its restart budget is spent: how it last ended and how
+    /// often it was restarted ("exited with code 1; restarted 2 times (max_restarts: 2),
+    /// giving up").
+    GaveUp(String),
 }
 
 impl NodeExit {
@@ -149,6 +154,7 @@ impl fmt::Display for NodeExit {
             NodeExit::NeverConnected => {
                 f.write_str("(a dynamic node) was never started before the dataflow stopped")
             }
+            NodeExit::GaveUp(reason) => f.write_str(reason),
         }
     }
 }

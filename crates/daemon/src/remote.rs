@@ -133,6 +133,16 @@ impl OutgoingBridge {
             }
             // The daemon never lends regions on this side of the bridge.
             DataPacket::Release { .. } => {}
+            // The node was restarted: its new process shares new regions and a new ring.
+            DataPacket::PeerRestarted { restarts } => {
+                self.regions.clear();
+                self.peer.restarted();
+                let mut packet = Vec::new();
+                let answer = DataPacket::PeerRestarted { restarts };
+                if dora_message::data::encode_packet(&mut packet, &answer, &[]).is_ok() {
+                    let _ = self.peer.send(&packet, None);
+                }
+            }
             // Where the node wants its regions back: the releases of `payload` go there.
             DataPacket::ReleaseRing => {
                 if let Some(fd) = fd {

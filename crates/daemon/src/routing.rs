@@ -488,6 +488,7 @@ fn attach(
         fd: fd.as_raw_fd(),
         sends: exchange.sends,
         receives: exchange.receives,
+        restartable: false,
     });
     fds.push(fd);
 }

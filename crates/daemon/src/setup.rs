@@ -5,11 +5,12 @@
 
 use std::{
     collections::HashMap,
+    os::fd::OwnedFd,
     path::{Path, PathBuf},
 };
 
 use dora_descriptor::{Descriptor, LocalCommunication, Node};
-use dora_message::config::{DaemonAddress, RuntimeConfig};
+use dora_message::config::{DaemonAddress, NodeConfig, RuntimeConfig};
 use eyre::WrapErr;
 use tokio::{sync::mpsc, task::JoinHandle};
 
@@ -18,6 +19,7 @@ use crate::{
     dataflow::{kill_all, Dataflow, Internal, NodeState, Started},
     dynamic,
     node_output::{LogSink, NodeLog, Stream},
+    restart,
     routing::{self, Routing},
     spawn::{self, Program},
     start_bridges, DataflowSpec, RemoteSpec,
@@ -75,6 +77,7 @@ pub(crate) async fn start(
         config.runtime = program.as_ref().and_then(|(_, runtime)| runtime.clone());
         config.dataflow_path = Some(dataflow_path.clone());
     }
+    restart::mark_restartable_peers(&mut routing.configs, &local_nodes);
     let launcher = Launcher {
         dataflow_id: &id,
         working_dir: &working_dir,
@@ -84,6 +87,11 @@ pub(crate) async fn start(
     };
     let (nodes, offers) = launcher.spawn_all(&local_nodes, &programs, &mut routing)?;
     let offers = offer_dynamic_nodes(&id, &nodes, offers, dynamic_nodes.as_ref(), control);
+    let respawner = restart::Respawner {
+        working_dir: working_dir.clone(),
+        internal: internal.clone(),
+        nodes: restartable_nodes(&local_nodes, programs, &mut routing),
+    };
     let Routing {
         fds,
         timers,
@@ -92,7 +100,7 @@ pub(crate) async fn start(
         ..
     } = routing;
     // The daemon's copies of the data sockets must go, so that a node's exit hangs up its
-    // peers' connections.
+    // peers' connections (those of restartable nodes were kept above, until they end).
     drop(fds);
     if let Some(remote) = remote {
         start_bridges(&id, remote, bridges);
@@ -108,7 +116,32 @@ pub(crate) async fn start(
         timer_routes: timers,
         endpoint,
         offers,
+        respawner,
     }))
+}
+
+/// What restarting each node with a restart policy needs (by node index), its data
+/// connections taken from `routing`.
+fn restartable_nodes(
+    nodes: &[&Node],
+    programs: Vec<Resolved>,
+    routing: &mut Routing,
+) -> Vec<Option<restart::Restartable>> {
+    nodes
+        .iter()
+        .zip(programs)
+        .enumerate()
+        .map(|(index, (node, program))| {
+            let (program, _) = program.filter(|_| restart::is_restartable(node))?;
+            Some(restart::Restartable {
+                node: (*node).clone(),
+                program,
+                config: routing.configs[index].clone(),
+                fds: std::mem::take(&mut routing.fds[index]),
+                budget: restart::Budget::new(node.restart),
+            })
+        })
+        .collect()
 }
 
 /// Offers the dataflow's dynamic nodes until the returned guard is dropped, and tells the
@@ -338,35 +371,70 @@ impl Launcher<'_> {
         routing: &Routing,
     ) -> eyre::Result<()> {
         let index = state.index;
-        let mut child = spawn::spawn(
+        let process = Process {
             node,
             program,
-            self.working_dir,
-            &routing.configs[index],
-            &routing.fds[index],
-        )?;
-        if let Some(stdout) = child.stdout.take() {
-            let forward = (!routing.stdout_routes[index].is_empty())
-                .then(|| forward_stdout(index, self.internal.clone()));
-            let task = state.log.capture(stdout, Stream::Stdout, forward);
-            state.output_tasks.push(task);
-        }
-        if let Some(stderr) = child.stderr.take() {
-            let task = state.log.capture(stderr, Stream::Stderr, None);
-            state.output_tasks.push(task);
-        }
-        state.pid = child.id().map(|pid| pid as i32);
-        let record = child
-            .id()
-            .and_then(|pid| crate::run_folder::record_node(pid, self.dataflow_id, &node.id));
-        let exited = self.internal.clone();
-        tokio::spawn(async move {
-            let status = child.wait().await;
-            drop(record);
-            let _ = exited.send(Internal::Exited(index, status));
-        });
-        Ok(())
+            dataflow_id: self.dataflow_id,
+            working_dir: self.working_dir,
+            config: &routing.configs[index],
+            fds: &routing.fds[index],
+            forward_stdout: !routing.stdout_routes[index].is_empty(),
+        };
+        spawn_process(state, &process, self.internal)
     }
+}
+
+/// One start of a node's process.
+pub(crate) struct Process<'a> {
+    pub(crate) node: &'a Node,
+    pub(crate) program: &'a Program,
+    /// The dataflow's UUID, for the record of the node's process in the run folder.
+    pub(crate) dataflow_id: &'a str,
+    pub(crate) working_dir: &'a Path,
+    pub(crate) config: &'a NodeConfig,
+    /// The node's ends of its data connections, inherited.
+    pub(crate) fds: &'a [OwnedFd],
+    /// The node has `send_stdout_as`: its stdout lines go to the dataflow too.
+    pub(crate) forward_stdout: bool,
+}
+
+/// Starts a node's process (its first start or a restart), captures its output into its log
+/// and reports its exit on `internal`.
+pub(crate) fn spawn_process(
+    state: &mut NodeState,
+    process: &Process<'_>,
+    internal: &mpsc::UnboundedSender<Internal>,
+) -> eyre::Result<()> {
+    let index = state.index;
+    let mut child = spawn::spawn(
+        process.node,
+        process.program,
+        process.working_dir,
+        process.config,
+        process.fds,
+    )?;
+    if let Some(stdout) = child.stdout.take() {
+        let forward = process
+            .forward_stdout
+            .then(|| forward_stdout(index, internal.clone()));
+        let task = state.log.capture(stdout, Stream::Stdout, forward);
+        state.output_tasks.push(task);
+    }
+    if let Some(stderr) = child.stderr.take() {
+        let task = state.log.capture(stderr, Stream::Stderr, None);
+        state.output_tasks.push(task);
+    }
+    state.pid = child.id().map(|pid| pid as i32);
+    let record = child
+        .id()
+        .and_then(|pid| crate::run_folder::record_node(pid, process.dataflow_id, &process.node.id));
+    let exited = internal.clone();
+    tokio::spawn(async move {
+        let status = child.wait().await;
+        drop(record);
+        let _ = exited.send(Internal::Exited(index, status));
+    });
+    Ok(())
 }
 
 /// A channel for the stdout lines of a `send_stdout_as` node, passed on as events of the

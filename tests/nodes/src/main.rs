@@ -37,6 +37,10 @@
 //!   checks the pattern of every `data` message, sends it on unchanged on `echo` (printing
 //!   `relayed seq=S size=N`), and prints `relayed K` when its inputs are closed; other inputs
 //!   are ignored. With `crash`, it aborts right after relaying its first message.
+//! - `restart-peer SIZE`: prints `started pid=P`; on each `tick` input sends a SIZE-byte
+//!   message with the pattern on `out`; on any other input checks the pattern and prints
+//!   `got seq=S restarted=R size=N pid=P` (R is the `restarted` parameter, 0 when absent),
+//!   `closed ID` when an input closes, and exits 0 after `Stop`.
 
 use std::{process::ExitCode, time::Duration};
 
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         "ros-talk" => ros_talk(arg(1).parse().unwrap_or(10), arg(2).parse().unwrap_or(50)),
         "ros-print" => ros_print(arg(1).parse().unwrap_or(1)),
         "print-strings" => print_strings(),
+        "restart-peer" => restart_peer(arg(1).parse().unwrap_or(8)),
         "ping" => ping(arg(1), arg(2).parse().unwrap_or(100)),
         "burst-ping" => burst_ping(arg(1).parse().unwrap_or(100_000)),
         "pong" => pong(),
@@ -400,6 +405,48 @@ fn ros_talk(count: usize, interval_ms: u64) -> Result<ExitCode> {
         std::thread::sleep(Duration::from_millis(interval_ms));
     }
     println!("talked {count}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn restart_peer(size: usize) -> Result<ExitCode> {
+    let (mut node, mut events) = DoraNode::init_from_env()?;
+    let pid = std::process::id();
+    println!("started pid={pid}");
+    let mut seq = 0;
+    while let Some(event) = events.recv() {
+        match event {
+            Event::Input { id, .. } if id.as_str() == "tick" => {
+                let mut params = MetadataParameters::new();
+                params.insert("seq".into(), Parameter::Integer(seq));
+                node.send_output_raw("out".into(), params, size, |buf| {
+                    for (i, byte) in buf.iter_mut().enumerate() {
+                        *byte = pattern(seq, i);
+                    }
+                })?;
+                seq += 1;
+            }
+            Event::Input { data, metadata, .. } => {
+                let seq = seq_of(&metadata.parameters);
+                let restarted = match metadata.parameters.get("restarted") {
+                    Some(Parameter::Integer(count)) => *count,
+                    _ => 0,
+                };
+                let bytes = data.as_bytes().ok_or("expected bytes")?;
+                if let Some(i) = (0..bytes.len()).find(|&i| bytes[i] != pattern(seq, i)) {
+                    eprintln!("corrupted message seq={seq} at byte {i}");
+                    return Ok(ExitCode::FAILURE);
+                }
+                println!(
+                    "got seq={seq} restarted={restarted} size={} pid={pid}",
+                    bytes.len()
+                );
+            }
+            Event::InputClosed { id } => println!("closed {id}"),
+            Event::Stop => return Ok(ExitCode::SUCCESS),
+            Event::Error(err) => eprintln!("error event: {err}"),
+            _ => {}
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

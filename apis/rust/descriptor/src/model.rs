@@ -85,8 +85,77 @@ pub struct Node {
     pub deploy: Deploy,
     /// What the node runs.
     pub kind: NodeKind,
+    /// When the daemon starts the node again after it exits (`restart_policy` and its
+    /// companions); [`Restart::default`] (never) when the node sets none of them.
+    pub restart: Restart,
     /// Where the node's `id` is written.
     pub location: Location,
+}
+
+/// `restart_policy:` of a node (dora-rs's key and values).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RestartPolicy {
+    /// `never` (the default): an exited node stays exited.
+    #[default]
+    Never,
+    /// `on-failure`: restart after a non-zero exit code or a signal, not after exit code 0.
+    OnFailure,
+    /// `always`: restart after any exit, also exit code 0 and signals (SIGKILL included).
+    /// A node is never restarted once the dataflow is stopping.
+    Always,
+}
+
+impl fmt::Display for RestartPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RestartPolicy::Never => "never",
+            RestartPolicy::OnFailure => "on-failure",
+            RestartPolicy::Always => "always",
+        })
+    }
+}
+
+/// How a node is restarted: the policy and its budget. dora-rs's keys and meanings.
+///
+/// The delay before restart number `n` (1-based, counted within the window) is
+/// `delay * 2^(n-1)`, capped by `max_delay`; `max_restarts` restarts are allowed within any
+/// `window` (a sliding window: restarts older than `window` no longer count); without a
+/// window they are counted over the node's whole run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Restart {
+    /// `restart_policy:`.
+    pub policy: RestartPolicy,
+    /// `max_restarts:`: how many restarts are allowed (within `window`); 0, the default, means
+    /// no limit, as in dora-rs.
+    pub max_restarts: u32,
+    /// `restart_delay:`: the wait before the first restart (seconds, or a duration string such
+    /// as `500ms`); zero by default. It doubles with each further restart in the window.
+    pub delay: Duration,
+    /// `max_restart_delay:`: the longest the doubling delay grows to.
+    pub max_delay: Option<Duration>,
+    /// `restart_window:`: the period over which `max_restarts` is counted.
+    pub window: Option<Duration>,
+}
+
+impl Restart {
+    /// Whether the node is restarted after an exit that was a success (`success`) or not.
+    pub fn applies_to(&self, success: bool) -> bool {
+        match self.policy {
+            RestartPolicy::Never => false,
+            RestartPolicy::OnFailure => !success,
+            RestartPolicy::Always => true,
+        }
+    }
+
+    /// The delay before the `nth` restart (1-based) within the window.
+    pub fn delay_before(&self, nth: u32) -> Duration {
+        let exponent = nth.saturating_sub(1).min(16);
+        let delay = self.delay.saturating_mul(1u32 << exponent);
+        match self.max_delay {
+            Some(max) => delay.min(max),
+            None => delay,
+        }
+    }
 }
 
 /// An environment variable value (YAML bool, integer, float or string).

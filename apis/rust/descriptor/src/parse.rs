@@ -14,6 +14,8 @@ use crate::model::*;
 use crate::suggest::{did_you_mean, list};
 use crate::yaml::{Scalar, Yaml};
 
+mod restart;
+
 const TOP_KEYS: &[&str] = &["nodes", "communication", "_unstable_deploy", "deploy"];
 const COMMUNICATION_KEYS: &[&str] = &["_unstable_local", "_unstable_remote"];
 const DEPLOY_KEYS: &[&str] = &["machine"];
@@ -34,6 +36,11 @@ const NODE_KEYS: &[&str] = &[
     "operator",
     "operators",
     "ros2",
+    "restart_policy",
+    "max_restarts",
+    "restart_delay",
+    "max_restart_delay",
+    "restart_window",
 ];
 /// The keys that say what a node runs; a node has exactly one.
 const NODE_KINDS: &[&str] = &["path", "custom", "operator", "operators", "ros2"];
@@ -342,6 +349,7 @@ impl<'a> Walker<'a> {
         let (kind_key, kind_value) = self.node_kind_key(&map, &path)?;
         self.misplaced_path_keys(&map, &kind_key.value);
         let (kind, input_fields) = self.node_kind(&map, &path, kind_key, kind_value, &mut env)?;
+        let restart = self.restart(&map, &kind);
         let location = map.get("id").map_or(map.location, Yaml::location);
         Some(ParsedNode {
             node: Node {
@@ -351,6 +359,7 @@ impl<'a> Walker<'a> {
                 env,
                 deploy,
                 kind,
+                restart,
                 location,
             },
             input_fields,

@@ -107,6 +107,11 @@ pub struct PeerConfig {
     /// Outputs of the peer that this node receives: the peer's output index and the indices
     /// (into [`NodeConfig::inputs`]) of the inputs each feeds.
     pub receives: Vec<(u16, Vec<u16>)>,
+    /// The peer has a restart policy: its exit does not close this connection (the daemon
+    /// keeps it open and later sends [`crate::data::DataPacket::PeerRestarted`]), and its
+    /// outputs closing means nothing until the connection itself closes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restartable: bool,
 }
 
 /// Environment variable with the dataflow file's path, which the daemon sets for every node

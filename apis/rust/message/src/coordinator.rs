@@ -77,6 +77,9 @@ pub struct DataflowEntry {
     pub name: String,
     /// What it is doing.
     pub status: DataflowStatus,
+    /// The nodes that were restarted under their `restart_policy`, with how many times
+    /// (empty when none was).
+    pub restarts: Vec<(String, u32)>,
 }
 
 /// How one node ended.
@@ -395,6 +398,17 @@ pub enum DaemonToCoordinator {
     },
     /// Sent regularly, so a lost connection is noticed.
     Heartbeat,
+    /// A node of a dataflow exited and is restarted under its `restart_policy`.
+    NodeRestarted {
+        /// The dataflow's UUID.
+        dataflow_id: String,
+        /// The node.
+        node_id: String,
+        /// How many times the node has been restarted, this one included.
+        count: u32,
+        /// How the previous process ended ("exited with code 1").
+        reason: String,
+    },
 }
 
 /// First frame on a daemon-to-daemon data link (after the [`Handshake`]): which dataflow's

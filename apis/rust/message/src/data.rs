@@ -46,6 +46,16 @@ pub enum DataPacket {
     /// wake the sender after every message. A receiver that cannot use it (or finds it full)
     /// sends packets.
     ReleaseRing,
+    /// The peer node was restarted (see `restart_policy`): what came before this packet was
+    /// from (or for) the process that exited, what comes after is from the new one, which
+    /// has none of the previous regions, release ring or state. The daemon sends it on the
+    /// restarted node's end before the new process starts; the receiver forgets the old
+    /// incarnation and answers with the same packet, after which everything it sends is for
+    /// the new process.
+    PeerRestarted {
+        /// How many times the peer has been restarted so far.
+        restarts: u32,
+    },
 }
 
 /// Where a message's payload is.

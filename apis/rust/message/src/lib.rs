@@ -24,4 +24,4 @@ pub const ZERO_COPY_THRESHOLD: usize = 4096;
 /// Environment variable that carries a node's [`config::NodeConfig`] as JSON.
 pub const NODE_CONFIG_ENV: &str = "DORA_NODE_CONFIG";
 
-pub use metadata::{Metadata, Parameter};
+pub use metadata::{Metadata, Parameter, RESTARTED_PARAMETER};

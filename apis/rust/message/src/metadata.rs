@@ -42,6 +42,12 @@ impl Metadata {
     }
 }
 
+/// Parameter that marks the first message on an input after its sender was restarted under
+/// its `restart_policy` (an [`Parameter::Integer`]: how many times the sender has been
+/// restarted). Messages the sender's previous process sent but the receiver had not read yet
+/// come before it; messages sent to the node while it was down were dropped.
+pub const RESTARTED_PARAMETER: &str = "restarted";
+
 /// User parameters of a message, by name.
 pub type MetadataParameters = BTreeMap<String, Parameter>;
 

@@ -9,8 +9,8 @@ use std::{
     io::{self, IoSlice, IoSliceMut},
     os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd},
     sync::{
-        atomic::{AtomicBool, Ordering},
-        Mutex, OnceLock,
+        atomic::{AtomicBool, AtomicU32, Ordering},
+        Mutex, RwLock,
     },
 };
 
@@ -42,7 +42,10 @@ pub struct Peer {
     unwritable: AtomicBool,
     /// Where regions of this peer are released, once it sent one (see
     /// [`crate::release_ring`]).
-    release_ring: OnceLock<RingProducer>,
+    release_ring: RwLock<Option<RingProducer>>,
+    /// Counts the peer's restarts seen on this connection ([`Peer::restarted`]): a region
+    /// received from an earlier incarnation is not released to the current one.
+    generation: AtomicU32,
 }
 
 /// A small packet about a shared memory region, sent without ever blocking: a thread that
@@ -107,7 +110,8 @@ impl Peer {
             notices_waiting: AtomicBool::new(false),
             gone: AtomicBool::new(false),
             unwritable: AtomicBool::new(false),
-            release_ring: OnceLock::new(),
+            release_ring: RwLock::new(None),
+            generation: AtomicU32::new(0),
         }
     }
 
@@ -140,7 +144,8 @@ impl Peer {
             notices_waiting: AtomicBool::new(false),
             gone: AtomicBool::new(false),
             unwritable: AtomicBool::new(false),
-            release_ring: OnceLock::new(),
+            release_ring: RwLock::new(None),
+            generation: AtomicU32::new(0),
         })
     }
 
@@ -195,21 +200,56 @@ impl Peer {
     /// or it is full.
     #[inline]
     pub fn release(&self, region: u64) {
-        if self
+        let in_ring = self
             .release_ring
-            .get()
-            .is_some_and(|ring| ring.push(region))
-        {
-            return;
+            .read()
+            .is_ok_and(|ring| ring.as_ref().is_some_and(|ring| ring.push(region)));
+        if !in_ring {
+            self.notify(Notice::Release(region));
         }
-        self.notify(Notice::Release(region));
+    }
+
+    /// [`Peer::release`] of a region received while the peer was at `generation` (see
+    /// [`Peer::generation`]): nothing when the peer restarted since, as the new process
+    /// does not know the region.
+    #[inline]
+    pub fn release_from(&self, generation: u32, region: u64) {
+        if self.generation() == generation {
+            self.release(region);
+        }
+    }
+
+    /// How many restarts of the peer this connection has seen.
+    #[inline]
+    pub fn generation(&self) -> u32 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The peer process was replaced by a new one on the same connection
+    /// ([`DataPacket::PeerRestarted`]): its release ring and the notices queued for the old
+    /// process are dropped, and releases of regions received before are no longer sent.
+    pub fn restarted(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        if let Ok(mut ring) = self.release_ring.write() {
+            *ring = None;
+        }
+        if let Ok(mut pending) = self.pending_notices.lock() {
+            pending.clear();
+            self.notices_waiting.store(false, Ordering::Release);
+        }
+        self.unwritable.store(false, Ordering::Relaxed);
+        self.gone.store(false, Ordering::Relaxed);
     }
 
     /// Maps the release ring the peer sent ([`DataPacket::ReleaseRing`]); later releases of
-    /// its regions go there. A second ring is ignored.
+    /// its regions go there. A second ring from the same process is ignored.
     pub fn attach_release_ring(&self, fd: OwnedFd) -> Result<(), TransportError> {
         let ring = RingProducer::map(fd)?;
-        let _ = self.release_ring.set(ring);
+        if let Ok(mut slot) = self.release_ring.write() {
+            if slot.is_none() {
+                *slot = Some(ring);
+            }
+        }
         Ok(())
     }
 

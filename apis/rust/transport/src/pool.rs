@@ -44,6 +44,9 @@ struct PoolRegion {
     outstanding: u32,
     /// Peers that already have this region's file descriptor.
     shared_with: Vec<bool>,
+    /// A peer restarted after this region's descriptor was closed: the new process can never
+    /// get it, so the region is retired once free instead of reused.
+    stale: bool,
 }
 
 impl PoolRegion {
@@ -101,6 +104,8 @@ pub struct Pool {
     rings: Vec<Ring>,
     /// Scratch space for the ids read from a ring.
     collected: Vec<u64>,
+    /// Stale regions that became free, to retire on the next [`Pool::collect_and_retire`].
+    doomed: Vec<u64>,
 }
 
 impl Pool {
@@ -119,6 +124,7 @@ impl Pool {
             next_id: 0,
             clock: 0,
             collected: Vec::new(),
+            doomed: Vec::new(),
         }
     }
 
@@ -169,6 +175,7 @@ impl Pool {
                 tokens: vec![0; self.peers],
                 outstanding: 0,
                 shared_with: vec![false; self.peers],
+                stale: false,
             },
         );
         Ok(Lease { id, memory })
@@ -178,7 +185,11 @@ impl Pool {
     #[inline]
     fn update_free(&mut self, id: u64) {
         if let Some(region) = self.regions.get(&id) {
-            if region.is_free() {
+            if region.is_free() && region.stale {
+                if !self.doomed.contains(&id) {
+                    self.doomed.push(id);
+                }
+            } else if region.is_free() {
                 self.free.insert((region.memory.capacity(), id));
                 self.free_by_use.insert((region.last_used, id));
             }
@@ -301,11 +312,12 @@ impl Pool {
     /// (A smaller pool needs no look: [`Pool::lend`] collects what it needs.)
     #[inline]
     pub fn wants_collection(&self) -> bool {
-        self.regions.len() > MAX_FREE_REGIONS
-            && self
-                .rings
-                .iter()
-                .any(|ring| matches!(ring, Ring::Active(_)))
+        !self.doomed.is_empty()
+            || (self.regions.len() > MAX_FREE_REGIONS
+                && self
+                    .rings
+                    .iter()
+                    .any(|ring| matches!(ring, Ring::Active(_))))
     }
 
     /// The I/O thread's turn: takes back the tokens receivers wrote into their release rings
@@ -314,7 +326,46 @@ impl Pool {
     #[inline]
     pub fn collect_and_retire(&mut self, extra_tokens: usize) -> Vec<Retired> {
         let collected = self.collect_released() as usize;
-        self.retire_surplus(RETIRE_PER_CALL * (collected + extra_tokens))
+        let mut retired = self.retire_doomed();
+        retired.extend(self.retire_surplus(RETIRE_PER_CALL * (collected + extra_tokens)));
+        retired
+    }
+
+    /// `peer` was restarted on the same connection: like [`Pool::peer_gone`], its tokens come
+    /// back and it has no region; a new release ring will be shared with it. Regions whose
+    /// descriptor was already closed cannot reach it anymore: they are retired once free.
+    /// Returns the regions retired now.
+    pub fn peer_restarted(&mut self, peer: usize) -> Vec<Retired> {
+        self.peer_gone(peer);
+        if let Some(ring) = self.rings.get_mut(peer) {
+            *ring = Ring::NotYet;
+        }
+        if !self.routed.get(peer).copied().unwrap_or(false) {
+            return Vec::new();
+        }
+        for (&id, region) in &mut self.regions {
+            if region.memory.raw_fd().is_none() {
+                region.stale = true;
+                if region.is_free() {
+                    self.free.remove(&(region.memory.capacity(), id));
+                    self.free_by_use.remove(&(region.last_used, id));
+                    self.doomed.push(id);
+                }
+            }
+        }
+        self.retire_doomed()
+    }
+
+    /// Retires the stale regions that became free.
+    fn retire_doomed(&mut self) -> Vec<Retired> {
+        let mut retired = Vec::new();
+        for id in std::mem::take(&mut self.doomed) {
+            if let Some(region) = self.regions.remove(&id) {
+                let peers = (0..self.peers).filter(|&p| region.shared_with[p]).collect();
+                retired.push((id, peers));
+            }
+        }
+        retired
     }
 
     /// `peer` hung up: its tokens come back and it forgets every region.
@@ -323,11 +374,19 @@ impl Pool {
             *ring = Ring::Unavailable;
         }
         let mut now_free = Vec::new();
+        let mut doomed = Vec::new();
         for (&id, region) in &mut self.regions {
             region.outstanding -= std::mem::take(&mut region.tokens[peer]);
             region.shared_with[peer] = false;
-            if region.is_free() {
+            if region.is_free() && region.stale {
+                doomed.push(id);
+            } else if region.is_free() {
                 now_free.push((region.memory.capacity(), region.last_used, id));
+            }
+        }
+        for id in doomed {
+            if !self.doomed.contains(&id) {
+                self.doomed.push(id);
             }
         }
         for (capacity, last_used, id) in now_free {
@@ -391,5 +450,29 @@ mod tests {
         }
         assert!(rounds > 1, "retiring is spread over several calls");
         assert_eq!(pool.free.len(), MAX_FREE_REGIONS);
+    }
+
+    #[test]
+    fn a_restarted_peer_gets_tokens_back_and_never_a_region_without_descriptor() {
+        let mut pool = Pool::new("dora-test-pool-restart".into(), vec![true]);
+        let held = pool.lend(10_000).expect("a region");
+        assert!(pool.sent_to(held.id, 0));
+        pool.finish_send(held.id);
+        // Every routed peer has it: its descriptor is closed, and the old process still
+        // holds a token.
+        assert!(held.memory.raw_fd().is_none());
+        let retired = pool.peer_restarted(0);
+        assert_eq!(
+            retired,
+            vec![(held.id, vec![])],
+            "free and stale: retired at once"
+        );
+        let next = pool.lend(10_000).expect("a region");
+        assert_ne!(next.id, held.id, "the stale region is not lent again");
+        assert!(
+            pool.sent_to(next.id, 0),
+            "the new process gets the descriptor"
+        );
+        pool.finish_send(next.id);
     }
 }

@@ -23,10 +23,10 @@ use arrow_array::make_array;
 use arrow_buffer::Buffer;
 use dora_message::{
     arrow::{array_from_buffer, ArrowTypeInfo},
-    data::{decode_packet, DataPacket, Payload, MAX_PACKET_LEN},
+    data::{decode_packet, encode_packet, DataPacket, Payload, MAX_PACKET_LEN},
     frame,
     node_daemon::{DaemonEvent, NodeRequest},
-    Metadata,
+    Metadata, Parameter, RESTARTED_PARAMETER,
 };
 
 use dora_transport::{
@@ -41,13 +41,15 @@ use crate::node::NodeShared;
 /// is dropped, the sender gets the region back.
 struct Delivery {
     peer: Arc<Peer>,
+    /// The peer's generation when the message arrived: a restarted peer does not get it back.
+    generation: u32,
     region: u64,
     _mapping: Arc<ReceivedRegion>,
 }
 
 impl Drop for Delivery {
     fn drop(&mut self) {
-        self.peer.release(self.region);
+        self.peer.release_from(self.generation, self.region);
     }
 }
 
@@ -62,6 +64,12 @@ struct PeerState {
     unfinished: bool,
     /// Mappings of retired regions, unmapped later by the I/O thread.
     retired: Vec<Arc<ReceivedRegion>>,
+    /// The peer has a restart policy: its outputs closing is not the end of its inputs here.
+    restartable: bool,
+    /// After the peer restarted: how many times, and the inputs whose next message carries
+    /// [`RESTARTED_PARAMETER`].
+    restarts: u32,
+    marks: Vec<u16>,
 }
 
 /// How much of a connection [`Reader::drain`] reads.
@@ -95,6 +103,9 @@ impl Reader {
                     open: true,
                     unfinished: false,
                     retired: Vec::new(),
+                    restartable: p.restartable,
+                    restarts: 0,
+                    marks: Vec::new(),
                 })
                 .collect(),
             control_buf: Vec::new(),
@@ -446,7 +457,12 @@ fn read_peer(
                     return;
                 }
             }
+            // A restartable peer's outputs end with its connection (see `peer_closed`).
+            DataPacket::OutputClosed { .. } if state.restartable => {}
             DataPacket::OutputClosed { output } => close_peer_output(shared, state, output),
+            DataPacket::PeerRestarted { restarts } => {
+                peer_restarted(shared, index, state, restarts)
+            }
             DataPacket::RetireRegion { region } => {
                 // Unmapping makes the kernel interrupt every CPU this process runs on; leave
                 // it to the I/O thread rather than delay the message this thread waits for.
@@ -526,14 +542,24 @@ fn message_data(
 fn queue_message(
     shared: &NodeShared,
     peer: &Peer,
-    state: &PeerState,
+    state: &mut PeerState,
     output: u16,
-    metadata: Metadata,
+    mut metadata: Metadata,
     data: Result<arrow_data::ArrayData, String>,
 ) -> bool {
     let Some((_, inputs)) = state.receives.iter().find(|(o, _)| *o == output) else {
         return false;
     };
+    if !state.marks.is_empty() {
+        let before = state.marks.len();
+        state.marks.retain(|input| !inputs.contains(input));
+        if state.marks.len() != before {
+            metadata.parameters.insert(
+                RESTARTED_PARAMETER.to_owned(),
+                Parameter::Integer(i64::from(state.restarts)),
+            );
+        }
+    }
     // What a peer sent after releasing regions is seen after its releases, as if they had
     // come as packets on this connection.
     collect_releases(shared);
@@ -617,9 +643,11 @@ fn region_buffer(
         let mapping = ReceivedRegion::map(fd).map_err(|err| err.to_string())?;
         state.regions.insert(region, Arc::new(mapping));
     }
+    let generation = peer.generation();
     let delivery = |mapping| {
         Arc::new(Delivery {
             peer: peer.clone(),
+            generation,
             region,
             _mapping: mapping,
         })
@@ -663,6 +691,29 @@ fn peer_closed(shared: &NodeShared, index: usize, state: &mut PeerState, error: 
         }
     }
     shared.queue.notify(queue);
+}
+
+/// The peer's process was replaced (see [`DataPacket::PeerRestarted`]): forget what the old
+/// one shared and had, mark the next message of each input it feeds, and answer, so that the
+/// daemon knows everything this node sends from now on is for the new process.
+fn peer_restarted(shared: &NodeShared, index: usize, state: &mut PeerState, restarts: u32) {
+    let peer = &shared.peers[index];
+    peer.restarted();
+    // Mappings in use stay alive through their deliveries.
+    state.regions.clear();
+    state.restarts = restarts;
+    state.marks = state
+        .receives
+        .iter()
+        .flat_map(|(_, inputs)| inputs.iter().copied())
+        .collect();
+    let retired = shared.pool().peer_restarted(index);
+    announce_retired(shared, retired);
+    let mut packet = Vec::with_capacity(16);
+    if encode_packet(&mut packet, &DataPacket::PeerRestarted { restarts }, &[]).is_ok() {
+        // The daemon reads this end until the answer comes: this does not block for long.
+        let _ = peer.send(&packet, None);
+    }
 }
 
 fn report_drops(shared: &NodeShared) {
