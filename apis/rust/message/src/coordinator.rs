@@ -21,6 +21,9 @@ pub struct Handshake {
     pub protocol_version: String,
     /// Who is connecting.
     pub role: Role,
+    /// The coordinator's token, which TCP connections must present (see the
+    /// `dora-control` crate's `access` module); `None` on a local Unix socket.
+    pub token: Option<String>,
 }
 
 /// Who is connecting.
