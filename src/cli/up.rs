@@ -139,6 +139,15 @@ fn spawn_background(what: &'static str, args: &[String]) -> eyre::Result<Backgro
     })
 }
 
+/// `args` with `--token-file PATH` when one was given (else the processes use the default
+/// file of their port).
+fn with_token_file(coordinator: &CoordinatorArgs, mut args: Vec<String>) -> Vec<String> {
+    if let Some(path) = &coordinator.token_file {
+        args.extend(["--token-file".into(), path.display().to_string()]);
+    }
+    args
+}
+
 pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     let control = args.coordinator.socket_addr();
     let mut started_anything = false;
@@ -148,18 +157,21 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         None => {
             let mut process = spawn_background(
                 "the coordinator",
-                &[
-                    "coordinator".into(),
-                    "--quiet".into(),
-                    "--interface".into(),
-                    args.coordinator.coordinator_addr.to_string(),
-                    "--port".into(),
-                    args.daemon_port.to_string(),
-                    "--control-interface".into(),
-                    args.coordinator.coordinator_addr.to_string(),
-                    "--control-port".into(),
-                    control.port().to_string(),
-                ],
+                &with_token_file(
+                    &args.coordinator,
+                    vec![
+                        "coordinator".into(),
+                        "--quiet".into(),
+                        "--interface".into(),
+                        args.coordinator.coordinator_addr.to_string(),
+                        "--port".into(),
+                        args.daemon_port.to_string(),
+                        "--control-interface".into(),
+                        args.coordinator.coordinator_addr.to_string(),
+                        "--control-port".into(),
+                        control.port().to_string(),
+                    ],
+                ),
             )?;
             if let Err(err) = wait_until(control, &mut process, |_| true) {
                 process.abandon();
@@ -180,16 +192,19 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         _ => {
             let mut process = spawn_background(
                 "the daemon",
-                &[
-                    "daemon".into(),
-                    "--quiet".into(),
-                    "--coordinator-addr".into(),
-                    args.coordinator.coordinator_addr.to_string(),
-                    "--coordinator-port".into(),
-                    args.daemon_port.to_string(),
-                    "--local-listen-port".into(),
-                    args.local_listen_port.to_string(),
-                ],
+                &with_token_file(
+                    &args.coordinator,
+                    vec![
+                        "daemon".into(),
+                        "--quiet".into(),
+                        "--coordinator-addr".into(),
+                        args.coordinator.coordinator_addr.to_string(),
+                        "--coordinator-port".into(),
+                        args.daemon_port.to_string(),
+                        "--local-listen-port".into(),
+                        args.local_listen_port.to_string(),
+                    ],
+                ),
             )?;
             if let Err(err) = wait_until(control, &mut process, |daemons| !daemons.is_empty()) {
                 process.abandon();

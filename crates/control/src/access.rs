@@ -373,11 +373,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("a temp dir");
         let private = dir.path().join("sock");
         ensure_private_dir(&private, 0o755).expect("creating");
-        let mode = std::fs::metadata(&private).expect("stat").permissions().mode();
+        let mode = std::fs::metadata(&private)
+            .expect("stat")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o755);
         ensure_private_dir(&private, 0o755).expect("an existing private folder is fine");
-        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o777))
-            .expect("chmod");
+        std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o777)).expect("chmod");
         let err = ensure_private_dir(&private, 0o755).expect_err("writable by others");
         assert!(err.to_string().contains("written by other users"), "{err}");
         let file = dir.path().join("file");

@@ -170,7 +170,9 @@ mod tests {
         let later = start + AcceptBackoff::WARN_INTERVAL;
         let warning = backoff.on_error(&emfile(), later).warning;
         assert!(
-            warning.as_deref().is_some_and(|w| w.contains("1000 more failures")),
+            warning
+                .as_deref()
+                .is_some_and(|w| w.contains("1000 more failures")),
             "{warning:?}"
         );
     }

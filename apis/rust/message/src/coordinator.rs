@@ -236,6 +236,9 @@ pub enum CoordinatorToDaemon {
         peers: Vec<(String, std::net::SocketAddr)>,
         /// Reload Python operators whose file changed (`dora start --hot-reload`).
         hot_reload: bool,
+        /// The uid of the user who started the dataflow: the nodes run as this user, so a
+        /// daemon running as another user refuses the spawn.
+        started_by: u32,
     },
     /// Stop the daemon's nodes of a dataflow.
     Stop {
