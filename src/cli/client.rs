@@ -79,6 +79,19 @@ async fn connect(addr: SocketAddr) -> eyre::Result<Pin<Box<dyn Stream>>> {
     ))
 }
 
+/// A coordinator answered but refused this user, or is not one this user trusts: unlike
+/// an unreachable coordinator, it is there.
+#[derive(Debug)]
+pub struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 /// One request to the coordinator and its replies.
 pub struct Control {
     stream: Pin<Box<dyn Stream>>,
@@ -89,9 +102,9 @@ impl Control {
     pub async fn request(addr: SocketAddr, request: &ControlRequest) -> eyre::Result<Self> {
         let mut stream = connect(addr).await.map_err(|err| {
             let err = format!("{err:#}");
-            if err.contains("refused: ") {
+            if err.contains("refused: ") || err.contains("not talking to it") {
                 // It answered: say why it refused, not that it is missing.
-                eyre::eyre!("the dora coordinator at {addr} {err}")
+                eyre::Report::new(Refused(format!("the dora coordinator at {addr}: {err}")))
             } else {
                 eyre::eyre!(
                     "no dora coordinator is reachable at {addr} ({err}); start one with `dora up`"

@@ -34,9 +34,15 @@ pub struct Args {
 
 /// The daemons connected to the coordinator at `addr`, or `None` when none answers.
 pub async fn coordinator_status(addr: SocketAddr) -> Option<Vec<String>> {
+    coordinator_status_checked(addr).await.ok().flatten()
+}
+
+/// [`coordinator_status`], but a coordinator that refuses this user is an error that says so.
+pub async fn coordinator_status_checked(addr: SocketAddr) -> eyre::Result<Option<Vec<String>>> {
     match request(addr, &ControlRequest::Status).await {
-        Ok(ControlReply::Status { daemons }) => Some(daemons),
-        _ => None,
+        Ok(ControlReply::Status { daemons }) => Ok(Some(daemons)),
+        Err(err) if err.downcast_ref::<super::client::Refused>().is_some() => Err(err),
+        _ => Ok(None),
     }
 }
 
@@ -152,7 +158,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     let control = args.coordinator.socket_addr();
     let mut started_anything = false;
     let mut coordinator = None;
-    match block_on(coordinator_status(control))? {
+    match block_on(coordinator_status_checked(control))?? {
         Some(_) => println!("coordinator already running at {control}"),
         None => {
             let mut process = spawn_background(
