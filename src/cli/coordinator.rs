@@ -19,6 +19,11 @@ pub struct Args {
     /// Port number to bind to for control communication
     #[arg(long, default_value_t = DEFAULT_CONTROL_PORT)]
     control_port: u16,
+    /// File holding the token that daemons and TCP clients must present; read if it
+    /// exists, else created (mode 0600) [env: DORA_TOKEN_FILE]; default: a new token in
+    /// ~/.dora/coordinator-<PORT>.token for each of the two ports, removed on exit
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<std::path::PathBuf>,
     /// Suppresses all log output to stdout.
     #[arg(long)]
     quiet: bool,
@@ -34,6 +39,11 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     let options = CoordinatorOptions {
         daemon_addr: SocketAddr::new(args.interface, args.port),
         control_addr: SocketAddr::new(args.control_interface, args.control_port),
+        token_file: args.token_file.or_else(|| {
+            std::env::var_os(dora_control::access::TOKEN_FILE_ENV)
+                .filter(|p| !p.is_empty())
+                .map(Into::into)
+        }),
     };
     if !args.quiet {
         eprintln!(

@@ -19,6 +19,10 @@ pub struct Args {
     /// Port for dynamic nodes to connect to this daemon
     #[arg(long, default_value_t = DEFAULT_LOCAL_LISTEN_PORT)]
     local_listen_port: u16,
+    /// The coordinator's token file [env: DORA_TOKEN_FILE]; default: the one the
+    /// coordinator wrote on this machine for --coordinator-port
+    #[arg(long, value_name = "PATH")]
+    token_file: Option<std::path::PathBuf>,
     /// Suppresses all log output to stdout.
     #[arg(long)]
     quiet: bool,
@@ -35,6 +39,7 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         machine_id: args.machine_id.unwrap_or_default(),
         coordinator_addr: SocketAddr::new(args.coordinator_addr, args.coordinator_port),
         local_listen_addr: SocketAddr::new(LOCALHOST, args.local_listen_port),
+        token_file: args.token_file,
     };
     if !args.quiet {
         eprintln!(

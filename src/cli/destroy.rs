@@ -26,7 +26,7 @@ pub struct Args {
 
 pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     let addr = args.coordinator.socket_addr();
-    if block_on(super::up::coordinator_status(addr))?.is_none() {
+    if block_on(super::up::coordinator_status_checked(addr))??.is_none() {
         println!("Nothing to destroy: no dora coordinator is running at {addr}.");
         return Ok(ExitCode::SUCCESS);
     }

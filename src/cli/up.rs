@@ -51,9 +51,15 @@ pub struct Args {
 
 /// The daemons connected to the coordinator at `addr`, or `None` when none answers.
 pub async fn coordinator_status(addr: SocketAddr) -> Option<Vec<String>> {
+    coordinator_status_checked(addr).await.ok().flatten()
+}
+
+/// [`coordinator_status`], but a coordinator that refuses this user is an error that says so.
+pub async fn coordinator_status_checked(addr: SocketAddr) -> eyre::Result<Option<Vec<String>>> {
     match request(addr, &ControlRequest::Status).await {
-        Ok(ControlReply::Status { daemons }) => Some(daemons),
-        _ => None,
+        Ok(ControlReply::Status { daemons }) => Ok(Some(daemons)),
+        Err(err) if err.downcast_ref::<super::client::Refused>().is_some() => Err(err),
+        _ => Ok(None),
     }
 }
 
@@ -177,10 +183,19 @@ fn spawn_background(what: &'static str, args: &[String], log: PathBuf) -> eyre::
     })
 }
 
+/// `args` with `--token-file PATH` when one was given (else the processes use the default
+/// file of their port).
+fn with_token_file(coordinator: &CoordinatorArgs, mut args: Vec<String>) -> Vec<String> {
+    if let Some(path) = &coordinator.token_file {
+        args.extend(["--token-file".into(), path.display().to_string()]);
+    }
+    args
+}
+
 pub fn exec(args: Args) -> eyre::Result<ExitCode> {
     let control = args.coordinator.socket_addr();
     let log_dir = log_file::default_dir()?;
-    let coordinator = match block_on(coordinator_status(control))? {
+    let coordinator = match block_on(coordinator_status_checked(control))?? {
         Some(_) => {
             println!("coordinator already running at {control}");
             None
@@ -213,18 +228,21 @@ fn start_coordinator(args: &Args, log_dir: &Path) -> eyre::Result<Background> {
     let interface = args.coordinator.coordinator_addr.to_string();
     let mut process = spawn_background(
         "the coordinator",
-        &[
-            "coordinator".into(),
-            "--quiet".into(),
-            "--interface".into(),
-            interface.clone(),
-            "--port".into(),
-            args.daemon_port.to_string(),
-            "--control-interface".into(),
-            interface,
-            "--control-port".into(),
-            control.port().to_string(),
-        ],
+        &with_token_file(
+            &args.coordinator,
+            vec![
+                "coordinator".into(),
+                "--quiet".into(),
+                "--interface".into(),
+                interface.clone(),
+                "--port".into(),
+                args.daemon_port.to_string(),
+                "--control-interface".into(),
+                interface,
+                "--control-port".into(),
+                control.port().to_string(),
+            ],
+        ),
         log_dir.join(format!("coordinator-{}.log", control.port())),
     )?;
     if let Err(err) = wait_until(control, &mut Watched::Started(&mut process), |_| true) {
@@ -265,16 +283,19 @@ fn ensure_daemon(args: &Args, log_dir: &Path) -> eyre::Result<DaemonStep> {
     }
     let mut process = spawn_background(
         "the daemon",
-        &[
-            "daemon".into(),
-            "--quiet".into(),
-            "--coordinator-addr".into(),
-            args.coordinator.coordinator_addr.to_string(),
-            "--coordinator-port".into(),
-            args.daemon_port.to_string(),
-            "--local-listen-port".into(),
-            args.local_listen_port.to_string(),
-        ],
+        &with_token_file(
+            &args.coordinator,
+            vec![
+                "daemon".into(),
+                "--quiet".into(),
+                "--coordinator-addr".into(),
+                args.coordinator.coordinator_addr.to_string(),
+                "--coordinator-port".into(),
+                args.daemon_port.to_string(),
+                "--local-listen-port".into(),
+                args.local_listen_port.to_string(),
+            ],
+        ),
         log_dir.join(format!("daemon-{}.log", args.local_listen_port)),
     )?;
     let ready = |daemons: &[String]| !daemons.is_empty();

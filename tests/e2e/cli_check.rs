@@ -105,5 +105,8 @@ fn check_without_dataflow_fails_when_something_else_listens() {
         "{}",
         text(&out.stdout)
     );
+    // A local CLI reaches a coordinator through its Unix socket and so never connected
+    // here: end the listener's wait.
+    let _ = std::net::TcpStream::connect(format!("127.0.0.1:{port}"));
     server.join().expect("the listener thread");
 }

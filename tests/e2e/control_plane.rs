@@ -328,6 +328,7 @@ fn garbage_on_every_port_is_dropped_and_nothing_else_is_affected() {
         let handshake = dora_message::coordinator::Handshake {
             protocol_version: "dora-protocol/0.0.0".into(),
             role: dora_message::coordinator::Role::Cli,
+            token: None,
         };
         dora_message::frame::encode(&handshake).expect("encoding")
     };

@@ -3,7 +3,7 @@
 
 use std::{
     io::{Read, Write},
-    net::TcpStream,
+    os::unix::net::UnixStream,
     time::{Duration, Instant},
 };
 
@@ -156,12 +156,15 @@ nodes:
     cluster.destroy();
 }
 
-/// A CLI connection that passed the handshake.
-fn cli_connection(port: &str) -> TcpStream {
-    let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).expect("connecting");
+/// A local CLI connection (the coordinator's Unix socket) that passed the handshake.
+fn cli_connection(port: &str) -> UnixStream {
+    let port: u16 = port.parse().expect("a port number");
+    let path = dora_control::access::control_socket_path(port);
+    let mut stream = UnixStream::connect(&path).expect("connecting");
     let handshake = dora_message::coordinator::Handshake {
         protocol_version: dora_message::PROTOCOL_VERSION.into(),
         role: dora_message::coordinator::Role::Cli,
+        token: None,
     };
     stream
         .write_all(&dora_message::frame::encode(&handshake).expect("encoding"))
@@ -179,7 +182,7 @@ fn cli_connection(port: &str) -> TcpStream {
 }
 
 /// Whether the coordinator closed `stream` within `within`.
-fn closed_within(stream: &mut TcpStream, within: Duration) -> bool {
+fn closed_within(stream: &mut UnixStream, within: Duration) -> bool {
     stream
         .set_read_timeout(Some(within))
         .expect("setting a timeout");
@@ -206,7 +209,7 @@ fn unfinished_cli_frames_cost_what_arrived_and_are_dropped_after_their_deadline(
     assert!(closed_within(&mut over, Duration::from_secs(5)));
     // Within it, stalled: they cost only what arrived.
     let before = rss_mib(coordinator);
-    let mut stalled: Vec<TcpStream> = (0..4)
+    let mut stalled: Vec<UnixStream> = (0..4)
         .map(|_| {
             let mut stream = cli_connection(&port);
             stream.write_all(&(16u64 << 20).to_le_bytes()).unwrap();

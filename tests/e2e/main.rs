@@ -20,6 +20,7 @@ mod cli_graph;
 mod cli_help;
 mod cli_new;
 mod control_plane;
+mod control_plane_access;
 mod control_plane_cli;
 mod control_plane_limits;
 mod control_plane_recovery;

@@ -15,7 +15,7 @@
 //! was announced. CLI requests get [`FrameLimits::CLI`] (a request is a dataflow's text at
 //! most); everything else [`FrameLimits::DEFAULT`].
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, path::Path, time::Duration};
 
 use dora_message::{
     coordinator::{Handshake, HandshakeReply, Role},
@@ -25,8 +25,10 @@ use dora_message::{
 use eyre::WrapErr;
 use tokio::{
     io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
-    net::TcpStream,
+    net::{TcpStream, UnixStream},
 };
+
+use crate::access::{self, Token};
 
 /// How long a new connection may take to introduce itself.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -177,39 +179,95 @@ pub async fn write_frame<T: serde::Serialize>(
     Ok(())
 }
 
-/// Connects to `addr` and introduces this process as `role`.
+/// Connects to `addr` and introduces this process as `role`, without a token: only for
+/// listeners that need none (see [`connect_with_token`]).
 pub async fn connect(addr: SocketAddr, role: Role) -> eyre::Result<TcpStream> {
+    connect_with_token(addr, role, None).await
+}
+
+/// Connects to `addr` and introduces this process as `role`, presenting `token` (which the
+/// coordinator's TCP ports and daemons' data ports require).
+pub async fn connect_with_token(
+    addr: SocketAddr,
+    role: Role,
+    token: Option<&Token>,
+) -> eyre::Result<TcpStream> {
     let mut stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr))
         .await
         .map_err(|_| eyre::eyre!("connecting to {addr} timed out"))?
         .wrap_err_with(|| format!("cannot connect to {addr}"))?;
     let _ = stream.set_nodelay(true);
+    introduce(&mut stream, &addr.to_string(), role, token).await?;
+    Ok(stream)
+}
+
+/// Connects to the coordinator's Unix socket at `path` as `role`. Refuses a coordinator
+/// that runs as another user than this process or root (see [`access::may_trust`]).
+pub async fn connect_unix(path: &Path, role: Role) -> eyre::Result<UnixStream> {
+    let shown = path.display().to_string();
+    let mut stream = tokio::time::timeout(HANDSHAKE_TIMEOUT, UnixStream::connect(path))
+        .await
+        .map_err(|_| eyre::eyre!("connecting to {shown} timed out"))?
+        .wrap_err_with(|| format!("cannot connect to {shown}"))?;
+    let server = stream
+        .peer_cred()
+        .wrap_err_with(|| format!("asking the kernel who listens on {shown}"))?
+        .uid();
+    let me = access::effective_uid();
+    if !access::may_trust(me, server) {
+        eyre::bail!(
+            "the coordinator socket {shown} belongs to a process of uid {server}, neither you              (uid {me}) nor root; not talking to it"
+        );
+    }
+    introduce(&mut stream, &shown, role, None).await?;
+    Ok(stream)
+}
+
+/// Sends the handshake on a new connection to `peer` and reads the answer.
+async fn introduce(
+    stream: &mut (impl AsyncRead + AsyncWrite + Unpin),
+    peer: &str,
+    role: Role,
+    token: Option<&Token>,
+) -> eyre::Result<()> {
     write_frame(
-        &mut stream,
+        stream,
         &Handshake {
             protocol_version: PROTOCOL_VERSION.into(),
             role,
+            token: token.map(|t| t.expose().to_owned()),
         },
     )
     .await
     // The frame error's text already names its cause; a wrapped chain would repeat it.
-    .map_err(|err| eyre::eyre!("sending the handshake to {addr}: {err}"))?;
-    let reply = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame::<HandshakeReply>(&mut stream))
+    .map_err(|err| eyre::eyre!("sending the handshake to {peer}: {err}"))?;
+    let reply = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame::<HandshakeReply>(stream))
         .await
-        .map_err(|_| eyre::eyre!("{addr} did not answer the handshake"))?
-        .map_err(|err| eyre::eyre!("reading the handshake reply from {addr}: {err}"))?;
+        .map_err(|_| eyre::eyre!("{peer} did not answer the handshake"))?
+        .map_err(|err| eyre::eyre!("reading the handshake reply from {peer}: {err}"))?;
     match reply {
-        Some(HandshakeReply::Accepted { .. }) => Ok(stream),
-        Some(HandshakeReply::Refused(reason)) => Err(eyre::eyre!("{addr} refused: {reason}")),
+        Some(HandshakeReply::Accepted { .. }) => Ok(()),
+        Some(HandshakeReply::Refused(reason)) => Err(eyre::eyre!("{peer} refused: {reason}")),
         None => Err(eyre::eyre!(
-            "{addr} closed the connection during the handshake"
+            "{peer} closed the connection during the handshake"
         )),
     }
 }
 
 /// Accepts the handshake of a new connection; `Err` carries the reason it was dropped
-/// (already answered to the peer when it was a version mismatch).
+/// (already answered to the peer when it was a version mismatch). Admits any peer: see
+/// [`accept_checked`].
 pub async fn accept(stream: &mut TcpStream) -> Result<Role, String> {
+    accept_checked(stream, |_| Ok(())).await
+}
+
+/// Accepts the handshake of a new connection if its protocol version is ours and `admit`
+/// lets it in; `Err` carries the reason it was dropped, which the peer was told when it got
+/// as far as a handshake.
+pub async fn accept_checked<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    admit: impl FnOnce(&Handshake) -> Result<(), String>,
+) -> Result<Role, String> {
     let handshake =
         match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame::<Handshake>(stream)).await {
             Err(_) => return Err(format!("no handshake within {HANDSHAKE_TIMEOUT:?}")),
@@ -217,11 +275,15 @@ pub async fn accept(stream: &mut TcpStream) -> Result<Role, String> {
             Ok(Ok(None)) => return Err("closed before the handshake".into()),
             Ok(Err(err)) => return Err(format!("invalid handshake: {err}")),
         };
-    if handshake.protocol_version != PROTOCOL_VERSION {
-        let reason = format!(
+    let admitted = if handshake.protocol_version != PROTOCOL_VERSION {
+        Err(format!(
             "protocol version mismatch: this side speaks {PROTOCOL_VERSION}, the peer speaks {}",
             handshake.protocol_version
-        );
+        ))
+    } else {
+        admit(&handshake)
+    };
+    if let Err(reason) = admitted {
         let _ = write_frame(stream, &HandshakeReply::Refused(reason.clone())).await;
         return Err(reason);
     }

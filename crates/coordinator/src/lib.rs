@@ -2,8 +2,9 @@
 //! what to spawn and stop, and fans node logs out to attached CLIs.
 //!
 //! It owns the dataflow registry (each dataflow's UUID v7, unique name, placement of nodes on
-//! machines, outcome and the log lines daemons forward) and the two ports: one for the CLI,
-//! one for daemons. It never spawns a process, never opens a node's socket and never sees a
+//! machines, outcome and the log lines daemons forward) and its listeners: a port for
+//! daemons, a port for the CLI, and a Unix socket for local CLIs (see [`listen`] for whom
+//! each admits). It never spawns a process, never opens a node's socket and never sees a
 //! message: daemons run the nodes and move the data, and only report to it. It reads and
 //! writes no files; a dataflow's text arrives in the CLI's request and goes on to the daemons
 //! as is.
@@ -32,6 +33,7 @@
 //!   back) is killed instead: its result was reported, so its nodes must not run on.
 //! - Anything malformed on either port ends that one connection with a logged reason.
 
+mod listen;
 mod names;
 
 pub use dora_control::Machine;
@@ -49,13 +51,17 @@ use dora_message::coordinator::{
     DataflowEntry, DataflowResult, DataflowStatus, KilledNode, LogLine, NodeOutcome, Role,
     RunningDataflow,
 };
-use eyre::WrapErr;
 use tokio::{
-    net::{TcpListener, TcpStream},
+    io::{AsyncRead, AsyncWrite},
+    net::{TcpStream, UnixStream},
     sync::mpsc,
 };
 
-use dora_control::net::{accept, read_frame, read_frame_with, write_frame, FrameLimits};
+use dora_control::{
+    access,
+    net::{accept_checked, read_frame, read_frame_with, write_frame, FrameLimits},
+    AcceptBackoff,
+};
 
 /// Live log lines kept per dataflow for a CLI that attaches late.
 pub const RECENT_LINES: usize = 200;
@@ -81,35 +87,39 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(15);
 pub struct CoordinatorOptions {
     /// For daemons (default 127.0.0.1:53290).
     pub daemon_addr: SocketAddr,
-    /// For the CLI (default 127.0.0.1:6012).
+    /// For the CLI (default 127.0.0.1:6012). Local CLIs use the Unix socket named after
+    /// its port ([`dora_control::access::control_socket_path`]).
     pub control_addr: SocketAddr,
+    /// The token file (`--token-file`): read when it exists, else created. `None`: a new
+    /// token in the default file of each port ([`dora_control::access::default_token_path`]).
+    pub token_file: Option<PathBuf>,
 }
 
-/// Runs the coordinator until `dora destroy`.
+/// Runs the coordinator until `dora destroy` (or SIGINT/SIGTERM, which end it at once).
+/// Its socket, and the token files it made by default, are removed when it returns.
 pub async fn run(options: CoordinatorOptions) -> eyre::Result<()> {
-    let daemon_listener = TcpListener::bind(options.daemon_addr)
-        .await
-        .wrap_err_with(|| format!("binding the daemon port {}", options.daemon_addr))?;
-    let control_listener = TcpListener::bind(options.control_addr)
-        .await
-        .wrap_err_with(|| format!("binding the control port {}", options.control_addr))?;
+    let (listeners, _cleanup) = listen::bind(&options).await?;
     tracing::info!(
-        "coordinator listening for daemons on {} and for the CLI on {}",
+        "coordinator listening for daemons on {} and for the CLI on {} and {}",
         options.daemon_addr,
-        options.control_addr
+        options.control_addr,
+        access::control_socket_path(options.control_addr.port()).display()
     );
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate())
+        .map_err(|err| eyre::eyre!("watching for SIGTERM: {err}"))?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|err| eyre::eyre!("watching for SIGINT: {err}"))?;
     let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-    let acceptor = tokio::spawn(accept_loop(
-        daemon_listener,
-        control_listener,
-        events_tx.clone(),
-    ));
+    let acceptor = tokio::spawn(accept_loop(listeners, events_tx.clone()));
     let mut heartbeat = tokio::time::interval(HEARTBEAT_INTERVAL);
     let mut state = State::default();
     loop {
         tokio::select! {
             Some(event) = events_rx.recv() => state.handle(event),
             _ = heartbeat.tick() => state.heartbeat(),
+            _ = terminate.recv() => return Ok(()),
+            _ = interrupt.recv() => return Ok(()),
         }
         if state.exit {
             break;
@@ -145,6 +155,9 @@ enum Event {
     },
     Control {
         request: ControlRequest,
+        /// The uid the request acts as: the local peer's, or the coordinator's own for a
+        /// token-authenticated TCP request.
+        requester: u32,
         reply: mpsc::UnboundedSender<ControlReply>,
     },
     /// A chunk of a log was written to the CLI whose replies go to `connection`.
@@ -153,50 +166,117 @@ enum Event {
     },
 }
 
-async fn accept_loop(
-    daemons: TcpListener,
-    control: TcpListener,
-    events: mpsc::UnboundedSender<Event>,
-) {
+async fn accept_loop(listeners: listen::Listeners, events: mpsc::UnboundedSender<Event>) {
+    let listen::Listeners {
+        daemons,
+        control,
+        local,
+        token,
+        owner,
+    } = listeners;
+    let mut daemon_backoff = AcceptBackoff::new("daemon connections");
+    let mut control_backoff = AcceptBackoff::new("CLI connections");
+    let mut local_backoff = AcceptBackoff::new("local CLI connections");
     let mut next_conn = 0u64;
     loop {
-        let (stream, peer, is_daemon_port) = tokio::select! {
+        tokio::select! {
             accepted = daemons.accept() => match accepted {
-                Ok((s, p)) => (s, p, true),
-                Err(err) => { tracing::warn!("accepting a daemon connection failed: {err}"); continue; }
+                Ok((stream, peer)) => {
+                    daemon_backoff.accepted();
+                    next_conn += 1;
+                    let conn = Tcp { stream, peer, daemon_port: true, conn: next_conn };
+                    tokio::spawn(conn.serve(token.clone(), owner, events.clone()));
+                }
+                Err(err) => daemon_backoff.failed(&err).await,
             },
             accepted = control.accept() => match accepted {
-                Ok((s, p)) => (s, p, false),
-                Err(err) => { tracing::warn!("accepting a CLI connection failed: {err}"); continue; }
+                Ok((stream, peer)) => {
+                    control_backoff.accepted();
+                    let conn = Tcp { stream, peer, daemon_port: false, conn: 0 };
+                    tokio::spawn(conn.serve(token.clone(), owner, events.clone()));
+                }
+                Err(err) => control_backoff.failed(&err).await,
             },
-        };
-        next_conn += 1;
-        let conn = next_conn;
-        let events = events.clone();
-        tokio::spawn(async move {
-            let mut stream = stream;
-            let _ = stream.set_nodelay(true);
-            let role = match accept(&mut stream).await {
-                Ok(role) => role,
-                Err(reason) => {
-                    return tracing::warn!("dropped connection from {peer}: {reason}");
+            accepted = local.accept() => match accepted {
+                Ok((stream, _)) => {
+                    local_backoff.accepted();
+                    tokio::spawn(serve_local(stream, owner, events.clone()));
                 }
-            };
-            match (role, is_daemon_port) {
-                (Role::Cli, false) => serve_cli(stream, events).await,
-                (Role::Daemon { machine_id }, true) => {
-                    serve_daemon(stream, conn, machine_id, events).await
-                }
-                (role, _) => tracing::warn!(
-                    "dropped connection from {peer}: {role:?} connected to the wrong port"
-                ),
-            }
-        });
+                Err(err) => local_backoff.failed(&err).await,
+            },
+        }
     }
 }
 
-async fn serve_cli(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
-    let (mut reader, writer) = stream.into_split();
+/// A new connection on one of the TCP ports.
+struct Tcp {
+    stream: TcpStream,
+    peer: SocketAddr,
+    daemon_port: bool,
+    conn: u64,
+}
+
+impl Tcp {
+    /// Admits the peer if it presents the token, then serves it as what it said it is.
+    async fn serve(
+        mut self,
+        token: access::Token,
+        owner: u32,
+        events: mpsc::UnboundedSender<Event>,
+    ) {
+        let peer = self.peer;
+        let _ = self.stream.set_nodelay(true);
+        let admit = |handshake: &dora_message::coordinator::Handshake| {
+            token.admit(handshake.token.as_deref())
+        };
+        let role = match accept_checked(&mut self.stream, admit).await {
+            Ok(role) => role,
+            Err(reason) => return tracing::warn!("dropped connection from {peer}: {reason}"),
+        };
+        match (role, self.daemon_port) {
+            // Authenticated by the token: the request acts as the coordinator's user.
+            (Role::Cli, false) => serve_cli(self.stream, owner, events).await,
+            (Role::Daemon { machine_id }, true) => {
+                serve_daemon(self.stream, self.conn, machine_id, events).await
+            }
+            (role, _) => tracing::warn!(
+                "dropped connection from {peer}: {role:?} connected to the wrong port"
+            ),
+        }
+    }
+}
+
+/// Serves a CLI on the local socket if it runs as the coordinator's user or root.
+async fn serve_local(mut stream: UnixStream, owner: u32, events: mpsc::UnboundedSender<Event>) {
+    let uid = match stream.peer_cred() {
+        Ok(cred) => cred.uid(),
+        Err(err) => return tracing::warn!("dropped a local connection: {err}"),
+    };
+    let admit = |_: &dora_message::coordinator::Handshake| {
+        if access::may_serve(owner, uid) {
+            Ok(())
+        } else {
+            Err(format!(
+                "permission denied: you run as uid {uid}, and this dora coordinator runs as \
+                 uid {owner} and serves only that user and root"
+            ))
+        }
+    };
+    match accept_checked(&mut stream, admit).await {
+        Ok(Role::Cli) => serve_cli(stream, uid, events).await,
+        Ok(role) => tracing::warn!(
+            "dropped a local connection of uid {uid}: {role:?} must use the daemon port"
+        ),
+        Err(reason) => tracing::warn!("refused a local connection of uid {uid}: {reason}"),
+    }
+}
+
+async fn serve_cli(
+    stream: impl AsyncRead + AsyncWrite + Send + 'static,
+    requester: u32,
+    events: mpsc::UnboundedSender<Event>,
+) {
+    let (mut reader, writer) = tokio::io::split(stream);
     let request = match read_frame_with::<ControlRequest>(&mut reader, FrameLimits::CLI).await {
         Ok(Some(request)) => request,
         Ok(None) => return,
@@ -207,6 +287,7 @@ async fn serve_cli(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
     if events
         .send(Event::Control {
             request,
+            requester,
             reply: reply_tx,
         })
         .is_err()
@@ -258,11 +339,10 @@ async fn serve_cli(stream: TcpStream, events: mpsc::UnboundedSender<Event>) {
     let _ = writer_task.await;
 }
 
-/// Writes the replies of one CLI connection until the last one.
 /// Writes the replies of one CLI connection until the last one; says when a log chunk was
 /// written, so that its read may go on.
 async fn write_replies(
-    mut writer: tokio::net::tcp::OwnedWriteHalf,
+    mut writer: impl AsyncWrite + Unpin,
     mut queue: mpsc::Receiver<ControlReply>,
     events: mpsc::UnboundedSender<Event>,
     connection: mpsc::WeakUnboundedSender<ControlReply>,
@@ -354,6 +434,15 @@ fn is_final(reply: &ControlReply) -> bool {
             | ControlReply::LogLines(_)
             | ControlReply::LogChunk(_)
     )
+}
+
+/// A `dora start` request, with the uid its nodes run as.
+struct Start {
+    descriptor: String,
+    path: PathBuf,
+    name: Option<String>,
+    hot_reload: bool,
+    started_by: u32,
 }
 
 struct DaemonState {
@@ -535,7 +624,11 @@ impl State {
                 machine_id,
                 reason,
             } => self.daemon_gone(conn, &machine_id, &reason),
-            Event::Control { request, reply } => self.control(request, reply),
+            Event::Control {
+                request,
+                requester,
+                reply,
+            } => self.control(request, requester, reply),
             Event::LogChunkWritten { connection } => self.log_chunk_written(&connection),
         }
         self.check_destroy();
@@ -863,14 +956,28 @@ impl State {
         }
     }
 
-    fn control(&mut self, request: ControlRequest, reply: mpsc::UnboundedSender<ControlReply>) {
+    fn control(
+        &mut self,
+        request: ControlRequest,
+        requester: u32,
+        reply: mpsc::UnboundedSender<ControlReply>,
+    ) {
         let outcome = match request {
             ControlRequest::Start {
                 descriptor,
                 path,
                 name,
                 hot_reload,
-            } => self.start(descriptor, path, name, hot_reload, reply.clone()),
+            } => {
+                let start = Start {
+                    descriptor,
+                    path,
+                    name,
+                    hot_reload,
+                    started_by: requester,
+                };
+                self.start(start, reply.clone())
+            }
             ControlRequest::Attach { dataflow } => self.attach(&dataflow, &reply),
             ControlRequest::Stop {
                 dataflow,
@@ -1086,12 +1193,16 @@ impl State {
 
     fn start(
         &mut self,
-        descriptor_text: String,
-        path: std::path::PathBuf,
-        name: Option<String>,
-        hot_reload: bool,
+        start: Start,
         reply: mpsc::UnboundedSender<ControlReply>,
     ) -> Result<(), String> {
+        let Start {
+            descriptor: descriptor_text,
+            path,
+            name,
+            hot_reload,
+            started_by,
+        } = start;
         if self.destroy_reply.is_some() {
             return Err("the coordinator is shutting down".into());
         }
@@ -1118,6 +1229,7 @@ impl State {
                         .collect(),
                     peers: peers.clone(),
                     hot_reload,
+                    started_by,
                 });
             }
         }

@@ -65,6 +65,7 @@ pub async fn accept(
     node_ids: Vec<String>,
     to_daemon: mpsc::UnboundedSender<ControlMessage>,
 ) {
+    let mut backoff = dora_control::AcceptBackoff::new("node connections");
     loop {
         let accepted = match &listener {
             Listener::Unix(l) => l.accept().await.map(|(s, _)| {
@@ -85,8 +86,9 @@ pub async fn accept(
                 ))
             }),
         };
-        if let Err(err) = accepted {
-            tracing::warn!("accepting a node connection failed: {err}");
+        match accepted {
+            Ok(_) => backoff.accepted(),
+            Err(err) => backoff.failed(&err).await,
         }
     }
 }

@@ -283,15 +283,14 @@ struct Taken {
 }
 
 async fn accept(listener: UnixListener, nodes: DynamicNodes) {
+    let mut backoff = dora_control::AcceptBackoff::new("dynamic node connections");
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
+                backoff.accepted();
                 tokio::spawn(serve(stream, nodes.clone()));
             }
-            Err(err) => {
-                tracing::warn!("accepting a dynamic node connection failed: {err}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
+            Err(err) => backoff.failed(&err).await,
         }
     }
 }
@@ -435,9 +434,17 @@ async fn send_fds(stream: &UnixStream, fds: &[OwnedFd]) -> std::io::Result<()> {
 /// (this module); TCP connections are answered with a clear refusal after the
 /// handshake.
 async fn refuse_tcp_nodes(listener: tokio::net::TcpListener) {
+    let mut backoff = dora_control::AcceptBackoff::new("connections on the local listen port");
     loop {
-        let Ok((mut stream, peer)) = listener.accept().await else {
-            continue;
+        let (mut stream, peer) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff.accepted();
+                accepted
+            }
+            Err(err) => {
+                backoff.failed(&err).await;
+                continue;
+            }
         };
         tokio::spawn(async move {
             match dora_control::net::accept(&mut stream).await {

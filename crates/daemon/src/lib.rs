@@ -34,6 +34,7 @@
 //! The running dataflow is one value with a method per event (see [`dataflow`]); starting
 //! it is a sequence of small steps (see [`setup`]).
 
+pub mod access;
 mod control;
 mod dataflow;
 mod drop_notices;
@@ -87,6 +88,8 @@ pub struct RemoteSpec {
     pub peers: Vec<(String, std::net::SocketAddr)>,
     /// What other machines send to this machine's nodes.
     pub incoming: std::sync::mpsc::Receiver<dora_message::coordinator::InterDaemon>,
+    /// The coordinator's token, which data links to other machines present.
+    pub token: Option<dora_control::access::Token>,
 }
 
 /// A request to stop a running dataflow.
@@ -241,7 +244,7 @@ fn start_bridges(dataflow_id: &str, remote: RemoteSpec, bridges: Vec<remote::Bri
                         dataflow_id: dataflow_id.to_owned(),
                         from_machine: remote.machine_id.clone(),
                     };
-                    tokio::spawn(remote::link(addr, hello, rx));
+                    tokio::spawn(remote::link(addr, hello, remote.token.clone(), rx));
                     tx
                 })
                 .clone();

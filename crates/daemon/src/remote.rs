@@ -25,7 +25,7 @@ use dora_message::{
 use dora_transport::{OwnedRegion, Peer, Received, ReceivedRegion};
 use tokio::sync::mpsc;
 
-use dora_control::net::{connect, write_frame};
+use dora_control::net::{connect_with_token, write_frame};
 
 /// The daemon's end of a bridge between a local node and a remote machine.
 #[derive(Debug)]
@@ -307,18 +307,15 @@ fn send_in_region(
 pub async fn link(
     addr: SocketAddr,
     hello: LinkHello,
+    token: Option<dora_control::access::Token>,
     mut outgoing: mpsc::UnboundedReceiver<InterDaemon>,
 ) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
     let mut stream = loop {
-        match connect(
-            addr,
-            Role::Daemon {
-                machine_id: hello.from_machine.clone(),
-            },
-        )
-        .await
-        {
+        let role = Role::Daemon {
+            machine_id: hello.from_machine.clone(),
+        };
+        match connect_with_token(addr, role, token.as_ref()).await {
             Ok(stream) => break stream,
             Err(err) if tokio::time::Instant::now() > deadline => {
                 return tracing::warn!(

@@ -28,11 +28,16 @@ use tokio::{
     sync::{mpsc, oneshot},
 };
 
+use super::access::{check_starter, SharedToken};
 use super::{
     dynamic::DynamicNodes, log_service::LogReads, outbox::Outbox, run_dataflow, DataflowResult,
     DataflowSpec, LogSink, NodeExit, RemoteSpec, StopRequest,
 };
-use dora_control::net::{connect, read_frame, write_frame};
+use dora_control::{
+    access::Token,
+    net::{connect_with_token, read_frame, write_frame},
+    AcceptBackoff,
+};
 
 /// Where data links deliver, by dataflow id.
 type Registry = std::sync::Arc<
@@ -69,6 +74,9 @@ pub struct DaemonOptions {
     /// The local listen port (default 127.0.0.1:53291): it names the socket where dynamic
     /// nodes take their configuration (see [`super::dynamic`]).
     pub local_listen_addr: SocketAddr,
+    /// The coordinator's token file (`--token-file`); `None`: `DORA_TOKEN_FILE`, else the
+    /// default file of the coordinator's daemon port (see [`super::access`]).
+    pub token_file: Option<PathBuf>,
 }
 
 /// A dataflow part this daemon runs.
@@ -116,6 +124,8 @@ struct Daemon {
     /// Where other daemons connect to send data to this machine's nodes.
     data_address: SocketAddr,
     registry: Registry,
+    /// The token the daemon joined with, which data links present and must present.
+    token: SharedToken,
     /// What dataflows report (spawned, log lines, finished), for the coordinator.
     to_coordinator: Outbox,
     outbox: mpsc::UnboundedReceiver<DaemonToCoordinator>,
@@ -188,13 +198,15 @@ impl Daemon {
             .wrap_err("binding the inter-daemon data port")?;
         let data_address = data_listener.local_addr()?;
         let registry: Registry = Default::default();
-        tokio::spawn(accept_links(data_listener, registry.clone()));
+        let token = SharedToken::default();
+        tokio::spawn(accept_links(data_listener, registry.clone(), token.clone()));
         let (to_coordinator, outbox) = Outbox::channel();
         Ok(Self {
             options,
             dynamic_nodes,
             data_address,
             registry,
+            token,
             to_coordinator,
             outbox,
             dataflows: BTreeMap::new(),
@@ -215,7 +227,11 @@ impl Daemon {
         let role = Role::Daemon {
             machine_id: self.options.machine_id.clone(),
         };
-        connect(self.options.coordinator_addr, role).await
+        let token = self.token.load(
+            self.options.token_file.as_deref(),
+            self.options.coordinator_addr.port(),
+        )?;
+        connect_with_token(self.options.coordinator_addr, role, Some(&token)).await
     }
 
     /// The coordinator is unreachable: waits before the next attempt, keeping what running
@@ -401,6 +417,7 @@ impl Daemon {
                 placement,
                 peers,
                 hot_reload,
+                started_by,
             } => {
                 let assignment = Assignment {
                     dataflow_id,
@@ -411,6 +428,8 @@ impl Daemon {
                     placement,
                     peers,
                     hot_reload,
+                    started_by,
+                    token: self.token.get(),
                 };
                 self.spawn(assignment, name);
             }
@@ -519,6 +538,10 @@ struct Assignment {
     /// Where each machine's daemon accepts data links.
     peers: Vec<(String, SocketAddr)>,
     hot_reload: bool,
+    /// The uid of the user who started the dataflow.
+    started_by: u32,
+    /// What data links to other machines present.
+    token: Option<Token>,
 }
 
 /// Tells the coordinator how one dataflow part is doing.
@@ -556,6 +579,14 @@ async fn run_assignment(
         dataflow_id: assignment.dataflow_id.clone(),
         to_coordinator,
     };
+    if let Err(reason) = check_starter(assignment.started_by, &assignment.machine_id) {
+        tracing::warn!(
+            "refused to start dataflow {}: {reason}",
+            assignment.dataflow_id
+        );
+        reporter.spawned(Err(reason));
+        return reporter.finished(Vec::new());
+    }
     let descriptor = match Descriptor::parse(&assignment.descriptor, Some(&assignment.path)) {
         Ok(descriptor) => descriptor,
         Err(err) => {
@@ -573,6 +604,7 @@ async fn run_assignment(
             placement: assignment.placement,
             peers: assignment.peers,
             incoming,
+            token: assignment.token,
         }),
         hot_reload: assignment.hot_reload,
         dynamic_nodes: Some(dynamic_nodes),
@@ -636,15 +668,27 @@ fn outcomes(result: DataflowResult, machine_id: &str) -> Vec<NodeOutcome> {
 
 /// Accepts data links from other daemons and feeds what they send to the dataflow named in
 /// their hello (waiting a little for a dataflow this daemon is still starting).
-async fn accept_links(listener: TcpListener, registry: Registry) {
+async fn accept_links(listener: TcpListener, registry: Registry, token: SharedToken) {
     use dora_message::coordinator::{InterDaemon, LinkHello};
+    let mut backoff = AcceptBackoff::new("data links");
     loop {
-        let Ok((mut stream, peer)) = listener.accept().await else {
-            continue;
+        let (mut stream, peer) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff.accepted();
+                accepted
+            }
+            Err(err) => {
+                backoff.failed(&err).await;
+                continue;
+            }
         };
         let registry = registry.clone();
+        let token = token.clone();
         tokio::spawn(async move {
-            if let Err(reason) = dora_control::net::accept(&mut stream).await {
+            let admit = |handshake: &dora_message::coordinator::Handshake| {
+                token.admit(handshake.token.as_deref())
+            };
+            if let Err(reason) = dora_control::net::accept_checked(&mut stream, admit).await {
                 return tracing::warn!("dropped data link from {peer}: {reason}");
             }
             let hello = match read_frame::<LinkHello>(&mut stream).await {

@@ -21,6 +21,9 @@ pub struct Handshake {
     pub protocol_version: String,
     /// Who is connecting.
     pub role: Role,
+    /// The coordinator's token, which TCP connections must present (see the
+    /// `dora-control` crate's `access` module); `None` on a local Unix socket.
+    pub token: Option<String>,
 }
 
 /// Who is connecting.
@@ -288,6 +291,9 @@ pub enum CoordinatorToDaemon {
         peers: Vec<(String, std::net::SocketAddr)>,
         /// Reload Python operators whose file changed (`dora start --hot-reload`).
         hot_reload: bool,
+        /// The uid of the user who started the dataflow: the nodes run as this user, so a
+        /// daemon running as another user refuses the spawn.
+        started_by: u32,
     },
     /// Stop the daemon's nodes of a dataflow.
     Stop {
