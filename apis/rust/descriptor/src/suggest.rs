@@ -17,17 +17,15 @@ use crate::limits::{MAX_QUOTED_CHARS, MAX_SUGGESTION_CANDIDATES, MAX_SUGGESTION_
 /// there are more than [`MAX_SUGGESTION_CANDIDATES`] candidates.
 pub(crate) fn closest<'a>(
     word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
+    candidates: impl IntoIterator<Item = &'a str, IntoIter: ExactSizeIterator>,
 ) -> Option<&'a str> {
+    let candidates = candidates.into_iter();
     let word_len = word.chars().take(MAX_SUGGESTION_WORD + 1).count();
-    if word_len > MAX_SUGGESTION_WORD {
+    if word_len > MAX_SUGGESTION_WORD || candidates.len() > MAX_SUGGESTION_CANDIDATES {
         return None;
     }
     let mut best: Option<(usize, &str)> = None;
-    for (index, candidate) in candidates.into_iter().enumerate() {
-        if index >= MAX_SUGGESTION_CANDIDATES {
-            return None;
-        }
+    for candidate in candidates {
         if candidate == word {
             continue;
         }
@@ -84,7 +82,7 @@ pub(crate) fn shortened(value: &str) -> Cow<'_, str> {
 /// ` (did you mean `x`?)`, or nothing.
 pub(crate) fn did_you_mean<'a>(
     word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
+    candidates: impl IntoIterator<Item = &'a str, IntoIter: ExactSizeIterator>,
 ) -> String {
     closest(word, candidates)
         .map(|c| format!(" (did you mean `{c}`?)"))
