@@ -63,7 +63,7 @@ fn an_alias_bomb_over_a_string_is_refused_at_the_alias() {
             .contains(&format!("more than {MAX_EXPANDED_BYTES} bytes of text")),
         "{d}"
     );
-    // Level `c` (100 copies, 1 MB) fits; level `d` crosses 16 MB at its 17th alias.
+    // Levels `b` to `d` (0.1, 1 and 10 MB) fit; the first alias of `e` crosses 16 MB.
     assert_eq!(d.line, 5, "{d}");
 }
 
