@@ -16,7 +16,10 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Err(error) = result {
         for diagnostic in error.diagnostics() {
-            assert!(diagnostic.line >= 1 && diagnostic.column >= 1, "{diagnostic}");
+            assert!(
+                diagnostic.line >= 1 && diagnostic.column >= 1,
+                "{diagnostic}"
+            );
         }
         // Rendering must not panic either.
         let _ = error.to_string();

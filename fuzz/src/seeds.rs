@@ -76,8 +76,14 @@ fn write_cdr(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
             };
             let encoded = serialize(&message, &row, 0)?;
             let file = name.replace('/', "-");
-            std::fs::write(dir.join(format!("{file}-zeros")), [&[selector], &bytes[..]].concat())?;
-            std::fs::write(dir.join(format!("{file}-encoded")), [&[selector], &encoded[..]].concat())?;
+            std::fs::write(
+                dir.join(format!("{file}-zeros")),
+                [&[selector], &bytes[..]].concat(),
+            )?;
+            std::fs::write(
+                dir.join(format!("{file}-encoded")),
+                [&[selector], &encoded[..]].concat(),
+            )?;
             break;
         }
     }

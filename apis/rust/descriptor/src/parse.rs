@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use crate::error::Problems;
 use crate::expand::expand;
-use crate::model::*;
 use crate::limits::MAX_ID_BYTES;
+use crate::model::*;
 use crate::suggest::{did_you_mean, list, quote, shortened};
 use crate::yaml::{Scalar, Yaml};
 
@@ -671,7 +671,10 @@ impl<'a> Walker<'a> {
             self.error(
                 topic_map.location,
                 &topic_map.field(key),
-                format!("{} is not one of the node's {key}s{hint}", quote(&dataflow_id)),
+                format!(
+                    "{} is not one of the node's {key}s{hint}",
+                    quote(&dataflow_id)
+                ),
             );
             return None;
         }
@@ -730,7 +733,10 @@ impl<'a> Walker<'a> {
                 self.error(
                     value.location(),
                     &map.field("role"),
-                    format!("unknown role {}: expected `client` or `server`", quote(other)),
+                    format!(
+                        "unknown role {}: expected `client` or `server`",
+                        quote(other)
+                    ),
                 );
                 None
             }
@@ -1368,7 +1374,11 @@ impl<'a> Walker<'a> {
             self.error(
                 scalar.location,
                 field,
-                format!("{} cannot contain `/`, found {}", with_article(what), quote(id)),
+                format!(
+                    "{} cannot contain `/`, found {}",
+                    with_article(what),
+                    quote(id)
+                ),
             );
             None
         } else if id.chars().any(char::is_control) {

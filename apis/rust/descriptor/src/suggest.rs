@@ -126,9 +126,14 @@ mod tests {
         let long = "a".repeat(100_000);
         let near = format!("{long}b");
         assert_eq!(closest(&long, [near.as_str()]), None);
-        let ids: Vec<String> = (0..=MAX_SUGGESTION_CANDIDATES).map(|i| format!("n{i}")).collect();
+        let ids: Vec<String> = (0..=MAX_SUGGESTION_CANDIDATES)
+            .map(|i| format!("n{i}"))
+            .collect();
         assert_eq!(closest("n1x", ids.iter().map(String::as_str)), None);
-        assert_eq!(closest("n1x", ids[..10].iter().map(String::as_str)), Some("n1"));
+        assert_eq!(
+            closest("n1x", ids[..10].iter().map(String::as_str)),
+            Some("n1")
+        );
     }
 
     #[test]

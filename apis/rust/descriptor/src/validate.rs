@@ -100,7 +100,11 @@ fn resolve(
         let ids = node_ids.iter().map(String::as_str);
         return Err(match closest(source, ids.clone()) {
             Some(close) => format!("unknown node {} (did you mean `{close}`?)", quote(source)),
-            None => format!("unknown node {}; the nodes are {}", quote(source), list(ids)),
+            None => format!(
+                "unknown node {}; the nodes are {}",
+                quote(source),
+                list(ids)
+            ),
         });
     };
     match (target, operator.as_deref()) {

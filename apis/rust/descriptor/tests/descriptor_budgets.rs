@@ -6,9 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::parse;
-use dora_descriptor::limits::{
-    MAX_EXPANDED_BYTES, MAX_FILE_BYTES, MAX_ID_BYTES, MAX_KEY_BYTES,
-};
+use dora_descriptor::limits::{MAX_EXPANDED_BYTES, MAX_FILE_BYTES, MAX_ID_BYTES, MAX_KEY_BYTES};
 use dora_descriptor::Descriptor;
 
 /// Generous: each case takes milliseconds in a debug build; it took up to 30 s before the
@@ -94,7 +92,11 @@ fn ten_thousand_nodes_with_unknown_inputs_are_quick() {
     let error = parse(&text).unwrap_err();
     assert!(started.elapsed() < TIME_BUDGET, "{:?}", started.elapsed());
     let d = &error.diagnostics()[0];
-    assert!(d.message.starts_with("unknown node `nod0`; the nodes are `node0`"), "{d}");
+    assert!(
+        d.message
+            .starts_with("unknown node `nod0`; the nodes are `node0`"),
+        "{d}"
+    );
     assert!(d.message.ends_with("and 9980 more"), "{d}");
 }
 
@@ -103,7 +105,12 @@ fn a_10_mb_id_is_not_echoed() {
     let id = "i".repeat(10 * 1024 * 1024);
     let error = parse(&one_node(&id)).unwrap_err();
     let text = error.to_string();
-    assert!(text.len() < 200, "{} bytes: {}", text.len(), &text[..300.min(text.len())]);
+    assert!(
+        text.len() < 200,
+        "{} bytes: {}",
+        text.len(),
+        &text[..300.min(text.len())]
+    );
     assert!(
         text.starts_with("<input>:2:9: nodes[0].id: a node id is at most 256 bytes, found `iii"),
         "{text}"
@@ -126,20 +133,29 @@ fn ids_at_the_cap_are_accepted_and_one_more_byte_is_refused() {
     };
     parse(&input(&at_cap)).unwrap();
     let error = parse(&input(&format!("{at_cap}a"))).unwrap_err();
-    assert!(error.to_string().contains("an input id is at most 256 bytes"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("an input id is at most 256 bytes"),
+        "{error}"
+    );
 
     let output = |id: &str| format!("nodes:\n  - id: a\n    path: a\n    outputs: [{id}]\n");
     parse(&output(&at_cap)).unwrap();
     let error = parse(&output(&format!("{at_cap}a"))).unwrap_err();
-    assert!(error.to_string().contains("an output id is at most 256 bytes"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("an output id is at most 256 bytes"),
+        "{error}"
+    );
 }
 
 #[test]
 fn keys_at_the_cap_are_read_and_one_more_byte_is_refused() {
     // An explicit key (`? key`), since YAML itself limits implicit keys to 1024 characters.
-    let env = |key: &str| {
-        format!("nodes:\n  - id: a\n    path: a\n    env:\n      ? {key}\n      : 1\n")
-    };
+    let env =
+        |key: &str| format!("nodes:\n  - id: a\n    path: a\n    env:\n      ? {key}\n      : 1\n");
     let at_cap = "K".repeat(MAX_KEY_BYTES);
     parse(&env(&at_cap)).unwrap();
     let error = parse(&env(&format!("{at_cap}K"))).unwrap_err();
@@ -159,11 +175,19 @@ fn files_at_the_size_cap_are_read_and_one_more_byte_is_refused() {
     parse(&at_cap).unwrap();
     let over = format!("{at_cap} ");
     let error = parse(&over).unwrap_err();
-    assert!(error.to_string().contains("larger than 16777216 bytes"), "{error}");
+    assert!(
+        error.to_string().contains("larger than 16777216 bytes"),
+        "{error}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.yml");
     std::fs::write(&path, over).unwrap();
     let error = Descriptor::read(&path).unwrap_err();
-    assert!(error.to_string().contains("big.yml:1:1: <root>: the file is larger"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("big.yml:1:1: <root>: the file is larger"),
+        "{error}"
+    );
 }
