@@ -9,6 +9,9 @@ mod cli;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if cli.command.ends_on_broken_pipe() {
+        restore_sigpipe();
+    }
     init_tracing();
     match cli.command.exec() {
         Ok(code) => code,
@@ -16,6 +19,16 @@ fn main() -> ExitCode {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Gives `SIGPIPE` back its default action (end the process), which the Rust runtime replaces
+/// by "ignore" so that a write to a closed pipe is an error instead; `println!` panics on that
+/// error.
+fn restore_sigpipe() {
+    // SAFETY: called before any other thread exists; `SIG_DFL` installs no handler code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -67,6 +67,33 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether the command only prints and ends, owning no process or socket that must be
+    /// cleaned up: such a command is ended by `SIGPIPE` when its output is a closed pipe
+    /// (`dora check | head -1`), quietly and with the conventional status 141, as `cat` is.
+    /// `daemon`, `coordinator`, `runtime`, `run` and `ros2-bridge` own nodes, sockets or
+    /// dataflows: for them a write to a closed pipe or socket stays an error they handle
+    /// (`dora run` keeps every node's output in its log files and runs the dataflow to its
+    /// end).
+    pub fn ends_on_broken_pipe(&self) -> bool {
+        match self {
+            Command::Check(_)
+            | Command::Graph(_)
+            | Command::Build(_)
+            | Command::New(_)
+            | Command::Up(_)
+            | Command::Destroy(_)
+            | Command::Start(_)
+            | Command::Stop(_)
+            | Command::List(_)
+            | Command::Logs(_) => true,
+            Command::Daemon(_)
+            | Command::Runtime(_)
+            | Command::Coordinator(_)
+            | Command::Run(_)
+            | Command::Ros2Bridge(_) => false,
+        }
+    }
+
     pub fn exec(self) -> eyre::Result<ExitCode> {
         match self {
             Command::Check(args) => check::exec(args),

@@ -85,11 +85,20 @@
 //! - YAML anchors and aliases work; YAML tags other than the standard ones, several documents
 //!   in one file, and nesting deeper than 64 levels are refused.
 //!
+//! - The file is UTF-8 text of at most [`limits::MAX_FILE_BYTES`] without control characters
+//!   (any of U+0000–U+001F except tab, line feed and carriage return, U+007F, U+0080–U+009F):
+//!   the first one is reported with its line, column and code, before any parsing.
+//! - Ids are at most [`limits::MAX_ID_BYTES`] bytes, map keys at most
+//!   [`limits::MAX_KEY_BYTES`], and the text of the file with its aliases expanded at most
+//!   [`limits::MAX_EXPANDED_BYTES`]; [`limits`] lists every budget of reading a file.
+//!   Values quoted in errors are cut to [`limits::MAX_QUOTED_CHARS`] characters.
+//!
 //! Every problem of the file is reported (the first [`MAX_DIAGNOSTICS`], sorted by position),
 //! and no input makes the parser panic.
 
 mod error;
 mod expand;
+pub mod limits;
 mod model;
 mod parse;
 mod read;

@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use crate::error::Problems;
 use crate::expand::expand;
+use crate::limits::MAX_ID_BYTES;
 use crate::model::*;
-use crate::suggest::{did_you_mean, list};
+use crate::suggest::{did_you_mean, list, quote, shortened};
 use crate::yaml::{Scalar, Yaml};
 
 mod restart;
@@ -179,10 +180,11 @@ impl BridgeSide<'_> {
     }
 }
 
-/// `path.key`, or `key` at the top.
+/// `path.key`, or `key` at the top; a long key is shortened.
 fn join(path: &str, key: &str) -> String {
+    let key = shortened(key);
     if path.is_empty() {
-        key.to_owned()
+        key.into_owned()
     } else {
         format!("{path}.{key}")
     }
@@ -277,9 +279,9 @@ impl<'a> Walker<'a> {
                         value.location,
                         &field,
                         format!(
-                            "unknown local communication `{}`{}: expected `Tcp`, `Shmem` or \
+                            "unknown local communication {}{}: expected `Tcp`, `Shmem` or \
                              `UnixDomain`",
-                            value.value,
+                            quote(&value.value),
                             did_you_mean(&value.value, choices.iter().map(|(n, _)| *n)),
                         ),
                     ),
@@ -296,8 +298,8 @@ impl<'a> Walker<'a> {
                         value.location,
                         &field,
                         format!(
-                            "unknown remote communication `{}`: expected `tcp`",
-                            value.value
+                            "unknown remote communication {}: expected `tcp`",
+                            quote(&value.value)
                         ),
                     );
                 }
@@ -678,7 +680,10 @@ impl<'a> Walker<'a> {
             self.error(
                 topic_map.location,
                 &topic_map.field(key),
-                format!("`{dataflow_id}` is not one of the node's {key}s{hint}"),
+                format!(
+                    "{} is not one of the node's {key}s{hint}",
+                    quote(&dataflow_id)
+                ),
             );
             return None;
         }
@@ -737,7 +742,10 @@ impl<'a> Walker<'a> {
                 self.error(
                     value.location(),
                     &map.field("role"),
-                    format!("unknown role `{other}`: expected `client` or `server`"),
+                    format!(
+                        "unknown role {}: expected `client` or `server`",
+                        quote(other)
+                    ),
                 );
                 None
             }
@@ -775,7 +783,10 @@ impl<'a> Walker<'a> {
                 self.error(
                     value.location(),
                     &map.field(key),
-                    format!("unknown direction `{other}`: expected `subscribe` or `publish`"),
+                    format!(
+                        "unknown direction {}: expected `subscribe` or `publish`",
+                        quote(other)
+                    ),
                 );
                 None
             }
@@ -1140,7 +1151,7 @@ impl<'a> Walker<'a> {
             Some(Ok(size)) if size >= 1 => Some(size),
             _ => {
                 let found = match yaml {
-                    Yaml::Scalar(s) if !s.is_null() => format!("`{}`", s.value),
+                    Yaml::Scalar(s) if !s.is_null() => quote(&s.value),
                     other => other.kind().to_owned(),
                 };
                 self.error(
@@ -1292,7 +1303,7 @@ impl<'a> Walker<'a> {
             self.error(
                 key.location,
                 &join(path, &key.value),
-                format!("unknown key `{}`{hint}", key.value),
+                format!("unknown key {}{hint}", quote(&key.value)),
             );
         }
         Some(Map {
@@ -1357,11 +1368,37 @@ impl<'a> Walker<'a> {
                 format!("{} cannot be empty", with_article(what)),
             );
             None
+        } else if id.len() > MAX_ID_BYTES {
+            self.error(
+                scalar.location,
+                field,
+                format!(
+                    "{} is at most {MAX_ID_BYTES} bytes, found {}",
+                    with_article(what),
+                    quote(id)
+                ),
+            );
+            None
         } else if id.contains('/') {
             self.error(
                 scalar.location,
                 field,
-                format!("{} cannot contain `/`, found `{id}`", with_article(what)),
+                format!(
+                    "{} cannot contain `/`, found {}",
+                    with_article(what),
+                    quote(id)
+                ),
+            );
+            None
+        } else if id.chars().any(char::is_control) {
+            self.error(
+                scalar.location,
+                field,
+                format!(
+                    "{} cannot contain control characters, found {}",
+                    with_article(what),
+                    quote(id)
+                ),
             );
             None
         } else {
@@ -1427,8 +1464,9 @@ pub(crate) fn input_mapping(source: &str) -> Result<InputMapping, String> {
     }
     .ok_or_else(|| {
         format!(
-            "invalid input source `{source}`: expected `node/output`, `node/operator/output` \
-             or a timer ({TIMER_FORMS})"
+            "invalid input source {}: expected `node/output`, `node/operator/output` \
+             or a timer ({TIMER_FORMS})",
+            quote(source)
         )
     })?;
     Ok(InputMapping::User {
@@ -1440,33 +1478,41 @@ pub(crate) fn input_mapping(source: &str) -> Result<InputMapping, String> {
 
 /// `timer/UNIT/N` (after `dora/`).
 fn timer(rest: &str, source: &str) -> Result<Duration, String> {
-    let invalid = |why: &str| format!("invalid timer `{source}`: {why}; timers are {TIMER_FORMS}");
+    let invalid = |why: &str| {
+        format!(
+            "invalid timer {}: {why}; timers are {TIMER_FORMS}",
+            quote(source)
+        )
+    };
     let parts: Vec<&str> = rest.split('/').collect();
     let [kind, unit, count] = parts.as_slice() else {
         return Err(if parts.first() == Some(&"timer") {
             invalid("expected `dora/timer/UNIT/N`")
         } else {
             format!(
-                "unknown dora input `{source}`: the only `dora/` inputs are timers: {TIMER_FORMS}"
+                "unknown dora input {}: the only `dora/` inputs are timers: {TIMER_FORMS}",
+                quote(source)
             )
         });
     };
     if *kind != "timer" {
         return Err(format!(
-            "unknown dora input `{source}`: the only `dora/` inputs are timers: {TIMER_FORMS}"
+            "unknown dora input {}: the only `dora/` inputs are timers: {TIMER_FORMS}",
+            quote(source)
         ));
     }
     let units = ["secs", "millis", "micros", "hz"];
     if !units.contains(unit) {
         return Err(invalid(&format!(
-            "unknown unit `{unit}`{}",
+            "unknown unit {}{}",
+            quote(unit),
             did_you_mean(unit, units.iter().copied())
         )));
     }
     let n: u64 = match count.parse() {
         Ok(0) => return Err(invalid("N must be at least 1")),
         Ok(n) => n,
-        Err(_) => return Err(invalid(&format!("`{count}` is not a whole number"))),
+        Err(_) => return Err(invalid(&format!("{} is not a whole number", quote(count)))),
     };
     let interval = match *unit {
         "secs" => Duration::from_secs(n),

@@ -2,7 +2,10 @@
 
 use std::path::Path;
 
+use std::io::Read;
+
 use crate::error::{DescriptorError, Problems, NO_FILE};
+use crate::limits::MAX_FILE_BYTES;
 use crate::model::{Descriptor, Location};
 use crate::parse::Walker;
 use crate::validate::validate;
@@ -17,10 +20,18 @@ impl Descriptor {
     /// [`DescriptorError::Io`] when the file cannot be read, [`DescriptorError::Invalid`] with
     /// every problem found (up to [`MAX_DIAGNOSTICS`](crate::MAX_DIAGNOSTICS)) otherwise.
     pub fn read(path: &Path) -> Result<Descriptor, DescriptorError> {
-        let bytes = std::fs::read(path).map_err(|error| DescriptorError::Io {
+        let io_error = |error| DescriptorError::Io {
             path: path.to_owned(),
             error,
-        })?;
+        };
+        // One byte more than the cap tells a file at the cap from a larger one without
+        // reading (or allocating for) the rest, whatever the file is (a pipe has no size).
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .map_err(io_error)?
+            .take(MAX_FILE_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io_error)?;
         Descriptor::parse_bytes(&bytes, Some(path))
     }
 
@@ -75,8 +86,33 @@ impl Descriptor {
         lookup: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Descriptor, DescriptorError> {
         let file = file_name(path);
+        if text.len() > MAX_FILE_BYTES {
+            let mut problems = Problems::default();
+            problems.push(
+                Location { line: 1, column: 1 },
+                "",
+                format!(
+                    "the file is larger than {MAX_FILE_BYTES} bytes (16 MiB), the most a \
+                     dataflow file may hold"
+                ),
+            );
+            return Err(problems.into_error(&file));
+        }
         // Editors hide a byte order mark, so columns are counted without it.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        if let Some((location, c)) = first_control_character(text) {
+            let mut problems = Problems::default();
+            problems.push(
+                location,
+                "",
+                format!(
+                    "control character U+{:04X} in the file: a dataflow file is text, where \
+                     only tabs and line breaks may be control characters",
+                    u32::from(c)
+                ),
+            );
+            return Err(problems.into_error(&file));
+        }
         let root = match yaml::load(text) {
             Ok(root) => root,
             Err(error) => {
@@ -102,6 +138,19 @@ impl Descriptor {
             deploy: parsed.deploy,
         })
     }
+}
+
+/// The first control character other than tab, line feed and carriage return, and where it
+/// is (column in characters, as in every diagnostic).
+fn first_control_character(text: &str) -> Option<(Location, char)> {
+    let (index, c) = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))?;
+    let before = &text[..index];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    Some((Location { line, column }, c))
 }
 
 fn file_name(path: Option<&Path>) -> String {

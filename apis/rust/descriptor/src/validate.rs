@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::error::Problems;
 use crate::model::{InputMapping, Location, Node, NodeKind};
 use crate::parse::ParsedNode;
-use crate::suggest::{closest, did_you_mean, list};
+use crate::suggest::{closest, did_you_mean, list, quote};
 
 /// What other nodes can read from a node.
 enum Target {
@@ -49,8 +49,9 @@ pub(crate) fn validate(nodes: &mut [ParsedNode], problems: &mut Problems) {
                 node.location,
                 format!("nodes[{index}].id"),
                 format!(
-                    "node id `{}` is already used by the node on line {}",
-                    node.id, first.line
+                    "node id {} is already used by the node on line {}",
+                    quote(&node.id),
+                    first.line
                 ),
             );
             continue;
@@ -98,8 +99,12 @@ fn resolve(
     let Some(target) = targets.get(source.as_str()) else {
         let ids = node_ids.iter().map(String::as_str);
         return Err(match closest(source, ids.clone()) {
-            Some(close) => format!("unknown node `{source}` (did you mean `{close}`?)"),
-            None => format!("unknown node `{source}`; the nodes are {}", list(ids)),
+            Some(close) => format!("unknown node {} (did you mean `{close}`?)", quote(source)),
+            None => format!(
+                "unknown node {}; the nodes are {}",
+                quote(source),
+                list(ids)
+            ),
         });
     };
     match (target, operator.as_deref()) {
@@ -159,11 +164,13 @@ fn check_output(owner: &str, output: &str, outputs: &[String]) -> Result<(), Str
     let declared = outputs.iter().map(String::as_str);
     if outputs.is_empty() {
         return Err(format!(
-            "{owner} has no output `{output}`: it declares no outputs"
+            "{owner} has no output {}: it declares no outputs",
+            quote(output)
         ));
     }
     Err(format!(
-        "{owner} has no output `{output}`{}; its outputs are {}",
+        "{owner} has no output {}{}; its outputs are {}",
+        quote(output),
         did_you_mean(output, declared.clone()),
         list(declared)
     ))

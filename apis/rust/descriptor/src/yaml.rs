@@ -7,8 +7,10 @@
 //!
 //! - builds the tree with an explicit stack and refuses nesting deeper than [`MAX_DEPTH`],
 //!   so neither building, walking nor dropping the tree can overflow the stack;
-//! - resolves aliases (`*name`) by copying the anchored value, with a budget of
-//!   [`MAX_VALUES`] values in total so that "billion laughs" files are refused;
+//! - resolves aliases (`*name`) by copying the anchored value, with budgets of
+//!   [`MAX_VALUES`] values and [`MAX_EXPANDED_BYTES`] bytes of text in total, checked before
+//!   the copy, so that "billion laughs" files are refused before they cost memory;
+//! - refuses map keys longer than [`MAX_KEY_BYTES`];
 //! - accepts one document per file, and only the standard tags (`!!str`, `!!int`, ...);
 //! - keeps, for each scalar, whether it was written plain (unquoted), because `8` is a number
 //!   and `"8"` a string.
@@ -23,11 +25,8 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use crate::model::Location;
 
-/// Deepest nesting of lists and maps accepted (a dataflow needs about 6 levels).
-pub(crate) const MAX_DEPTH: usize = 64;
-
-/// Most values (scalars, lists, maps, aliases expanded) accepted in one file.
-pub(crate) const MAX_VALUES: usize = 1_000_000;
+use crate::limits::{MAX_DEPTH, MAX_EXPANDED_BYTES, MAX_KEY_BYTES, MAX_VALUES};
+use crate::suggest::quote;
 
 /// A scalar value: YAML keeps all scalars as text; the walker decides what they mean.
 #[derive(Debug, Clone)]
@@ -204,6 +203,7 @@ enum Frame {
         location: Location,
         anchor: usize,
         first_value: usize,
+        first_byte: usize,
     },
     Mapping {
         entries: Vec<(Scalar, Yaml)>,
@@ -211,17 +211,27 @@ enum Frame {
         location: Location,
         anchor: usize,
         first_value: usize,
+        first_byte: usize,
     },
 }
 
 /// Builds the tree from parser events.
 struct Loader {
     stack: Vec<Frame>,
-    /// Finished anchored values by anchor id, with their size in values.
-    anchors: HashMap<usize, (Yaml, usize)>,
+    /// Finished anchored values by anchor id, with their size in values and in bytes.
+    anchors: HashMap<usize, (Yaml, Size)>,
     root: Option<Yaml>,
     documents: usize,
     values: usize,
+    /// Bytes of scalar text so far, aliases expanded.
+    bytes: usize,
+}
+
+/// What a value costs: how many values and how many bytes of scalar text it holds.
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    values: usize,
+    bytes: usize,
 }
 
 /// Reads one YAML document. `Ok(None)` means the text holds no document (empty, or only
@@ -234,6 +244,7 @@ pub(crate) fn load(text: &str) -> Result<Option<Yaml>, LoadError> {
         root: None,
         documents: 0,
         values: 0,
+        bytes: 0,
     };
     loop {
         let (event, mark) = match parser.next_token() {
@@ -283,21 +294,29 @@ impl Loader {
                 Ok(())
             }
             Event::Alias(id) => {
-                let Some((value, size)) = self.anchors.get(&id).cloned() else {
+                let Some(size) = self.anchors.get(&id).map(|(_, size)| *size) else {
                     return Err(self.error(location, "alias to an unknown anchor"));
                 };
+                // Counted before the copy: a refused alias allocates nothing.
                 self.count(size, location)?;
-                self.finish_value(relocated(value, location), 0, 0)
+                let Some((value, _)) = self.anchors.get(&id).cloned() else {
+                    return Err(self.error(location, "alias to an unknown anchor"));
+                };
+                self.finish_value(relocated(value, location), 0, size)
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let plain = style == TScalarStyle::Plain && !self.is_str_tag(tag, location)?;
-                self.count(1, location)?;
+                let size = Size {
+                    values: 1,
+                    bytes: value.len(),
+                };
+                self.count(size, location)?;
                 let scalar = Scalar {
                     value,
                     plain,
                     location,
                 };
-                self.finish_value(Yaml::Scalar(scalar), anchor, 1)
+                self.finish_value(Yaml::Scalar(scalar), anchor, size)
             }
             Event::SequenceStart(anchor, tag) => {
                 self.check_collection_tag(tag, "seq", location)?;
@@ -307,6 +326,7 @@ impl Loader {
                     location,
                     anchor,
                     first_value: self.values,
+                    first_byte: self.bytes,
                 });
                 Ok(())
             }
@@ -319,22 +339,30 @@ impl Loader {
                     location,
                     anchor,
                     first_value: self.values,
+                    first_byte: self.bytes,
                 });
                 Ok(())
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (value, anchor, first_value) = match self.stack.pop() {
+                let (value, anchor, first_value, first_byte) = match self.stack.pop() {
                     Some(Frame::Sequence {
                         items,
                         location,
                         anchor,
                         first_value,
-                    }) => (Yaml::Sequence { items, location }, anchor, first_value),
+                        first_byte,
+                    }) => (
+                        Yaml::Sequence { items, location },
+                        anchor,
+                        first_value,
+                        first_byte,
+                    ),
                     Some(Frame::Mapping {
                         entries,
                         location,
                         anchor,
                         first_value,
+                        first_byte,
                         ..
                     }) => {
                         // The parser marks a block map after its first key; the key is the
@@ -343,12 +371,20 @@ impl Loader {
                             Some((key, _)) => location.min(key.location),
                             None => location,
                         };
-                        (Yaml::Mapping { entries, location }, anchor, first_value)
+                        (
+                            Yaml::Mapping { entries, location },
+                            anchor,
+                            first_value,
+                            first_byte,
+                        )
                     }
                     None => return Err(self.error(location, "invalid YAML: unbalanced document")),
                 };
                 // The list or map itself was counted just before `first_value`.
-                let size = self.values - first_value + 1;
+                let size = Size {
+                    values: self.values - first_value + 1,
+                    bytes: self.bytes - first_byte,
+                };
                 self.finish_value(value, anchor, size)
             }
         }
@@ -368,11 +404,17 @@ impl Loader {
                 format!("values are nested more than {MAX_DEPTH} levels deep"),
             ));
         }
-        self.count(1, location)
+        self.count(
+            Size {
+                values: 1,
+                bytes: 0,
+            },
+            location,
+        )
     }
 
     /// Places a finished value into its parent (or makes it the document).
-    fn finish_value(&mut self, value: Yaml, anchor: usize, size: usize) -> Result<(), LoadError> {
+    fn finish_value(&mut self, value: Yaml, anchor: usize, size: Size) -> Result<(), LoadError> {
         if anchor != 0 {
             self.anchors.insert(anchor, (value.clone(), size));
         }
@@ -400,6 +442,14 @@ impl Loader {
                         entries.push((k, value));
                     }
                     None => match value {
+                        Yaml::Scalar(scalar) if scalar.value.len() > MAX_KEY_BYTES => {
+                            let location = scalar.location;
+                            let message = format!(
+                                "the key {} is longer than {MAX_KEY_BYTES} bytes",
+                                quote(&scalar.value)
+                            );
+                            return Err(self.error(location, message));
+                        }
                         Yaml::Scalar(scalar) => *key = Some(scalar),
                         other => {
                             return Err(self.error(
@@ -414,12 +464,23 @@ impl Loader {
         }
     }
 
-    fn count(&mut self, values: usize, location: Location) -> Result<(), LoadError> {
-        self.values = self.values.saturating_add(values);
+    /// Adds a value's cost to the totals; refuses it when a total goes over its budget.
+    fn count(&mut self, size: Size, location: Location) -> Result<(), LoadError> {
+        self.values = self.values.saturating_add(size.values);
+        self.bytes = self.bytes.saturating_add(size.bytes);
         if self.values > MAX_VALUES {
             return Err(self.error(
                 location,
                 format!("the file holds more than {MAX_VALUES} values (aliases expanded)"),
+            ));
+        }
+        if self.bytes > MAX_EXPANDED_BYTES {
+            return Err(self.error(
+                location,
+                format!(
+                    "the file holds more than {MAX_EXPANDED_BYTES} bytes of text once its \
+                     aliases are expanded"
+                ),
             ));
         }
         Ok(())
@@ -473,7 +534,7 @@ impl Loader {
                     if !path.is_empty() {
                         path.push('.');
                     }
-                    path.push_str(&k.value);
+                    path.push_str(&crate::suggest::shortened(&k.value));
                 }
                 Frame::Mapping { key: None, .. } => break,
             }
