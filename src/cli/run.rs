@@ -9,7 +9,7 @@ use eyre::WrapErr;
 use dora_message::node_daemon::{DEFAULT_LOCAL_LISTEN_PORT, LOCAL_LISTEN_PORT_ENV};
 
 use dora_daemon::{
-    dynamic::DynamicNodes, run_dataflow, DataflowSpec, LogSink, NodeExit, StopRequest,
+    dynamic::DynamicNodes, run_dataflow, ClosedStdout, DataflowSpec, LogSink, NodeExit, StopRequest,
 };
 
 #[derive(Debug, clap::Args)]
@@ -84,6 +84,9 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         dynamic_nodes: None,
     };
     let grace = args.grace_duration;
+    let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
+    let closed_stdout = ClosedStdout::new(stop_tx.clone(), grace);
+    let sink = LogSink::terminal(Some(closed_stdout.clone()));
     let result = runtime
         .block_on(async move {
             if has_dynamic_nodes {
@@ -100,9 +103,8 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
                 })?;
                 spec.dynamic_nodes = Some(nodes);
             }
-            let (stop_tx, stop_rx) = tokio::sync::mpsc::unbounded_channel();
             forward_signals(stop_tx, grace)?;
-            run_dataflow(spec, stop_rx, LogSink::terminal(), None).await
+            run_dataflow(spec, stop_rx, sink, None).await
         })
         .wrap_err_with(|| format!("running dataflow {}", args.dataflow.display()))?;
     runtime.shutdown_timeout(Duration::from_millis(100));
@@ -123,6 +125,10 @@ pub fn exec(args: Args) -> eyre::Result<ExitCode> {
         }
     }
     eprintln!("dora: logs in {}", result.log_dir.display());
+    if closed_stdout.is_closed() {
+        // The reader of the output left: end as a process ended by SIGPIPE does in a shell.
+        return Ok(ExitCode::from(141));
+    }
     if !result.is_success() {
         eprintln!("dora: dataflow {} failed", result.dataflow_id);
         Ok(ExitCode::FAILURE)

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::support::{dora, fixture, text};
+use crate::support::{assert_gone, dora, fixture, pid_in, text, Dataflow};
 
 /// Runs `dora ARGS | head -c 1` in a shell with a deadline; returns dora's status as the
 /// shell saw it and dora's stderr.
@@ -56,4 +56,42 @@ fn commands_end_quietly_on_a_closed_stdout() {
     let (status, stderr) = into_closed_pipe(&format!("graph --mermaid {}", big.display()));
     assert_eq!(status, 141, "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
+}
+
+/// `dora run | head`: once the reader left, the dataflow stops (its nodes end, none is left
+/// running unseen) and dora ends with the status of a closed pipe.
+#[test]
+fn dora_run_stops_its_dataflow_when_its_output_closes() {
+    let dataflow = Dataflow::new(
+        r#"
+nodes:
+  - id: chatty
+    path: shell
+    args: echo pid=$$ >&2; while true; do echo line; sleep 0.01; done
+"#,
+    );
+    let stderr = dataflow.cwd().join("stderr");
+    let script = "timeout 60 \"$DORA\" run dataflow.yml --grace-duration 1s 2>\"$ERR\" \
+                  | head -n 3 >/dev/null; echo \"${PIPESTATUS[0]}\"";
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dataflow.cwd())
+        .env("DORA", dora())
+        .env("ERR", &stderr)
+        .output()
+        .expect("running bash");
+    let status: i32 = text(&output.stdout).trim().parse().unwrap_or(-1);
+    let stderr = std::fs::read_to_string(&stderr).unwrap_or_default();
+    assert_eq!(status, 141, "{stderr}");
+    assert!(
+        stderr.contains("standard output was closed; stopping the dataflow"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("pid="))
+        .unwrap_or_else(|| panic!("no pid line in {stderr}"));
+    assert_gone(pid_in(line));
 }

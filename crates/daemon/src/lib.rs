@@ -102,7 +102,7 @@ pub enum StopRequest {
     Kill,
 }
 
-pub use node_output::LogSink;
+pub use node_output::{ClosedStdout, LogSink};
 pub use spawn::is_dynamic;
 
 /// How a node ended.

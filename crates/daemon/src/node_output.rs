@@ -10,7 +10,11 @@ use std::{
     collections::VecDeque,
     io::Write,
     path::Path,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
 };
 
 use dora_message::coordinator::{DaemonToCoordinator, LogLine, CONTINUED_MARK};
@@ -23,6 +27,7 @@ use tokio::{
 use crate::{
     log_file::{LineSplitter, LogWriter, Source, MAX_LOG_LINE},
     outbox::Outbox,
+    StopRequest,
 };
 
 /// Lines of stderr kept for the failure report.
@@ -37,14 +42,65 @@ pub struct LogSink {
     /// carries the dataflow's result, so every line reaches the coordinator before the result
     /// (or is dropped and counted, when the queue is full: see [`Outbox`]).
     pub forward: Option<Outbox>,
+    /// With `print`: what happens once this process's stdout is a pipe whose reader left.
+    pub closed_stdout: Option<ClosedStdout>,
+}
+
+/// Stops the dataflow once, when its printed output has no reader any more (`dora run |
+/// head`): the nodes stop gracefully instead of running on unseen, and nothing more is
+/// printed on stdout.
+#[derive(Debug, Clone)]
+pub struct ClosedStdout {
+    stop: mpsc::UnboundedSender<StopRequest>,
+    grace: Duration,
+    closed: Arc<AtomicBool>,
+}
+
+impl ClosedStdout {
+    /// Sends `StopRequest::Graceful(grace)` on `stop` when stdout closes.
+    pub fn new(stop: mpsc::UnboundedSender<StopRequest>, grace: Duration) -> Self {
+        Self {
+            stop,
+            grace,
+            closed: Arc::default(),
+        }
+    }
+
+    /// Whether stdout was found closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    fn closed(&self) {
+        if !self.closed.swap(true, Ordering::Relaxed) {
+            eprintln!("dora: standard output was closed; stopping the dataflow");
+            let _ = self.stop.send(StopRequest::Graceful(self.grace));
+        }
+    }
 }
 
 impl LogSink {
-    /// Prints everything on the terminal (`dora run`).
-    pub fn terminal() -> Self {
+    /// Prints everything on the terminal (`dora run`); when stdout closes, `closed_stdout`
+    /// says what to do.
+    pub fn terminal(closed_stdout: Option<ClosedStdout>) -> Self {
         Self {
             print: true,
             forward: None,
+            closed_stdout,
+        }
+    }
+
+    /// Whether stdout may still be written (it was not found closed).
+    fn stdout_open(&self) -> bool {
+        self.closed_stdout.as_ref().is_none_or(|c| !c.is_closed())
+    }
+
+    /// Handles a failed write to stdout.
+    fn stdout_failed(&self, err: &std::io::Error) {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            if let Some(closed) = &self.closed_stdout {
+                closed.closed();
+            }
         }
     }
 
@@ -130,9 +186,11 @@ impl NodeLog {
         let mark = if continued { CONTINUED_MARK } else { "" };
         match stream {
             Stream::Stdout => {
-                if self.sink.print {
+                if self.sink.print && self.sink.stdout_open() {
                     let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "[{}] {line}{mark}", self.node_id);
+                    if let Err(err) = writeln!(out, "[{}] {line}{mark}", self.node_id) {
+                        self.sink.stdout_failed(&err);
+                    }
                 }
             }
             Stream::Stderr => {

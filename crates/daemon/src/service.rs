@@ -627,6 +627,7 @@ async fn run_reporting_spawn(
     let sink = LogSink {
         print: false,
         forward: Some(reporter.to_coordinator.clone()),
+        closed_stdout: None,
     };
     let (spawned_tx, spawned_rx) = oneshot::channel();
     let run = run_dataflow(spec, stop, sink, Some(spawned_tx));
