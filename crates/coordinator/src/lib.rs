@@ -73,6 +73,16 @@ pub const RECENT_BYTES: usize = 1024 * 1024;
 /// beyond it are dropped and counted.
 pub const CLI_QUEUE: usize = 256;
 
+/// How long a CLI has, after its handshake, to start sending its one request.
+pub const REQUEST_START: Duration = Duration::from_secs(10);
+
+/// How long a CLI has to deliver its whole request after the handshake: [`REQUEST_START`]
+/// plus the time the largest request may take on the slowest link assumed (about 80 s in
+/// all), so an idle or trickling connection is dropped instead of held.
+pub fn request_deadline() -> Duration {
+    REQUEST_START + FrameLimits::CLI.deadline(FrameLimits::CLI.max_len)
+}
+
 /// A daemon silent for this long is considered lost.
 pub const DAEMON_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -277,10 +287,17 @@ async fn serve_cli(
     events: mpsc::UnboundedSender<Event>,
 ) {
     let (mut reader, writer) = tokio::io::split(stream);
-    let request = match read_frame_with::<ControlRequest>(&mut reader, FrameLimits::CLI).await {
-        Ok(Some(request)) => request,
-        Ok(None) => return,
-        Err(err) => return tracing::warn!("dropped a CLI connection: {err}"),
+    let read = read_frame_with::<ControlRequest>(&mut reader, FrameLimits::CLI);
+    let request = match tokio::time::timeout(request_deadline(), read).await {
+        Ok(Ok(Some(request))) => request,
+        Ok(Ok(None)) => return,
+        Ok(Err(err)) => return tracing::warn!("dropped a CLI connection: {err}"),
+        Err(_) => {
+            return tracing::warn!(
+                "dropped a CLI connection that sent no whole request within {:?}",
+                request_deadline()
+            )
+        }
     };
     let (reply_tx, mut reply_rx) = mpsc::unbounded_channel();
     let connection = reply_tx.downgrade();
@@ -329,7 +346,7 @@ async fn serve_cli(
             },
             _ = &mut writer_task => return,
             // The CLI sends nothing more; EOF or garbage means it left.
-            _ = read_frame::<ControlRequest>(&mut reader) => {
+            _ = read_frame_with::<ControlRequest>(&mut reader, FrameLimits::CLI) => {
                 writer_task.abort();
                 return;
             }

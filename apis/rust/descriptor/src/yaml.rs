@@ -293,17 +293,7 @@ impl Loader {
                 }
                 Ok(())
             }
-            Event::Alias(id) => {
-                let Some(size) = self.anchors.get(&id).map(|(_, size)| *size) else {
-                    return Err(self.error(location, "alias to an unknown anchor"));
-                };
-                // Counted before the copy: a refused alias allocates nothing.
-                self.count(size, location)?;
-                let Some((value, _)) = self.anchors.get(&id).cloned() else {
-                    return Err(self.error(location, "alias to an unknown anchor"));
-                };
-                self.finish_value(relocated(value, location), 0, size)
-            }
+            Event::Alias(id) => self.alias(id, location),
             Event::Scalar(value, style, anchor, tag) => {
                 let plain = style == TScalarStyle::Plain && !self.is_str_tag(tag, location)?;
                 let size = Size {
@@ -343,51 +333,68 @@ impl Loader {
                 });
                 Ok(())
             }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let (value, anchor, first_value, first_byte) = match self.stack.pop() {
-                    Some(Frame::Sequence {
-                        items,
-                        location,
-                        anchor,
-                        first_value,
-                        first_byte,
-                    }) => (
-                        Yaml::Sequence { items, location },
-                        anchor,
-                        first_value,
-                        first_byte,
-                    ),
-                    Some(Frame::Mapping {
-                        entries,
-                        location,
-                        anchor,
-                        first_value,
-                        first_byte,
-                        ..
-                    }) => {
-                        // The parser marks a block map after its first key; the key is the
-                        // place to point at.
-                        let location = match entries.first() {
-                            Some((key, _)) => location.min(key.location),
-                            None => location,
-                        };
-                        (
-                            Yaml::Mapping { entries, location },
-                            anchor,
-                            first_value,
-                            first_byte,
-                        )
-                    }
-                    None => return Err(self.error(location, "invalid YAML: unbalanced document")),
-                };
-                // The list or map itself was counted just before `first_value`.
-                let size = Size {
-                    values: self.values - first_value + 1,
-                    bytes: self.bytes - first_byte,
-                };
-                self.finish_value(value, anchor, size)
-            }
+            Event::SequenceEnd | Event::MappingEnd => self.end_collection(location),
         }
+    }
+
+    /// An `*alias`: a copy of its anchored value, counted (values and bytes) before the copy
+    /// is made, so that a refused alias allocates nothing.
+    fn alias(&mut self, id: usize, location: Location) -> Result<(), LoadError> {
+        let Some(size) = self.anchors.get(&id).map(|(_, size)| *size) else {
+            return Err(self.error(location, "alias to an unknown anchor"));
+        };
+        // Counted before the copy: a refused alias allocates nothing.
+        self.count(size, location)?;
+        let Some((value, _)) = self.anchors.get(&id).cloned() else {
+            return Err(self.error(location, "alias to an unknown anchor"));
+        };
+        self.finish_value(relocated(value, location), 0, size)
+    }
+
+    /// The end of a list or map: the value is complete, with its size.
+    fn end_collection(&mut self, location: Location) -> Result<(), LoadError> {
+        let (value, anchor, first_value, first_byte) = match self.stack.pop() {
+            Some(Frame::Sequence {
+                items,
+                location,
+                anchor,
+                first_value,
+                first_byte,
+            }) => (
+                Yaml::Sequence { items, location },
+                anchor,
+                first_value,
+                first_byte,
+            ),
+            Some(Frame::Mapping {
+                entries,
+                location,
+                anchor,
+                first_value,
+                first_byte,
+                ..
+            }) => {
+                // The parser marks a block map after its first key; the key is the
+                // place to point at.
+                let location = match entries.first() {
+                    Some((key, _)) => location.min(key.location),
+                    None => location,
+                };
+                (
+                    Yaml::Mapping { entries, location },
+                    anchor,
+                    first_value,
+                    first_byte,
+                )
+            }
+            None => return Err(self.error(location, "invalid YAML: unbalanced document")),
+        };
+        // The list or map itself was counted just before `first_value`.
+        let size = Size {
+            values: self.values - first_value + 1,
+            bytes: self.bytes - first_byte,
+        };
+        self.finish_value(value, anchor, size)
     }
 
     /// Checks that a list or map may start here.
