@@ -229,9 +229,10 @@ fn unfinished_cli_frames_cost_what_arrived_and_are_dropped_after_their_deadline(
     );
     // A small stalled frame: dropped after its deadline (10 s + 4 s for 1 MiB).
     let mut small = cli_connection(&port);
+    // Taken before the prefix leaves, so the coordinator's deadline cannot start earlier.
+    let started = Instant::now();
     small.write_all(&(1u64 << 20).to_le_bytes()).unwrap();
     small.write_all(b"a few bytes").unwrap();
-    let started = Instant::now();
     assert!(closed_within(&mut small, Duration::from_secs(30)));
     let waited = started.elapsed();
     assert!(

@@ -337,6 +337,9 @@ impl Endpoints {
     }
 }
 
+/// How long a bridge that ends waits for reliable peers to acknowledge what it wrote last.
+pub(crate) const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What the bridge's loop waits for.
 enum Item {
     /// The dataflow side ended (Stop, or every input closed).
@@ -364,6 +367,13 @@ fn spawn_publisher(
                     Event::Input { id, data, .. } => publish(&publications, &id, &data.0),
                     _ => {}
                 }
+            }
+            // The last messages must still reach reliable subscribers before the bridge
+            // ends: wait, boundedly, for their acknowledgments.
+            let deadline = std::time::Instant::now() + LINGER;
+            for publication in &publications {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                let _ = publication.writer.wait_for_acknowledgments(left);
             }
             let _ = done_tx.send(());
         })

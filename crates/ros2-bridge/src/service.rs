@@ -357,6 +357,10 @@ impl ServiceEndpoints {
                 },
             }
         }
+        // What was written just before the end (the last reply, say) must still reach its
+        // peers: wait, boundedly, until the reliable readers acknowledged it.
+        let acked = bridge.writer.async_wait_for_acknowledgments();
+        let _ = tokio::time::timeout(crate::LINGER, acked).await;
         Ok(())
     }
 }
