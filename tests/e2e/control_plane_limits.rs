@@ -205,7 +205,8 @@ fn unfinished_cli_frames_cost_what_arrived_and_are_dropped_after_their_deadline(
     // Above a CLI's budget: refused at the prefix.
     let mut over = cli_connection(&port);
     over.write_all(&(60u64 << 20).to_le_bytes()).unwrap();
-    over.write_all(b"a few bytes").unwrap();
+    // The coordinator may already have refused the prefix and closed: a failed write is fine.
+    let _ = over.write_all(b"a few bytes");
     assert!(closed_within(&mut over, Duration::from_secs(5)));
     // Within it, stalled: they cost only what arrived.
     let before = rss_mib(coordinator);
