@@ -299,6 +299,10 @@ const REQUIRED_MESSAGES: &[&str] = &[
     "example_interfaces/String",
     "dora_demo_msgs/RobotState",
     "dora_demo_msgs/Wheel",
+    "unique_identifier_msgs/UUID",
+    "action_msgs/GoalInfo",
+    "action_msgs/GoalStatus",
+    "action_msgs/GoalStatusArray",
 ];
 
 const REQUIRED_SERVICES: &[&str] = &[
@@ -310,6 +314,7 @@ const REQUIRED_SERVICES: &[&str] = &[
     "std_srvs/Trigger",
     "example_interfaces/AddTwoInts",
     "dora_demo_msgs/SetMode",
+    "action_msgs/CancelGoal",
 ];
 
 #[test]
