@@ -126,6 +126,56 @@ fn start_sleeper(sandbox: &Sandbox, ports: &Ports, dataflow: &Dataflow) -> (Stri
     (uuid, pid_of("leader pid="), pid_of("child pid="))
 }
 
+/// `dora up` in a sandbox with the sleeper dataflow running, and every process involved.
+struct Scene {
+    sandbox: Sandbox,
+    ports: Ports,
+    dataflow: Dataflow,
+    coordinator: i32,
+    daemon: i32,
+    uuid: String,
+    /// The sleeper's shell.
+    leader: i32,
+    /// The child in the sleeper's process group.
+    child: i32,
+    /// Kills them all if the test fails half-way.
+    guard: KillOnDrop,
+}
+
+impl Scene {
+    fn up() -> Self {
+        let sandbox = Sandbox::new();
+        let ports = Ports::new();
+        let dataflow = Dataflow::new(SLEEPER);
+        let first = up(&sandbox, &ports, dataflow.cwd());
+        let coordinator = started_pid(&first, "coordinator").expect("a coordinator pid");
+        let daemon = started_pid(&first, "daemon").expect("a daemon pid");
+        let (uuid, leader, child) = start_sleeper(&sandbox, &ports, &dataflow);
+        let guard = KillOnDrop(vec![coordinator, daemon, leader, child]);
+        Self {
+            sandbox,
+            ports,
+            dataflow,
+            coordinator,
+            daemon,
+            uuid,
+            leader,
+            child,
+            guard,
+        }
+    }
+}
+
+/// `dora destroy` succeeds and `pids` are gone afterwards.
+fn destroy(sandbox: &Sandbox, ports: &Ports, cwd: &Path, pids: &[i32]) -> Output {
+    let destroy = sandbox.dora(&ports.cli(&["destroy"]), cwd);
+    assert!(destroy.status.success(), "{destroy:?}");
+    for &pid in pids {
+        assert_gone(pid);
+    }
+    destroy
+}
+
 fn sigkill(pid: i32) {
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
@@ -136,15 +186,17 @@ fn sigkill(pid: i32) {
 
 #[test]
 fn coordinator_sigkill_then_up_adopts_the_running_daemon() {
-    let sandbox = Sandbox::new();
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(SLEEPER);
-    let first = up(&sandbox, &ports, dataflow.cwd());
-    let coordinator = started_pid(&first, "coordinator").expect("a coordinator pid");
-    let daemon = started_pid(&first, "daemon").expect("a daemon pid");
-    let mut guard = KillOnDrop(vec![coordinator, daemon]);
-    let (uuid, leader, child) = start_sleeper(&sandbox, &ports, &dataflow);
-    guard.0.extend([leader, child]);
+    let Scene {
+        sandbox,
+        ports,
+        dataflow,
+        coordinator,
+        daemon,
+        uuid,
+        leader,
+        child,
+        mut guard,
+    } = Scene::up();
 
     sigkill(coordinator);
     assert_gone(coordinator);
@@ -176,23 +228,22 @@ fn coordinator_sigkill_then_up_adopts_the_running_daemon() {
     assert_gone(leader);
     assert_gone(child);
 
-    let destroy = sandbox.dora(&ports.cli(&["destroy"]), dataflow.cwd());
-    assert!(destroy.status.success(), "{destroy:?}");
-    assert_gone(new_coordinator);
-    assert_gone(daemon);
+    destroy(&sandbox, &ports, dataflow.cwd(), &[new_coordinator, daemon]);
 }
 
 #[test]
 fn daemon_sigkill_is_cleaned_up_by_the_next_daemon_start() {
-    let sandbox = Sandbox::new();
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(SLEEPER);
-    let first = up(&sandbox, &ports, dataflow.cwd());
-    let coordinator = started_pid(&first, "coordinator").expect("a coordinator pid");
-    let daemon = started_pid(&first, "daemon").expect("a daemon pid");
-    let mut guard = KillOnDrop(vec![coordinator, daemon]);
-    let (_, leader, child) = start_sleeper(&sandbox, &ports, &dataflow);
-    guard.0.extend([leader, child]);
+    let Scene {
+        sandbox,
+        ports,
+        dataflow,
+        coordinator,
+        daemon,
+        leader,
+        child,
+        mut guard,
+        ..
+    } = Scene::up();
     let folder = sandbox.daemon_folder(daemon);
     let socket_dir = std::fs::read_dir(&folder)
         .expect("listing the run folder")
@@ -227,31 +278,34 @@ fn daemon_sigkill_is_cleaned_up_by_the_next_daemon_start() {
         "{log}"
     );
 
-    let destroy = sandbox.dora(&ports.cli(&["destroy"]), dataflow.cwd());
-    assert!(destroy.status.success(), "{destroy:?}");
-    assert_gone(coordinator);
-    assert_gone(new_daemon);
+    destroy(&sandbox, &ports, dataflow.cwd(), &[coordinator, new_daemon]);
 }
 
 #[test]
 fn destroy_kills_a_daemon_that_does_not_leave_and_its_nodes() {
-    let sandbox = Sandbox::new();
-    let ports = Ports::new();
-    let dataflow = Dataflow::new(SLEEPER);
-    let first = up(&sandbox, &ports, dataflow.cwd());
-    let coordinator = started_pid(&first, "coordinator").expect("a coordinator pid");
-    let daemon = started_pid(&first, "daemon").expect("a daemon pid");
-    let mut guard = KillOnDrop(vec![coordinator, daemon]);
-    let (_, leader, child) = start_sleeper(&sandbox, &ports, &dataflow);
-    guard.0.extend([leader, child]);
+    let Scene {
+        sandbox,
+        ports,
+        dataflow,
+        coordinator,
+        daemon,
+        leader,
+        child,
+        guard: _guard,
+        ..
+    } = Scene::up();
 
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(daemon),
         nix::sys::signal::Signal::SIGSTOP,
     )
     .expect("stopping the daemon");
-    let destroy = sandbox.dora(&ports.cli(&["destroy"]), dataflow.cwd());
-    assert!(destroy.status.success(), "{destroy:?}");
+    let destroy = destroy(
+        &sandbox,
+        &ports,
+        dataflow.cwd(),
+        &[daemon, leader, child, coordinator],
+    );
     assert!(
         destroy.stdout.contains(&format!(
             "Killed the daemon of the default machine (pid {daemon}"
@@ -265,9 +319,6 @@ fn destroy_kills_a_daemon_that_does_not_leave_and_its_nodes() {
         )),
         "{destroy:?}"
     );
-    for pid in [daemon, leader, child, coordinator] {
-        assert_gone(pid);
-    }
 }
 
 /// The UUID of the dataflow's only run (its `out/<uuid>` folder).
