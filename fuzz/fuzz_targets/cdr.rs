@@ -6,26 +6,15 @@
 
 use std::sync::{Arc, OnceLock};
 
+use dora_fuzz::CDR_TYPES;
 use dora_ros2_types::{deserialize, serialize, MessageType, TypeStore};
 use libfuzzer_sys::fuzz_target;
-
-/// The message types decoded; the first input byte picks one.
-const TYPES: &[&str] = &[
-    "std_msgs/String",
-    "dora_demo_msgs/RobotState",
-    "sensor_msgs/Image",
-    "sensor_msgs/PointCloud2",
-    "sensor_msgs/JointState",
-    "geometry_msgs/PoseStamped",
-    "example_interfaces/Float64MultiArray",
-    "nav_msgs/Path",
-];
 
 fn types() -> &'static [Arc<MessageType>] {
     static TYPES_LOADED: OnceLock<Vec<Arc<MessageType>>> = OnceLock::new();
     TYPES_LOADED.get_or_init(|| {
         let store = TypeStore::builder().use_env(false).build();
-        TYPES
+        CDR_TYPES
             .iter()
             .map(|name| match store.message(name) {
                 Ok(message) => message,

@@ -7,21 +7,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use dora_fuzz::CDR_TYPES;
 use dora_message::coordinator::ControlRequest;
 use dora_message::frame;
 use dora_ros2_types::{deserialize, serialize, TypeStore};
-
-/// The message types of the `cdr` target, in its order (the first byte of a seed picks one).
-const CDR_TYPES: &[&str] = &[
-    "std_msgs/String",
-    "dora_demo_msgs/RobotState",
-    "sensor_msgs/Image",
-    "sensor_msgs/PointCloud2",
-    "sensor_msgs/JointState",
-    "geometry_msgs/PoseStamped",
-    "example_interfaces/Float64MultiArray",
-    "nav_msgs/Path",
-];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::env::args_os()
