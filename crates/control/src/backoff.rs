@@ -59,14 +59,29 @@ impl AcceptBackoff {
         }
     }
 
+    /// The outcome of one `accept`: the connection, or `None` once the error was handled (a
+    /// warning when one is due, and the pause it calls for), so that the loop just goes on.
+    pub async fn outcome<T>(&mut self, accepted: io::Result<T>) -> Option<T> {
+        match accepted {
+            Ok(connection) => {
+                self.accepted();
+                Some(connection)
+            }
+            Err(err) => {
+                self.failed(&err).await;
+                None
+            }
+        }
+    }
+
     /// A connection was accepted: the next resource failure pauses briefly again.
-    pub fn accepted(&mut self) {
+    fn accepted(&mut self) {
         self.pause = Self::FIRST_PAUSE;
     }
 
     /// Handles a failed `accept`: logs a warning when one is due and waits as long as the
     /// failure calls for.
-    pub async fn failed(&mut self, err: &io::Error) {
+    async fn failed(&mut self, err: &io::Error) {
         let reaction = self.on_error(err, Instant::now());
         if let Some(warning) = reaction.warning {
             tracing::warn!("{warning}");

@@ -190,30 +190,24 @@ async fn accept_loop(listeners: listen::Listeners, events: mpsc::UnboundedSender
     let mut next_conn = 0u64;
     loop {
         tokio::select! {
-            accepted = daemons.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    daemon_backoff.accepted();
+            accepted = daemons.accept() => {
+                if let Some((stream, peer)) = daemon_backoff.outcome(accepted).await {
                     next_conn += 1;
                     let conn = Tcp { stream, peer, daemon_port: true, conn: next_conn };
                     tokio::spawn(conn.serve(token.clone(), owner, events.clone()));
                 }
-                Err(err) => daemon_backoff.failed(&err).await,
-            },
-            accepted = control.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    control_backoff.accepted();
+            }
+            accepted = control.accept() => {
+                if let Some((stream, peer)) = control_backoff.outcome(accepted).await {
                     let conn = Tcp { stream, peer, daemon_port: false, conn: 0 };
                     tokio::spawn(conn.serve(token.clone(), owner, events.clone()));
                 }
-                Err(err) => control_backoff.failed(&err).await,
-            },
-            accepted = local.accept() => match accepted {
-                Ok((stream, _)) => {
-                    local_backoff.accepted();
+            }
+            accepted = local.accept() => {
+                if let Some((stream, _)) = local_backoff.outcome(accepted).await {
                     tokio::spawn(serve_local(stream, owner, events.clone()));
                 }
-                Err(err) => local_backoff.failed(&err).await,
-            },
+            }
         }
     }
 }

@@ -86,10 +86,7 @@ pub async fn accept(
                 ))
             }),
         };
-        match accepted {
-            Ok(_) => backoff.accepted(),
-            Err(err) => backoff.failed(&err).await,
-        }
+        backoff.outcome(accepted).await;
     }
 }
 

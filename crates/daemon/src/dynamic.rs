@@ -285,12 +285,8 @@ struct Taken {
 async fn accept(listener: UnixListener, nodes: DynamicNodes) {
     let mut backoff = dora_control::AcceptBackoff::new("dynamic node connections");
     loop {
-        match listener.accept().await {
-            Ok((stream, _)) => {
-                backoff.accepted();
-                tokio::spawn(serve(stream, nodes.clone()));
-            }
-            Err(err) => backoff.failed(&err).await,
+        if let Some((stream, _)) = backoff.outcome(listener.accept().await).await {
+            tokio::spawn(serve(stream, nodes.clone()));
         }
     }
 }
@@ -436,15 +432,8 @@ async fn send_fds(stream: &UnixStream, fds: &[OwnedFd]) -> std::io::Result<()> {
 async fn refuse_tcp_nodes(listener: tokio::net::TcpListener) {
     let mut backoff = dora_control::AcceptBackoff::new("connections on the local listen port");
     loop {
-        let (mut stream, peer) = match listener.accept().await {
-            Ok(accepted) => {
-                backoff.accepted();
-                accepted
-            }
-            Err(err) => {
-                backoff.failed(&err).await;
-                continue;
-            }
+        let Some((mut stream, peer)) = backoff.outcome(listener.accept().await).await else {
+            continue;
         };
         tokio::spawn(async move {
             match dora_control::net::accept(&mut stream).await {

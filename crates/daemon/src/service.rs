@@ -673,15 +673,8 @@ async fn accept_links(listener: TcpListener, registry: Registry, token: SharedTo
     use dora_message::coordinator::{InterDaemon, LinkHello};
     let mut backoff = AcceptBackoff::new("data links");
     loop {
-        let (mut stream, peer) = match listener.accept().await {
-            Ok(accepted) => {
-                backoff.accepted();
-                accepted
-            }
-            Err(err) => {
-                backoff.failed(&err).await;
-                continue;
-            }
+        let Some((mut stream, peer)) = backoff.outcome(listener.accept().await).await else {
+            continue;
         };
         let registry = registry.clone();
         let token = token.clone();
