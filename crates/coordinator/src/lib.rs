@@ -1134,15 +1134,17 @@ impl State {
         };
         self.next_log_read += 1;
         let request = self.next_log_read;
-        let sent = daemon.tx.send(CoordinatorToDaemon::ReadLog {
-            request,
-            dataflow_id: id,
-            node_id: node,
-            path: state.path.clone(),
-            tail,
-            since,
-            follow,
-        });
+        let sent = daemon.tx.send(CoordinatorToDaemon::ReadLog(
+            dora_message::coordinator::LogRead {
+                request,
+                dataflow_id: id,
+                node_id: node,
+                path: state.path.clone(),
+                tail,
+                since,
+                follow,
+            },
+        ));
         if sent.is_err() {
             return Err(format!("{} is going away", Machine(&machine_id).daemon()));
         }

@@ -12,10 +12,10 @@ use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
     sync::{mpsc, Arc, Mutex},
-    time::{Duration, SystemTime},
+    time::Duration,
 };
 
-use dora_message::coordinator::{CoordinatorToDaemon, DaemonToCoordinator};
+use dora_message::coordinator::{CoordinatorToDaemon, DaemonToCoordinator, LogRead};
 
 use crate::{
     log_read::{stream_log, ReadOptions},
@@ -36,25 +36,6 @@ pub struct LogReads {
     dataflow_files: BTreeMap<String, PathBuf>,
 }
 
-/// A [`CoordinatorToDaemon::ReadLog`], unpacked.
-#[derive(Debug)]
-pub struct ReadRequest {
-    /// Names the read in its chunks.
-    pub request: u64,
-    /// The dataflow's UUID.
-    pub dataflow_id: String,
-    /// The node.
-    pub node_id: String,
-    /// The dataflow file, when the coordinator knows it.
-    pub path: Option<PathBuf>,
-    /// Only the last this many lines.
-    pub tail: Option<u64>,
-    /// Only lines written at or after this time.
-    pub since: Option<SystemTime>,
-    /// Keep sending new lines while the dataflow runs.
-    pub follow: bool,
-}
-
 impl LogReads {
     /// Remembers the dataflow file of a dataflow this daemon runs.
     pub fn remember(&mut self, dataflow_id: &str, path: &Path) {
@@ -70,24 +51,7 @@ impl LogReads {
         running: impl Fn(&str) -> bool + Send + 'static,
     ) -> Option<CoordinatorToDaemon> {
         match message {
-            CoordinatorToDaemon::ReadLog {
-                request,
-                dataflow_id,
-                node_id,
-                path,
-                tail,
-                since,
-                follow,
-            } => {
-                let read = ReadRequest {
-                    request,
-                    dataflow_id,
-                    node_id,
-                    path,
-                    tail,
-                    since,
-                    follow,
-                };
+            CoordinatorToDaemon::ReadLog(read) => {
                 self.start(read, outbox.clone(), running);
                 None
             }
@@ -109,7 +73,7 @@ impl LogReads {
     /// Starts streaming the log a request names.
     pub fn start(
         &mut self,
-        read: ReadRequest,
+        read: LogRead,
         outbox: Outbox,
         running: impl Fn(&str) -> bool + Send + 'static,
     ) {
@@ -159,7 +123,7 @@ impl LogReads {
     }
 
     /// The log file a request names, or why there is none.
-    fn log_file(&self, read: &ReadRequest) -> Result<PathBuf, String> {
+    fn log_file(&self, read: &LogRead) -> Result<PathBuf, String> {
         let node = &read.node_id;
         let plain =
             |name: &str| !name.is_empty() && !name.contains(['/', '\0']) && !name.starts_with('.');

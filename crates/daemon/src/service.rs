@@ -405,7 +405,7 @@ impl Daemon {
         };
         match message {
             CoordinatorToDaemon::Heartbeat
-            | CoordinatorToDaemon::ReadLog { .. }
+            | CoordinatorToDaemon::ReadLog(_)
             | CoordinatorToDaemon::LogCredit { .. }
             | CoordinatorToDaemon::CancelLog { .. } => {}
             CoordinatorToDaemon::Spawn {

@@ -270,6 +270,25 @@ pub struct KilledNode {
     pub machine_id: String,
 }
 
+/// What [`CoordinatorToDaemon::ReadLog`] asks of a node's log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogRead {
+    /// Names this read in the chunks.
+    pub request: u64,
+    /// The dataflow's UUID.
+    pub dataflow_id: String,
+    /// The node.
+    pub node_id: String,
+    /// The dataflow file, whose folder holds `out/<uuid>/`, when the coordinator knows it.
+    pub path: Option<PathBuf>,
+    /// Only the last this many lines.
+    pub tail: Option<u64>,
+    /// Only lines written at or after this time.
+    pub since: Option<std::time::SystemTime>,
+    /// Keep sending new lines while the dataflow runs.
+    pub follow: bool,
+}
+
 /// Coordinator → daemon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CoordinatorToDaemon {
@@ -308,22 +327,7 @@ pub enum CoordinatorToDaemon {
     Heartbeat,
     /// Stream a node's log file as [`DaemonToCoordinator::LogChunk`]s, then
     /// [`DaemonToCoordinator::LogEnd`].
-    ReadLog {
-        /// Names this read in the chunks.
-        request: u64,
-        /// The dataflow's UUID.
-        dataflow_id: String,
-        /// The node.
-        node_id: String,
-        /// The dataflow file, whose folder holds `out/<uuid>/`, when the coordinator knows it.
-        path: Option<PathBuf>,
-        /// Only the last this many lines.
-        tail: Option<u64>,
-        /// Only lines written at or after this time.
-        since: Option<std::time::SystemTime>,
-        /// Keep sending new lines while the dataflow runs.
-        follow: bool,
-    },
+    ReadLog(LogRead),
     /// The coordinator passed on one chunk of the read `request`: the daemon may send one
     /// more (it keeps a few in flight at most).
     LogCredit {
